@@ -1,0 +1,43 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "cases")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub case_no: String,
+    /// `objection` or `repair`
+    pub kind: String,
+    pub state: String,
+    pub version: i32,
+    pub record_id: i64,
+    pub subject_id: i64,
+    pub department_id: i64,
+    pub applicant_user_id: i64,
+    pub reason: String,
+    pub outcome: Option<String>,
+    pub workflow_id: String,
+    pub workflow_version: i32,
+    pub workflow_hash: String,
+    pub extension_used: bool,
+    pub due_at: Option<DateTimeUtc>,
+    pub total_due_at: Option<DateTimeUtc>,
+    pub overdue: bool,
+    pub provisional_deadline: bool,
+    pub last_urged_on: Option<Date>,
+    /// Set to `record_id` while the case is open, NULL once closed: a unique
+    /// index on it keeps one open case per record even under concurrency.
+    #[sea_orm(unique)]
+    pub open_record_key: Option<i64>,
+    pub result: Option<String>,
+    pub received_at: DateTimeUtc,
+    pub closed_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,19 @@
+//! sea-orm entities: one module per table. Enumerated columns are stored as
+//! snake_case strings; the server's domain types parse them.
+
+pub mod attachment;
+pub mod calendar_year;
+pub mod case;
+pub mod case_event;
+pub mod deadline;
+pub mod department;
+pub mod idempotency_key;
+pub mod job_claim;
+pub mod list_membership;
+pub mod measure;
+pub mod outbox;
+pub mod record;
+pub mod refresh_token;
+pub mod sanction;
+pub mod subject;
+pub mod user;

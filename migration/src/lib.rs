@@ -1,0 +1,35 @@
+//! Database migrations. `Migrator::up` runs them; on PostgreSQL the server
+//! takes an advisory lock first so that replicas starting together apply
+//! them once (see `src/db.rs`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_accounts_and_records;
+mod m20261122_000002_cases;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_accounts_and_records::Migration), Box::new(m20261122_000002_cases::Migration)]
+    }
+}
+
+/// Shorthand for an index.
+pub(crate) fn index(
+    table: &'static str,
+    name: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(name).table(table);
+    for c in cols {
+        idx.col(*c);
+    }
+    if unique {
+        idx.unique();
+    }
+    idx.to_owned()
+}

@@ -1,0 +1,73 @@
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::services::accounts::{self, TokenPair};
+use crate::services::admin::{UserView, user_view};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(login).service(refresh).service(logout).service(me);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    pub refresh_token: Option<String>,
+    /// Revoke every refresh token of the caller (log out everywhere).
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Logs in with a username and password.
+#[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 401, description = "用户名或密码错误", body = ErrorBody),
+    (status = 423, description = "账号已锁定", body = ErrorBody)))]
+#[post("/api/v1/auth/login")]
+async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> ApiResult<web::Json<TokenPair>> {
+    let body = body.into_inner();
+    if body.username.trim().is_empty() || body.password.is_empty() {
+        return Err(ApiError::field("username", "required", "请输入用户名和密码"));
+    }
+    Ok(web::Json(accounts::login(&state, body.username.trim(), body.password).await?))
+}
+
+/// Exchanges a refresh token for a new token pair (the old refresh token is revoked).
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, body = TokenPair), (status = 401, body = ErrorBody)))]
+#[post("/api/v1/auth/refresh")]
+async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> ApiResult<web::Json<TokenPair>> {
+    Ok(web::Json(accounts::refresh(&state, body.refresh_token.trim()).await?))
+}
+
+/// Revokes a refresh token (or all of the caller's).
+#[utoipa::path(tag = "auth", request_body = LogoutRequest, responses((status = 204), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/auth/logout")]
+async fn logout(state: web::Data<AppState>, user: AuthUser, body: web::Json<LogoutRequest>) -> ApiResult<HttpResponse> {
+    accounts::logout(&state.db, user.id, body.refresh_token.as_deref(), body.all, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The logged-in user.
+#[utoipa::path(tag = "auth", responses((status = 200, body = UserView), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/me")]
+async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<web::Json<UserView>> {
+    Ok(web::Json(user_view(&state.db, user.id).await?))
+}

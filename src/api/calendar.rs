@@ -1,0 +1,79 @@
+use actix_web::{get, put, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{AdminUser, AuthUser};
+use crate::domain::calendar::YearFile;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(due).service(years).service(put_year);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DueQuery {
+    /// Receipt date (not counted).
+    pub from: NaiveDate,
+    pub working_days: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DueResponse {
+    pub due: NaiveDate,
+    pub counted: Vec<NaiveDate>,
+    /// True when a counted day lies in a year whose arrangement is not loaded.
+    pub provisional: bool,
+    pub provisional_years: Vec<i32>,
+}
+
+/// The Nth working day after `from` (the receipt day is not counted).
+#[utoipa::path(tag = "calendar", params(DueQuery), responses((status = 200, body = DueResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/calendar/due")]
+async fn due(state: web::Data<AppState>, _u: AuthUser, q: web::Query<DueQuery>) -> ApiResult<web::Json<DueResponse>> {
+    if q.working_days > 250 {
+        return Err(ApiError::field("working_days", "out_of_range", "工作日数不能超过 250"));
+    }
+    let d = state
+        .calendar()
+        .add_working_days(q.from, q.working_days)
+        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+    Ok(web::Json(DueResponse {
+        due: d.due,
+        counted: d.counted,
+        provisional: d.provisional,
+        provisional_years: d.provisional_years,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct YearsResponse {
+    /// Years whose official arrangement is loaded.
+    pub loaded: Vec<i32>,
+}
+
+/// Years whose official holiday arrangement is loaded.
+#[utoipa::path(tag = "calendar", responses((status = 200, body = YearsResponse)), security(("bearer" = [])))]
+#[get("/api/v1/calendar/years")]
+async fn years(state: web::Data<AppState>, _u: AuthUser) -> ApiResult<web::Json<YearsResponse>> {
+    Ok(web::Json(YearsResponse { loaded: state.calendar().loaded_years() }))
+}
+
+/// Loads or corrects a year's arrangement (administrators).
+#[utoipa::path(tag = "calendar", request_body(content = Object, description = "{year, source, days:[{date, name, off}]}"),
+    responses((status = 200, body = YearsResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[put("/api/v1/admin/calendar/{year}")]
+async fn put_year(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    year: web::Path<i32>,
+    body: web::Json<YearFile>,
+) -> ApiResult<web::Json<YearsResponse>> {
+    let body = body.into_inner();
+    if body.year != year.into_inner() {
+        return Err(ApiError::field("year", "mismatch", "路径中的年份与数据中的年份不一致"));
+    }
+    let loaded = crate::services::calendar::put_year(&state, admin.0.id, body).await?;
+    Ok(web::Json(YearsResponse { loaded }))
+}

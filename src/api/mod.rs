@@ -1,0 +1,45 @@
+//! HTTP routes. One `configure` per module, reused by `startup` and tests.
+
+pub mod admin;
+pub mod auth;
+pub mod calendar;
+
+pub mod health;
+pub mod public;
+pub mod records;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Page parameters shared by list endpoints.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// 1-based page number (default 1).
+    pub page: Option<u64>,
+    /// Items per page (default 20, at most 100).
+    pub per_page: Option<u64>,
+}
+
+impl PageQuery {
+    pub fn resolve(page: Option<u64>, per_page: Option<u64>) -> (u64, u64) {
+        (page.unwrap_or(1).max(1), per_page.unwrap_or(20).clamp(1, 100))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    health::configure(cfg);
+    auth::configure(cfg);
+    records::configure(cfg);
+    public::configure(cfg);
+    admin::configure(cfg);
+
+    calendar::configure(cfg);
+}

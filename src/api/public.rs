@@ -1,0 +1,32 @@
+use actix_web::{get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::services::records::{self, PublicRecordView};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(public_records);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PublicQuery {
+    /// Unified social credit code (18 characters).
+    pub subject: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicResult {
+    pub subject: String,
+    pub items: Vec<PublicRecordView>,
+}
+
+/// Public query (no login): what is published about a subject now, with the
+/// “异议处理中” mark. Natural persons' records are never shown.
+#[utoipa::path(tag = "public", params(PublicQuery), responses((status = 200, body = PublicResult), (status = 422, body = ErrorBody)))]
+#[get("/api/v1/public/records")]
+async fn public_records(state: web::Data<AppState>, q: web::Query<PublicQuery>) -> ApiResult<web::Json<PublicResult>> {
+    let items = records::public_query(&state.db, &q.subject).await?;
+    Ok(web::Json(PublicResult { subject: q.subject.trim().to_uppercase(), items }))
+}

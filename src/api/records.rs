@@ -1,0 +1,67 @@
+use actix_web::{get, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::{Page, PageQuery};
+use crate::auth::AuthUser;
+use crate::error::{ApiResult, ErrorBody};
+use crate::services::records::{self, RecordFilter, RecordView};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_records).service(get_record);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecordQuery {
+    /// Unified social credit code of the subject.
+    pub subject: Option<String>,
+    pub department_id: Option<i64>,
+    /// `published`, `not_published` or `ended`
+    pub publication_status: Option<String>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+/// Records the caller may see: an applicant its own subject's, a department
+/// officer its department's, the credit office everything.
+#[utoipa::path(tag = "records", params(RecordQuery), responses((status = 200, body = Page<RecordView>), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/records")]
+async fn list_records(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    q: web::Query<RecordQuery>,
+) -> ApiResult<web::Json<Page<RecordView>>> {
+    let q = q.into_inner();
+    let (page, per_page) = PageQuery::resolve(q.page, q.per_page);
+    let subject_id = match &q.subject {
+        Some(code) => match records::find_subject(&state.db, code, false).await? {
+            Some(s) => Some(s.id),
+            None => {
+                return Ok(web::Json(Page { items: vec![], total: 0, page, per_page }));
+            }
+        },
+        None => None,
+    };
+    if let Some(status) = &q.publication_status
+        && !["published", "not_published", "ended"].contains(&status.as_str())
+    {
+        return Err(crate::error::ApiError::field("publication_status", "invalid_value", "公示状态取值无效"));
+    }
+    let filter = RecordFilter { subject_id, department_id: q.department_id, publication_status: q.publication_status };
+    let (items, total) = records::list(&state.db, &user, filter, page, per_page).await?;
+    Ok(web::Json(Page { items, total, page, per_page }))
+}
+
+/// One record, if the caller may see it (404 otherwise).
+#[utoipa::path(tag = "records", responses((status = 200, body = RecordView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/records/{id}")]
+async fn get_record(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<RecordView>> {
+    Ok(web::Json(records::get(&state.db, &user, id.into_inner()).await?))
+}

@@ -1,0 +1,559 @@
+//! Publication windows of administrative-penalty records.
+//!
+//! Each record belongs to a regulatory regime and has a severity. Together
+//! with the decision date they determine whether the record is published, the
+//! earliest date it may be repaired (credit repair) and the date its
+//! publication ends automatically.
+//!
+//! Month arithmetic follows Art. 202 of the Civil Code (民法典): a period of
+//! N months ends on the same-numbered day of the target month, or on that
+//! month's last day if the target month has no such day.
+
+use chrono::{Days, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Regulatory regime that governs a record's publication period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    /// 国办发〔2025〕22号 / 令第36号 (current rules).
+    Current,
+    /// 令第58号.
+    Order58,
+    /// 发改办财金〔2019〕527号 (legacy rules).
+    Legacy527,
+}
+
+impl Regime {
+    /// All regimes, in declaration order.
+    pub const ALL: [Regime; 3] = [Regime::Current, Regime::Order58, Regime::Legacy527];
+
+    /// Stable snake_case identifier (identical to the serde value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Order58 => "order58",
+            Self::Legacy527 => "legacy527",
+        }
+    }
+
+    /// Inverse of [`Regime::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Chinese label naming the governing document(s).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Current => "国办发〔2025〕22号 / 令第36号",
+            Self::Order58 => "令第58号",
+            Self::Legacy527 => "发改办财金〔2019〕527号",
+        }
+    }
+
+    /// Whether `severity` is a grade defined by this regime.
+    pub fn accepts(self, severity: Severity) -> bool {
+        use Severity::*;
+        match self {
+            Self::Current => matches!(severity, Minor | General | Serious),
+            Self::Order58 => matches!(severity, General | Serious),
+            Self::Legacy527 => matches!(severity, LegacyGeneral | LegacySerious | LegacySpecificSerious),
+        }
+    }
+}
+
+/// Severity grade of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// 轻微.
+    Minor,
+    /// 一般.
+    General,
+    /// 严重.
+    Serious,
+    /// 一般失信 (legacy).
+    LegacyGeneral,
+    /// 严重失信 (legacy).
+    LegacySerious,
+    /// 特定严重失信 (legacy).
+    LegacySpecificSerious,
+}
+
+impl Severity {
+    /// All severities, in declaration order.
+    pub const ALL: [Severity; 6] = [
+        Severity::Minor,
+        Severity::General,
+        Severity::Serious,
+        Severity::LegacyGeneral,
+        Severity::LegacySerious,
+        Severity::LegacySpecificSerious,
+    ];
+
+    /// Stable snake_case identifier (identical to the serde value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Minor => "minor",
+            Self::General => "general",
+            Self::Serious => "serious",
+            Self::LegacyGeneral => "legacy_general",
+            Self::LegacySerious => "legacy_serious",
+            Self::LegacySpecificSerious => "legacy_specific_serious",
+        }
+    }
+
+    /// Inverse of [`Severity::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Minor => "轻微",
+            Self::General => "一般",
+            Self::Serious => "严重",
+            Self::LegacyGeneral => "一般失信",
+            Self::LegacySerious => "严重失信",
+            Self::LegacySpecificSerious => "特定严重失信",
+        }
+    }
+}
+
+/// Publication rule for one (regime, severity) pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodRule {
+    pub regime: Regime,
+    pub severity: Severity,
+    /// Whether the record is published at all.
+    pub published: bool,
+    /// Whether the record may be repaired before its publication ends.
+    pub repairable: bool,
+    /// Minimum publication period in months before repair is possible;
+    /// `Some(0)` means repairable once obligations are fulfilled.
+    #[serde(default)]
+    pub min_months: Option<u32>,
+    /// Maximum publication period in months (automatic end).
+    pub max_months: u32,
+}
+
+/// The rule table plus global options; deserialisable so that a
+/// configuration file can override it (missing fields keep their defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PeriodRules {
+    pub rules: Vec<PeriodRule>,
+    /// Repair becomes possible on the day after the minimum period ends
+    /// (rather than on its last day).
+    pub repair_from_day_after: bool,
+    /// Publication never extends beyond this many months after the end of
+    /// the conduct (Shandong regulations Art. 38: five years).
+    pub conduct_cap_months: Option<u32>,
+}
+
+impl Default for PeriodRules {
+    fn default() -> Self {
+        use Regime::*;
+        use Severity::*;
+        let rule = |regime, severity, published, repairable, min_months, max_months| PeriodRule {
+            regime,
+            severity,
+            published,
+            repairable,
+            min_months,
+            max_months,
+        };
+        Self {
+            rules: vec![
+                rule(Current, Minor, false, true, Some(0), 3),
+                rule(Current, General, true, true, Some(3), 12),
+                rule(Current, Serious, true, true, Some(12), 36),
+                rule(Order58, General, true, true, Some(3), 36),
+                // Food, drugs, special equipment, work safety, fire safety.
+                rule(Order58, Serious, true, true, Some(12), 36),
+                rule(Legacy527, LegacyGeneral, true, true, Some(3), 12),
+                rule(Legacy527, LegacySerious, true, true, Some(6), 36),
+                rule(Legacy527, LegacySpecificSerious, true, false, None, 36),
+            ],
+            repair_from_day_after: true,
+            conduct_cap_months: Some(60),
+        }
+    }
+}
+
+/// Errors about the period rule table.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PeriodError {
+    /// No rule exists for the pair.
+    #[error("未找到适用于{}“{}”等级的公示期限规则", .regime.label_zh(), .severity.label_zh())]
+    NoRule { regime: Regime, severity: Severity },
+    /// A rule pairs a severity with a regime that does not define it.
+    #[error("{}未规定“{}”等级", .regime.label_zh(), .severity.label_zh())]
+    SeverityNotInRegime { regime: Regime, severity: Severity },
+    /// The table contains more than one rule for the pair.
+    #[error("{}“{}”等级的公示期限规则重复", .regime.label_zh(), .severity.label_zh())]
+    DuplicateRule { regime: Regime, severity: Severity },
+    /// A rule's minimum period exceeds its maximum period.
+    #[error(
+        "{}“{}”等级的最短公示期（{min} 个月）超过最长公示期（{max} 个月）",
+        .regime.label_zh(),
+        .severity.label_zh()
+    )]
+    MinExceedsMax { regime: Regime, severity: Severity, min: u32, max: u32 },
+}
+
+impl PeriodError {
+    /// Stable machine-readable code of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoRule { .. } => "period_rule_missing",
+            Self::SeverityNotInRegime { .. } => "period_severity_not_in_regime",
+            Self::DuplicateRule { .. } => "period_rule_duplicate",
+            Self::MinExceedsMax { .. } => "period_min_exceeds_max",
+        }
+    }
+}
+
+/// Adds `months` calendar months following Civil Code Art. 202: the result is
+/// the same-numbered day of the target month, or that month's last day when
+/// the target month is shorter. Saturates at [`NaiveDate::MAX`].
+pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
+    date.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
+}
+
+/// Values derived from a record's regime, severity and dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Derived {
+    pub published_by_default: bool,
+    pub repairable: bool,
+    /// Earliest date a repair may be granted; `None` when not repairable.
+    pub repair_from: Option<NaiveDate>,
+    /// Date on which publication ends automatically.
+    pub publication_ends: NaiveDate,
+    /// Chinese display category, e.g. "公示满1年可修复".
+    pub display_category: String,
+}
+
+/// Repair status of a record on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairWindow {
+    /// The record cannot be repaired; it expires with its publication.
+    NotRepairable,
+    /// Repair is possible from the given date.
+    TooEarly { from: NaiveDate },
+    /// Repair is possible today.
+    Open,
+    /// Publication has already ended on the given date.
+    PublicationOver { ended: NaiveDate },
+}
+
+impl PeriodRules {
+    /// The rule for the pair, if any (the first one when duplicated).
+    pub fn rule(&self, regime: Regime, severity: Severity) -> Option<&PeriodRule> {
+        self.rules.iter().find(|r| r.regime == regime && r.severity == severity)
+    }
+
+    /// Checks the table for severities outside their regime, duplicate
+    /// pairs and minimum periods longer than the maximum.
+    pub fn validate(&self) -> Result<(), PeriodError> {
+        for (i, r) in self.rules.iter().enumerate() {
+            let (regime, severity) = (r.regime, r.severity);
+            if !regime.accepts(severity) {
+                return Err(PeriodError::SeverityNotInRegime { regime, severity });
+            }
+            if self.rules[..i].iter().any(|o| o.regime == regime && o.severity == severity) {
+                return Err(PeriodError::DuplicateRule { regime, severity });
+            }
+            if let Some(min) = r.min_months.filter(|&min| min > r.max_months) {
+                return Err(PeriodError::MinExceedsMax { regime, severity, min, max: r.max_months });
+            }
+        }
+        Ok(())
+    }
+
+    /// Derives the repair date, publication end and display category.
+    ///
+    /// `conduct_end` is the day the unlawful conduct ended; when given and a
+    /// conduct cap is configured, publication ends no later than the cap.
+    pub fn derive(
+        &self,
+        regime: Regime,
+        severity: Severity,
+        decision_date: NaiveDate,
+        conduct_end: Option<NaiveDate>,
+    ) -> Result<Derived, PeriodError> {
+        let rule = self.rule(regime, severity).ok_or(PeriodError::NoRule { regime, severity })?;
+        let min = rule.min_months.unwrap_or(0);
+
+        let repair_from = rule.repairable.then(|| {
+            let period_end = add_months(decision_date, min);
+            if self.repair_from_day_after && min > 0 {
+                period_end.checked_add_days(Days::new(1)).unwrap_or(period_end)
+            } else {
+                period_end
+            }
+        });
+
+        let mut publication_ends = add_months(decision_date, rule.max_months);
+        if let (Some(end), Some(cap)) = (conduct_end, self.conduct_cap_months) {
+            publication_ends = publication_ends.min(add_months(end, cap));
+        }
+
+        Ok(Derived {
+            published_by_default: rule.published,
+            repairable: rule.repairable,
+            repair_from,
+            publication_ends,
+            display_category: display_category(rule),
+        })
+    }
+}
+
+/// Chinese display category of a rule.
+fn display_category(rule: &PeriodRule) -> String {
+    if !rule.published {
+        return "不予公示".to_owned();
+    }
+    if !rule.repairable {
+        return "公示期满前不可修复".to_owned();
+    }
+    match rule.min_months.unwrap_or(0) {
+        0 => "履行义务后可修复".to_owned(),
+        m if m % 12 == 0 => format!("公示满{}年可修复", m / 12),
+        m => format!("公示满{m}个月可修复"),
+    }
+}
+
+/// Repair status of a derived record on `today`.
+///
+/// An ended publication is reported first (even for records that were never
+/// repairable); otherwise repair is open when
+/// `repair_from <= today < publication_ends`.
+pub fn is_repairable_on(d: &Derived, today: NaiveDate) -> RepairWindow {
+    if today >= d.publication_ends {
+        return RepairWindow::PublicationOver { ended: d.publication_ends };
+    }
+    match d.repair_from {
+        Some(from) if d.repairable => {
+            if today < from {
+                RepairWindow::TooEarly { from }
+            } else {
+                RepairWindow::Open
+            }
+        }
+        _ => RepairWindow::NotRepairable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::IntoDeserializer;
+    use serde::de::value::Error as ValueError;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn derive(regime: Regime, severity: Severity, decision: NaiveDate) -> Derived {
+        PeriodRules::default().derive(regime, severity, decision, None).unwrap()
+    }
+
+    #[test]
+    fn add_months_follows_article_202() {
+        assert_eq!(add_months(date(2025, 11, 30), 3), date(2026, 2, 28));
+        assert_eq!(add_months(date(2024, 1, 31), 1), date(2024, 2, 29));
+        assert_eq!(add_months(date(2023, 2, 28), 12), date(2024, 2, 28));
+        assert_eq!(add_months(date(2024, 2, 29), 12), date(2025, 2, 28));
+        assert_eq!(add_months(date(2025, 1, 15), 0), date(2025, 1, 15));
+        assert_eq!(add_months(date(2025, 12, 31), 2), date(2026, 2, 28));
+        assert_eq!(add_months(date(2025, 3, 31), 1), date(2025, 4, 30));
+        assert_eq!(add_months(NaiveDate::MAX, 1), NaiveDate::MAX);
+    }
+
+    #[test]
+    fn current_general_from_month_end() {
+        let d = derive(Regime::Current, Severity::General, date(2025, 11, 30));
+        // The 3-month period ends on 2026-02-28; repair opens the day after.
+        assert!(d.published_by_default);
+        assert!(d.repairable);
+        assert_eq!(d.repair_from, Some(date(2026, 3, 1)));
+        assert_eq!(d.publication_ends, date(2026, 11, 30));
+        assert_eq!(d.display_category, "公示满3个月可修复");
+    }
+
+    #[test]
+    fn repair_from_on_period_end_when_configured() {
+        let rules = PeriodRules { repair_from_day_after: false, ..PeriodRules::default() };
+        let d = rules.derive(Regime::Current, Severity::General, date(2025, 11, 30), None).unwrap();
+        assert_eq!(d.repair_from, Some(date(2026, 2, 28)));
+    }
+
+    #[test]
+    fn conduct_cap_limits_publication() {
+        let rules = PeriodRules::default();
+        let d = rules.derive(Regime::Current, Severity::Serious, date(2025, 1, 10), Some(date(2021, 6, 15))).unwrap();
+        assert_eq!(d.publication_ends, date(2026, 6, 15));
+        assert_eq!(d.repair_from, Some(date(2026, 1, 11)));
+
+        // A later cap does not extend the publication.
+        let d = rules.derive(Regime::Current, Severity::Serious, date(2025, 1, 10), Some(date(2024, 12, 1))).unwrap();
+        assert_eq!(d.publication_ends, date(2028, 1, 10));
+
+        // Without a configured cap, conduct_end is ignored.
+        let uncapped = PeriodRules { conduct_cap_months: None, ..PeriodRules::default() };
+        let d =
+            uncapped.derive(Regime::Current, Severity::Serious, date(2025, 1, 10), Some(date(2021, 6, 15))).unwrap();
+        assert_eq!(d.publication_ends, date(2028, 1, 10));
+    }
+
+    #[test]
+    fn display_categories() {
+        let decision = date(2025, 5, 20);
+        let cases = [
+            (Regime::Current, Severity::Minor, "不予公示"),
+            (Regime::Current, Severity::General, "公示满3个月可修复"),
+            (Regime::Current, Severity::Serious, "公示满1年可修复"),
+            (Regime::Order58, Severity::General, "公示满3个月可修复"),
+            (Regime::Order58, Severity::Serious, "公示满1年可修复"),
+            (Regime::Legacy527, Severity::LegacyGeneral, "公示满3个月可修复"),
+            (Regime::Legacy527, Severity::LegacySerious, "公示满6个月可修复"),
+            (Regime::Legacy527, Severity::LegacySpecificSerious, "公示期满前不可修复"),
+        ];
+        for (regime, severity, expected) in cases {
+            assert_eq!(derive(regime, severity, decision).display_category, expected);
+        }
+
+        let mut rule = PeriodRules::default().rule(Regime::Current, Severity::Minor).unwrap().clone();
+        rule.published = true;
+        assert_eq!(display_category(&rule), "履行义务后可修复");
+        rule.min_months = Some(24);
+        assert_eq!(display_category(&rule), "公示满2年可修复");
+        rule.min_months = Some(18);
+        assert_eq!(display_category(&rule), "公示满18个月可修复");
+    }
+
+    #[test]
+    fn minor_is_unpublished_and_repairable_at_once() {
+        let d = derive(Regime::Current, Severity::Minor, date(2025, 5, 20));
+        assert!(!d.published_by_default);
+        assert!(d.repairable);
+        assert_eq!(d.repair_from, Some(date(2025, 5, 20)));
+        assert_eq!(d.publication_ends, date(2025, 8, 20));
+    }
+
+    #[test]
+    fn legacy_derivations() {
+        let d = derive(Regime::Legacy527, Severity::LegacySerious, date(2019, 8, 31));
+        assert_eq!(d.repair_from, Some(date(2020, 3, 1)));
+        assert_eq!(d.publication_ends, date(2022, 8, 31));
+
+        let d = derive(Regime::Legacy527, Severity::LegacySpecificSerious, date(2019, 8, 31));
+        assert!(d.published_by_default);
+        assert!(!d.repairable);
+        assert_eq!(d.repair_from, None);
+        assert_eq!(d.publication_ends, date(2022, 8, 31));
+    }
+
+    #[test]
+    fn repair_window_branches() {
+        let d = derive(Regime::Current, Severity::General, date(2025, 11, 30));
+        assert_eq!(is_repairable_on(&d, date(2026, 2, 28)), RepairWindow::TooEarly { from: date(2026, 3, 1) });
+        assert_eq!(is_repairable_on(&d, date(2026, 3, 1)), RepairWindow::Open);
+        assert_eq!(is_repairable_on(&d, date(2026, 11, 29)), RepairWindow::Open);
+        assert_eq!(
+            is_repairable_on(&d, date(2026, 11, 30)),
+            RepairWindow::PublicationOver { ended: date(2026, 11, 30) }
+        );
+
+        let d = derive(Regime::Legacy527, Severity::LegacySpecificSerious, date(2019, 8, 31));
+        assert_eq!(is_repairable_on(&d, date(2020, 1, 1)), RepairWindow::NotRepairable);
+        assert_eq!(is_repairable_on(&d, date(2022, 9, 1)), RepairWindow::PublicationOver { ended: date(2022, 8, 31) });
+    }
+
+    #[test]
+    fn publication_over_is_checked_before_too_early() {
+        // The conduct cap ends publication before the repair date.
+        let d = PeriodRules::default()
+            .derive(Regime::Current, Severity::Serious, date(2025, 1, 10), Some(date(2020, 2, 1)))
+            .unwrap();
+        assert_eq!(d.publication_ends, date(2025, 2, 1));
+        assert_eq!(d.repair_from, Some(date(2026, 1, 11)));
+        assert_eq!(is_repairable_on(&d, date(2025, 6, 1)), RepairWindow::PublicationOver { ended: date(2025, 2, 1) });
+    }
+
+    #[test]
+    fn missing_rule_is_reported() {
+        let err =
+            PeriodRules::default().derive(Regime::Legacy527, Severity::General, date(2025, 1, 1), None).unwrap_err();
+        assert_eq!(err, PeriodError::NoRule { regime: Regime::Legacy527, severity: Severity::General });
+        assert_eq!(err.code(), "period_rule_missing");
+        assert_eq!(err.to_string(), "未找到适用于发改办财金〔2019〕527号“一般”等级的公示期限规则");
+        assert!(PeriodRules::default().rule(Regime::Order58, Severity::Minor).is_none());
+    }
+
+    #[test]
+    fn default_table_is_valid_and_complete() {
+        let rules = PeriodRules::default();
+        assert_eq!(rules.validate(), Ok(()));
+        assert!(rules.repair_from_day_after);
+        assert_eq!(rules.conduct_cap_months, Some(60));
+        for regime in Regime::ALL {
+            for severity in Severity::ALL {
+                assert_eq!(rules.rule(regime, severity).is_some(), regime.accepts(severity), "{regime:?} {severity:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn validate_reports_bad_tables() {
+        let mut rules = PeriodRules::default();
+        rules.rules.push(PeriodRule {
+            regime: Regime::Current,
+            severity: Severity::LegacySerious,
+            published: true,
+            repairable: true,
+            min_months: Some(6),
+            max_months: 36,
+        });
+        let err = rules.validate().unwrap_err();
+        assert_eq!(err.code(), "period_severity_not_in_regime");
+        assert_eq!(err.to_string(), "国办发〔2025〕22号 / 令第36号未规定“严重失信”等级");
+
+        let mut rules = PeriodRules::default();
+        let dup = rules.rules[1].clone();
+        rules.rules.push(dup);
+        assert_eq!(rules.validate().unwrap_err().code(), "period_rule_duplicate");
+
+        let mut rules = PeriodRules::default();
+        rules.rules[1].min_months = Some(13);
+        let err = rules.validate().unwrap_err();
+        assert_eq!(
+            err,
+            PeriodError::MinExceedsMax { regime: Regime::Current, severity: Severity::General, min: 13, max: 12 }
+        );
+        assert_eq!(err.code(), "period_min_exceeds_max");
+    }
+
+    #[test]
+    fn enum_strings_round_trip() {
+        for regime in Regime::ALL {
+            assert_eq!(Regime::parse(regime.as_str()), Some(regime));
+            let de: Regime =
+                Regime::deserialize(regime.as_str().into_deserializer()).map_err(|e: ValueError| e).unwrap();
+            assert_eq!(de, regime);
+            assert!(!regime.label_zh().is_empty());
+        }
+        for severity in Severity::ALL {
+            assert_eq!(Severity::parse(severity.as_str()), Some(severity));
+            let de: Severity =
+                Severity::deserialize(severity.as_str().into_deserializer()).map_err(|e: ValueError| e).unwrap();
+            assert_eq!(de, severity);
+        }
+        assert_eq!(Regime::parse("Current"), None);
+        assert_eq!(Severity::parse("legacy-general"), None);
+        assert_eq!(Severity::LegacySpecificSerious.label_zh(), "特定严重失信");
+    }
+}

@@ -1,0 +1,155 @@
+//! One error type for the whole API. Every variant has a stable snake_case
+//! `code` and a Chinese `message`; the body is `application/problem+json`.
+//! Unexpected errors answer 500 without internal details, which go to the log.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub details: Option<Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("输入数据校验未通过")]
+    Validation(Vec<FieldError>),
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    #[error("无权执行此操作")]
+    Forbidden,
+    #[error("{what}不存在或无权访问")]
+    NotFound { what: &'static str },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String, details: Option<Value> },
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String, details: Option<Value> },
+    #[error("{message}")]
+    Locked { message: String },
+    #[error("请求内容过大")]
+    PayloadTooLarge,
+    #[error("不支持的内容类型")]
+    UnsupportedMediaType,
+    #[error("服务器内部错误，请稍后再试")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest { code, message: message.into() }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Conflict { code, message: message.into(), details: None }
+    }
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Unprocessable { code, message: message.into(), details: None }
+    }
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, code, message)])
+    }
+    pub fn not_found(what: &'static str) -> Self {
+        ApiError::NotFound { what }
+    }
+    pub fn with_details(self, value: Value) -> Self {
+        match self {
+            ApiError::Conflict { code, message, .. } => ApiError::Conflict { code, message, details: Some(value) },
+            ApiError::Unprocessable { code, message, .. } => {
+                ApiError::Unprocessable { code, message, details: Some(value) }
+            }
+            other => other,
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Unauthorized { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. } => code,
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::Locked { .. } => "account_locked",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Locked { .. } => StatusCode::LOCKED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(e) = self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let (fields, details) = match self {
+            ApiError::Validation(f) => (f.clone(), None),
+            ApiError::Conflict { details, .. } | ApiError::Unprocessable { details, .. } => {
+                (Vec::new(), details.clone())
+            }
+            _ => (Vec::new(), None),
+        };
+        let status = self.status_code();
+        HttpResponse::build(status).content_type("application/problem+json").json(ErrorBody {
+            status: status.as_u16(),
+            code: self.code().to_string(),
+            message: self.to_string(),
+            fields,
+            details,
+        })
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ApiError::Internal(anyhow::Error::new(e))
+    }
+}
+
+/// True when a database error is a unique-constraint violation.
+pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

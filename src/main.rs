@@ -1,0 +1,88 @@
+//! `credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit]`
+
+use std::sync::Arc;
+
+use credit_repair::{clock::SystemClock, config::Settings, startup};
+
+const USAGE: &str = "usage: credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit]";
+
+fn init_tracing() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
+        fmt().json().with_env_filter(filter).init();
+    } else {
+        fmt().with_env_filter(filter).init();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    init_tracing();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match run(args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn run(args: Vec<String>) -> anyhow::Result<i32> {
+    let mut settings = Settings::load()?;
+    let cmd = args.first().map(String::as_str).unwrap_or("serve");
+    match cmd {
+        "serve" => {
+            if args.iter().any(|a| a == "--demo") {
+                settings.demo = true;
+            }
+            if let Some(bad) = args.iter().skip(1).find(|a| *a != "--demo") {
+                anyhow::bail!("unknown option {bad}\n{USAGE}");
+            }
+            let host = settings.host.clone();
+            let port = settings.port;
+            let state = startup::build_state(settings, Arc::new(SystemClock)).await?;
+            let app = startup::Application::build(state, &host, port)?;
+            tracing::info!("listening on http://{host}:{}  (API docs: /api/docs/)", app.port);
+            app.server.await?;
+            Ok(0)
+        }
+        "migrate" => {
+            credit_repair::db::migrate(&settings.effective_database_url()).await?;
+            println!("migrations applied");
+            Ok(0)
+        }
+        "check-workflows" => {
+            let dir = args.get(1).map(std::path::PathBuf::from).or(settings.workflows_dir.clone());
+            match startup::load_workflows(dir.as_deref()) {
+                Ok(w) => {
+                    for d in [&w.objection, &w.repair] {
+                        println!(
+                            "ok: {} v{} ({} states, {} transitions, sha256 {})",
+                            d.source_name,
+                            d.version,
+                            d.states.len(),
+                            d.transitions.len(),
+                            &d.hash[..12]
+                        );
+                    }
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(2)
+                }
+            }
+        }
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(0)
+        }
+        other => {
+            eprintln!("unknown command {other}\n{USAGE}");
+            Ok(2)
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Login, refresh-token rotation, logout, and the lockout rule.
+
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::{Claims, random_token, token_hash, verify_password};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use entity::{refresh_token, user};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::Unauthorized { code: "invalid_credentials", message: "用户名或密码错误".into() }
+}
+
+/// A real hash of a throwaway password, so that unknown usernames cost as
+/// much time as wrong passwords (no user enumeration by timing).
+async fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return h.clone();
+    }
+    let h = crate::auth::hash_password(random_token()).await.unwrap_or_default();
+    DUMMY.get_or_init(|| h).clone()
+}
+
+#[tracing::instrument(skip(state, password))]
+pub async fn login(state: &AppState, username: &str, password: String) -> ApiResult<TokenPair> {
+    let now = state.clock.now();
+    let found = user::Entity::find().filter(user::Column::Username.eq(username)).one(&state.db).await?;
+    let Some(u) = found else {
+        verify_password(password, dummy_hash().await).await;
+        return Err(bad_credentials());
+    };
+    if let Some(until) = u.locked_until
+        && until > now
+    {
+        let local = until.with_timezone(&crate::clock::shanghai());
+        return Err(ApiError::Locked {
+            message: format!("登录失败次数过多，账号已锁定至 {}", local.format("%Y-%m-%d %H:%M")),
+        });
+    }
+    if !verify_password(password, u.password_hash.clone()).await {
+        let failures = u.failed_logins + 1;
+        let mut am: user::ActiveModel = u.clone().into();
+        if failures >= state.settings.login_max_failures {
+            am.failed_logins = Set(0);
+            am.locked_until = Set(Some(now + Duration::minutes(state.settings.login_lock_minutes)));
+        } else {
+            am.failed_logins = Set(failures);
+        }
+        am.update(&state.db).await?;
+        if failures >= state.settings.login_max_failures {
+            return Err(ApiError::Locked {
+                message: format!(
+                    "连续 {} 次登录失败，账号已锁定 {} 分钟",
+                    state.settings.login_max_failures, state.settings.login_lock_minutes
+                ),
+            });
+        }
+        return Err(bad_credentials());
+    }
+    if !u.active {
+        return Err(ApiError::Unauthorized { code: "account_disabled", message: "账号已停用".into() });
+    }
+    if u.failed_logins != 0 || u.locked_until.is_some() {
+        let mut am: user::ActiveModel = u.clone().into();
+        am.failed_logins = Set(0);
+        am.locked_until = Set(None);
+        am.update(&state.db).await?;
+    }
+    issue_tokens(state, &state.db, &u).await
+}
+
+async fn issue_tokens<C: sea_orm::ConnectionTrait>(state: &AppState, db: &C, u: &user::Model) -> ApiResult<TokenPair> {
+    let now = state.clock.now();
+    let ttl = state.settings.access_token_minutes * 60;
+    let access = state.jwt.issue(&Claims {
+        sub: u.id,
+        role: u.role.clone(),
+        iat: now.timestamp(),
+        exp: now.timestamp() + ttl,
+    })?;
+    let refresh = random_token();
+    refresh_token::ActiveModel {
+        user_id: Set(u.id),
+        token_hash: Set(token_hash(&refresh)),
+        expires_at: Set(now + Duration::days(state.settings.refresh_token_days)),
+        revoked_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(TokenPair { access_token: access, refresh_token: refresh, token_type: "Bearer", expires_in: ttl })
+}
+
+fn refresh_invalid() -> ApiError {
+    ApiError::Unauthorized {
+        code: "refresh_token_invalid", message: "刷新凭证无效或已过期，请重新登录".into()
+    }
+}
+
+/// Exchanges a refresh token for a new pair; the old token is revoked. A
+/// revoked token presented again revokes every token of that user (theft).
+#[tracing::instrument(skip_all)]
+pub async fn refresh(state: &AppState, token: &str) -> ApiResult<TokenPair> {
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let row = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(token_hash(token)))
+        .one(&txn)
+        .await?
+        .ok_or_else(refresh_invalid)?;
+    if row.revoked_at.is_some() {
+        revoke_all(&txn, row.user_id, now).await?;
+        txn.commit().await?;
+        return Err(refresh_invalid());
+    }
+    if row.expires_at <= now {
+        return Err(refresh_invalid());
+    }
+    // Conditional revoke: of two concurrent refreshes with one token, one wins.
+    let res = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(row.id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(refresh_invalid());
+    }
+    let u = user::Entity::find_by_id(row.user_id).one(&txn).await?.filter(|u| u.active).ok_or_else(refresh_invalid)?;
+    let pair = issue_tokens(state, &txn, &u).await?;
+    txn.commit().await?;
+    Ok(pair)
+}
+
+async fn revoke_all<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    user_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Revokes the given refresh token (if it belongs to the caller), or all of
+/// the caller's tokens when `all` is set.
+pub async fn logout(
+    db: &DatabaseConnection,
+    user_id: i64,
+    token: Option<&str>,
+    all: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    if all {
+        return revoke_all(db, user_id, now).await;
+    }
+    if let Some(t) = token {
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(refresh_token::Column::TokenHash.eq(token_hash(t)))
+            .filter(refresh_token::Column::UserId.eq(user_id))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}

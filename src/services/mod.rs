@@ -1,0 +1,6 @@
+//! Use cases: one function per use case, doing its I/O in one transaction.
+
+pub mod accounts;
+pub mod admin;
+pub mod calendar;
+pub mod records;

@@ -1,0 +1,178 @@
+//! Building the application: state, routes, server. Used by `main` and tests.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::Server, error::InternalError, web};
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::JwtKeys;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::notify::Templates;
+use crate::state::{AppState, Workflows};
+use crate::workflow::Definition;
+
+/// Loads and validates the workflow definitions: the embedded ones, each
+/// replaced by a file of the same name in `dir` when given.
+pub fn load_workflows(dir: Option<&Path>) -> anyhow::Result<Workflows> {
+    let mut loaded = Vec::new();
+    for (name, builtin) in crate::workflow::builtin_sources() {
+        let text = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
+            Some(p) => std::fs::read_to_string(&p)?,
+            None => builtin.to_string(),
+        };
+        let def = Definition::parse(name, &text).map_err(|errs| {
+            anyhow::anyhow!(
+                "invalid workflow definition:\n{}",
+                errs.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")
+            )
+        })?;
+        loaded.push(def);
+    }
+    let repair = loaded.pop().ok_or_else(|| anyhow::anyhow!("repair workflow missing"))?;
+    let objection = loaded.pop().ok_or_else(|| anyhow::anyhow!("objection workflow missing"))?;
+    Ok(Workflows { objection, repair })
+}
+
+/// The JWT secret: configured, or kept in `data_dir/jwt-secret` (created on first start).
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if !settings.jwt_secret.is_empty() {
+        return Ok(settings.jwt_secret.expose().as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("jwt-secret");
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && s.trim().len() >= 32
+    {
+        return Ok(s.trim().as_bytes().to_vec());
+    }
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let secret = crate::auth::random_token();
+    std::fs::write(&path, &secret)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    tracing::info!(path = %path.display(), "generated a new JWT signing secret");
+    Ok(secret.into_bytes())
+}
+
+/// Builds the shared state: connects, migrates, loads definitions, templates
+/// and the calendar, and seeds demo data when asked.
+pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
+    let workflows = load_workflows(settings.workflows_dir.as_deref())?;
+    let templates = Templates::load(settings.templates_dir.as_deref())?;
+    settings.publication.validate().map_err(|e| anyhow::anyhow!("publication rules: {e}"))?;
+    let db = crate::db::connect_and_migrate(&settings).await?;
+    let calendar = crate::services::calendar::load(&db).await?;
+    let jwt = JwtKeys::new(&jwt_secret(&settings)?);
+    let state = AppState {
+        db,
+        settings: Arc::new(settings),
+        clock,
+        jwt,
+        workflows: Arc::new(workflows),
+        calendar: Arc::new(RwLock::new(calendar)),
+        templates: Arc::new(templates),
+        fail_effect: None,
+    };
+    if state.settings.demo || state.settings.is_default_database() {
+        crate::seed::seed_demo_if_empty(&state).await?;
+    }
+    Ok(state)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "信用修复与异议办理系统 API", description = "Credit repair (信用修复) and objection (异议) case server."),
+    modifiers(&SecurityAddon)
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    let api = match &err {
+        E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge,
+        E::ContentType => ApiError::UnsupportedMediaType,
+        E::Deserialize(e) if e.is_data() => {
+            ApiError::bad_request("invalid_field", format!("字段取值或类型不正确：{e}"))
+        }
+        _ => ApiError::bad_request("invalid_json", "请求体不是有效的 JSON"),
+    };
+    InternalError::from_response(err, actix_web::ResponseError::error_response(&api)).into()
+}
+
+fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = ApiError::bad_request("invalid_query", format!("查询参数不正确：{err}"));
+    InternalError::from_response(err, actix_web::ResponseError::error_response(&api)).into()
+}
+
+fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    let api = ApiError::not_found("资源");
+    InternalError::from_response(err, actix_web::ResponseError::error_response(&api)).into()
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("接口"))
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) =
+        App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::api::configure).split_for_parts();
+    api
+}
+
+/// A running server and the port it is bound to.
+pub struct Application {
+    pub port: u16,
+    pub server: Server,
+    pub state: AppState,
+}
+
+impl Application {
+    /// Binds `host:port` (port 0 picks a free one) and builds the server.
+    pub fn build(state: AppState, host: &str, port: u16) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind((host, port))?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state.clone());
+        let spec = openapi();
+        let max_body = state.settings.max_body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(max_body).error_handler(json_error))
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .into_utoipa_app()
+                .configure(crate::api::configure)
+                .into_app()
+                .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(5)
+        .run();
+        Ok(Application { port, server, state })
+    }
+}

@@ -1,0 +1,370 @@
+//! Pure workflow engine for objection (异议) and credit repair (信用修复) cases.
+//!
+//! Workflows are declared in TOML files (see `workflows/*.toml`). The caller
+//! reads the file text and hands it to [`Definition::parse`], which parses and
+//! validates it. [`decide`] then answers "may this role take this action in
+//! this state, and what happens if it does" without touching any database,
+//! clock or I/O: the returned [`Decision`] lists the effects to apply and the
+//! clock changes to record, which the caller carries out.
+
+mod definition;
+mod engine;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use definition::{ActionInfo, Definition, DefinitionError, Requires, StateDef, TransitionDef};
+pub use engine::{ActionInput, Decision, EngineError, Facts, decide};
+
+/// Outcome values a department may record when verifying an objection.
+pub const OUTCOMES: [&str; 5] = ["corrected", "supplemented", "deleted", "removed_from_list", "maintained"];
+
+/// Attachment kinds known to the workflows.
+pub const ATTACHMENT_KINDS: [&str; 4] = ["fulfilment_proof", "commitment_letter", "evidence", "other"];
+
+/// Chinese label of an outcome value, `None` for unknown values.
+pub fn outcome_title(outcome: &str) -> Option<&'static str> {
+    Some(match outcome {
+        "corrected" => "更正",
+        "supplemented" => "补充",
+        "deleted" => "删除",
+        "removed_from_list" => "移出名单",
+        "maintained" => "维持",
+        _ => return None,
+    })
+}
+
+/// Chinese label of an attachment kind, `None` for unknown kinds.
+pub fn attachment_kind_title(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "fulfilment_proof" => "履行完毕证明",
+        "commitment_letter" => "信用承诺书",
+        "evidence" => "证明材料",
+        "other" => "其他材料",
+        _ => return None,
+    })
+}
+
+/// Who acts on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Applicant,
+    DepartmentOfficer,
+    CreditOffice,
+    Admin,
+    System,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] =
+        [Role::Applicant, Role::DepartmentOfficer, Role::CreditOffice, Role::Admin, Role::System];
+
+    /// Stable snake_case name, as used in the workflow files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Applicant => "applicant",
+            Role::DepartmentOfficer => "department_officer",
+            Role::CreditOffice => "credit_office",
+            Role::Admin => "admin",
+            Role::System => "system",
+        }
+    }
+
+    /// Inverse of [`Role::as_str`].
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// Chinese label.
+    pub fn title(self) -> &'static str {
+        match self {
+            Role::Applicant => "申请人",
+            Role::DepartmentOfficer => "部门经办人",
+            Role::CreditOffice => "信用办",
+            Role::Admin => "管理员",
+            Role::System => "系统",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Addressee of a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipient {
+    Applicant,
+    Department,
+    CreditOffice,
+}
+
+impl Recipient {
+    pub const ALL: [Recipient; 3] = [Recipient::Applicant, Recipient::Department, Recipient::CreditOffice];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Recipient::Applicant => "applicant",
+            Recipient::Department => "department",
+            Recipient::CreditOffice => "credit_office",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Recipient> {
+        Recipient::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+/// Precondition evaluated against caller-supplied [`Facts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guard {
+    /// `Facts::missing_materials` is empty.
+    MaterialsComplete,
+    /// `Facts::extension_used` is false.
+    ExtensionUnused,
+    /// `Facts::urged_today` is false.
+    NotUrgedToday,
+    /// `Facts::repair_window_open` is true.
+    RepairWindowOpen,
+}
+
+impl Guard {
+    pub const ALL: [Guard; 4] =
+        [Guard::MaterialsComplete, Guard::ExtensionUnused, Guard::NotUrgedToday, Guard::RepairWindowOpen];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Guard::MaterialsComplete => "materials_complete",
+            Guard::ExtensionUnused => "extension_unused",
+            Guard::NotUrgedToday => "not_urged_today",
+            Guard::RepairWindowOpen => "repair_window_open",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Guard> {
+        Guard::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
+    /// Stable error code reported when this guard fails.
+    pub fn failure_code(self) -> &'static str {
+        match self {
+            Guard::MaterialsComplete => "materials_missing",
+            Guard::ExtensionUnused => "extension_used",
+            Guard::NotUrgedToday => "already_urged_today",
+            Guard::RepairWindowOpen => "repair_window_closed",
+        }
+    }
+
+    /// Whether the guard holds for `facts`.
+    pub fn holds(self, facts: &Facts) -> bool {
+        match self {
+            Guard::MaterialsComplete => facts.missing_materials.is_empty(),
+            Guard::ExtensionUnused => !facts.extension_used,
+            Guard::NotUrgedToday => !facts.urged_today,
+            Guard::RepairWindowOpen => facts.repair_window_open,
+        }
+    }
+}
+
+impl fmt::Display for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Side effect of a transition; the caller applies them in order.
+///
+/// Serialized the same way as in the workflow files:
+/// `{ "kind": "notify", "template": "...", "to": ["applicant"] }`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    /// Put the objection mark (异议标注) on the disputed record.
+    MarkObjection,
+    /// Remove the objection mark.
+    UnmarkObjection,
+    /// Correct / delete / remove from list according to the decision outcome.
+    ApplyOutcome,
+    EndPublication,
+    RestorePublication,
+    EndListMembership,
+    RestoreListMembership,
+    /// End every sanction linked to the record.
+    EndSanctions,
+    RestoreSanctions,
+    /// Bar new repair applications for the record for a period.
+    BarRepair,
+    /// Assign the case to the department that produced the record.
+    RouteToDepartment,
+    /// Add `Definition::extension_working_days` to the current step deadline.
+    ExtendDeadline,
+    Notify {
+        template: String,
+        to: Vec<Recipient>,
+    },
+    /// Queue a synchronisation to the credit sharing platforms.
+    QueueSync,
+}
+
+impl Effect {
+    /// Names of all effect kinds, as used in the workflow files.
+    pub const KINDS: [&'static str; 14] = [
+        "mark_objection",
+        "unmark_objection",
+        "apply_outcome",
+        "end_publication",
+        "restore_publication",
+        "end_list_membership",
+        "restore_list_membership",
+        "end_sanctions",
+        "restore_sanctions",
+        "bar_repair",
+        "route_to_department",
+        "extend_deadline",
+        "notify",
+        "queue_sync",
+    ];
+
+    /// The `kind` name of this effect.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Effect::MarkObjection => "mark_objection",
+            Effect::UnmarkObjection => "unmark_objection",
+            Effect::ApplyOutcome => "apply_outcome",
+            Effect::EndPublication => "end_publication",
+            Effect::RestorePublication => "restore_publication",
+            Effect::EndListMembership => "end_list_membership",
+            Effect::RestoreListMembership => "restore_list_membership",
+            Effect::EndSanctions => "end_sanctions",
+            Effect::RestoreSanctions => "restore_sanctions",
+            Effect::BarRepair => "bar_repair",
+            Effect::RouteToDepartment => "route_to_department",
+            Effect::ExtendDeadline => "extend_deadline",
+            Effect::Notify { .. } => "notify",
+            Effect::QueueSync => "queue_sync",
+        }
+    }
+
+    /// Builds a parameterless effect from its kind name; `None` for unknown
+    /// kinds and for `notify`, which needs a template and recipients.
+    pub fn unit_from_kind(kind: &str) -> Option<Effect> {
+        Some(match kind {
+            "mark_objection" => Effect::MarkObjection,
+            "unmark_objection" => Effect::UnmarkObjection,
+            "apply_outcome" => Effect::ApplyOutcome,
+            "end_publication" => Effect::EndPublication,
+            "restore_publication" => Effect::RestorePublication,
+            "end_list_membership" => Effect::EndListMembership,
+            "restore_list_membership" => Effect::RestoreListMembership,
+            "end_sanctions" => Effect::EndSanctions,
+            "restore_sanctions" => Effect::RestoreSanctions,
+            "bar_repair" => Effect::BarRepair,
+            "route_to_department" => Effect::RouteToDepartment,
+            "extend_deadline" => Effect::ExtendDeadline,
+            "queue_sync" => Effect::QueueSync,
+            _ => return None,
+        })
+    }
+}
+
+/// The workflow files shipped with the server, as `(file name, text)`.
+pub fn builtin_sources() -> [(&'static str, &'static str); 2] {
+    [
+        ("objection.toml", include_str!("../../workflows/objection.toml")),
+        ("repair.toml", include_str!("../../workflows/repair.toml")),
+    ]
+}
+
+/// Parses and validates every builtin workflow, collecting all errors.
+pub fn builtin_definitions() -> Result<Vec<Definition>, Vec<DefinitionError>> {
+    let mut defs = Vec::new();
+    let mut errors = Vec::new();
+    for (name, text) in builtin_sources() {
+        match Definition::parse(name, text) {
+            Ok(def) => defs.push(def),
+            Err(mut errs) => errors.append(&mut errs),
+        }
+    }
+    if errors.is_empty() { Ok(defs) } else { Err(errors) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+            assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), role);
+        }
+        assert_eq!(Role::parse("root"), None);
+        assert_eq!(Role::parse("DepartmentOfficer"), None);
+    }
+
+    #[test]
+    fn guard_and_recipient_names_round_trip() {
+        for guard in Guard::ALL {
+            assert_eq!(Guard::parse(guard.as_str()), Some(guard));
+        }
+        for recipient in Recipient::ALL {
+            assert_eq!(Recipient::parse(recipient.as_str()), Some(recipient));
+        }
+        assert_eq!(Guard::parse("always"), None);
+        assert_eq!(Recipient::parse("everyone"), None);
+    }
+
+    #[test]
+    fn effect_kinds_are_consistent() {
+        for kind in Effect::KINDS {
+            if kind == "notify" {
+                assert!(Effect::unit_from_kind(kind).is_none());
+                continue;
+            }
+            let effect = Effect::unit_from_kind(kind).unwrap();
+            assert_eq!(effect.kind(), kind);
+            let json = serde_json::to_value(&effect).unwrap();
+            assert_eq!(json, serde_json::json!({ "kind": kind }));
+        }
+        let notify =
+            Effect::Notify { template: "case_decided".into(), to: vec![Recipient::Applicant, Recipient::CreditOffice] };
+        let json = serde_json::to_value(&notify).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "kind": "notify",
+                "template": "case_decided",
+                "to": ["applicant", "credit_office"],
+            })
+        );
+        assert_eq!(serde_json::from_value::<Effect>(json).unwrap(), notify);
+    }
+
+    #[test]
+    fn labels_cover_known_values() {
+        for outcome in OUTCOMES {
+            assert!(outcome_title(outcome).is_some());
+        }
+        for kind in ATTACHMENT_KINDS {
+            assert!(attachment_kind_title(kind).is_some());
+        }
+        assert_eq!(outcome_title("lost"), None);
+        assert_eq!(attachment_kind_title("photo"), None);
+    }
+
+    #[test]
+    fn builtin_definitions_load() {
+        let defs = builtin_definitions()
+            .unwrap_or_else(|errs| panic!("{}", errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
+        let ids: Vec<_> = defs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["objection", "repair"]);
+    }
+}
