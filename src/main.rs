@@ -58,7 +58,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<i32> {
             let dir = args.get(1).map(std::path::PathBuf::from).or(settings.workflows_dir.clone());
             match startup::load_workflows(dir.as_deref()) {
                 Ok(w) => {
-                    for d in [&w.objection, &w.repair] {
+                    for (d, _) in w.sources() {
                         println!(
                             "ok: {} v{} ({} states, {} transitions, sha256 {})",
                             d.source_name,
@@ -73,6 +73,28 @@ async fn run(args: Vec<String>) -> anyhow::Result<i32> {
                 Err(e) => {
                     eprintln!("{e}");
                     Ok(2)
+                }
+            }
+        }
+        "verify-audit" => {
+            let db = credit_repair::db::connect(&settings.effective_database_url()).await?;
+            let (checked, broken) = credit_repair::services::cases::audit::verify_all(&db).await?;
+            match broken {
+                None => {
+                    println!("ok: {checked} case events verified, every chain intact");
+                    Ok(0)
+                }
+                Some(b) => {
+                    use sea_orm::EntityTrait;
+                    let case_no = entity::case::Entity::find_by_id(b.case_id).one(&db).await?.map(|c| c.case_no);
+                    eprintln!(
+                        "BROKEN: case {} (id {}), event #{}: {}",
+                        case_no.unwrap_or_default(),
+                        b.case_id,
+                        b.seq,
+                        b.reason
+                    );
+                    Ok(3)
                 }
             }
         }

@@ -33,11 +33,42 @@ pub fn load_workflows(dir: Option<&Path>) -> anyhow::Result<Workflows> {
                 errs.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")
             )
         })?;
-        loaded.push(def);
+        loaded.push((def, text));
     }
-    let repair = loaded.pop().ok_or_else(|| anyhow::anyhow!("repair workflow missing"))?;
-    let objection = loaded.pop().ok_or_else(|| anyhow::anyhow!("objection workflow missing"))?;
-    Ok(Workflows { objection, repair })
+    Ok(Workflows::new(loaded))
+}
+
+/// Stores each current definition (by content hash) so cases can stay pinned
+/// to it after the files change.
+async fn register_workflows(
+    db: &sea_orm::DatabaseConnection,
+    workflows: &Workflows,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use entity::workflow_definition as wd;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    for (def, source) in workflows.sources() {
+        if wd::Entity::find().filter(wd::Column::Hash.eq(def.hash.clone())).one(db).await?.is_some() {
+            continue;
+        }
+        let res = wd::ActiveModel {
+            workflow_id: Set(def.id.clone()),
+            version: Set(def.version as i32),
+            hash: Set(def.hash.clone()),
+            source: Set(source.to_string()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await;
+        // Another replica may have registered it at the same moment.
+        if let Err(e) = res
+            && !crate::error::is_unique_violation(&e)
+        {
+            return Err(e.into());
+        }
+    }
+    Ok(())
 }
 
 /// The JWT secret: configured, or kept in `data_dir/jwt-secret` (created on first start).
@@ -70,6 +101,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     let templates = Templates::load(settings.templates_dir.as_deref())?;
     settings.publication.validate().map_err(|e| anyhow::anyhow!("publication rules: {e}"))?;
     let db = crate::db::connect_and_migrate(&settings).await?;
+    register_workflows(&db, &workflows, clock.now()).await?;
     let calendar = crate::services::calendar::load(&db).await?;
     let jwt = JwtKeys::new(&jwt_secret(&settings)?);
     let state = AppState {

@@ -1,5 +1,6 @@
 //! Shared application state handed to every handler and job.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use sea_orm::DatabaseConnection;
@@ -11,19 +12,55 @@ use crate::domain::calendar::Calendar;
 use crate::notify::Templates;
 use crate::workflow::Definition;
 
-/// The loaded workflow definitions, by id.
+/// The workflow definitions: the current one per kind (used for new cases)
+/// and every definition a case is pinned to, loaded on demand by hash.
 pub struct Workflows {
-    pub objection: Definition,
-    pub repair: Definition,
+    current: HashMap<String, (Arc<Definition>, String)>,
+    pinned: RwLock<HashMap<String, Arc<Definition>>>,
 }
 
 impl Workflows {
-    pub fn get(&self, kind: &str) -> Option<&Definition> {
-        match kind {
-            "objection" => Some(&self.objection),
-            "repair" => Some(&self.repair),
-            _ => None,
+    /// From (definition, source text) pairs.
+    pub fn new(defs: Vec<(Definition, String)>) -> Workflows {
+        let mut current = HashMap::new();
+        let mut pinned = HashMap::new();
+        for (d, src) in defs {
+            let d = Arc::new(d);
+            pinned.insert(d.hash.clone(), d.clone());
+            current.insert(d.id.clone(), (d, src));
         }
+        Workflows { current, pinned: RwLock::new(pinned) }
+    }
+
+    /// The definition new cases of this kind start with.
+    pub fn current(&self, kind: &str) -> Option<Arc<Definition>> {
+        self.current.get(kind).map(|(d, _)| d.clone())
+    }
+
+    /// Current definitions with their source text, for registration.
+    pub fn sources(&self) -> impl Iterator<Item = (&Arc<Definition>, &str)> {
+        self.current.values().map(|(d, s)| (d, s.as_str()))
+    }
+
+    /// The definition with this content hash: from memory, or from the
+    /// `workflow_definitions` table (older definitions a case was pinned to).
+    pub async fn pinned<C: sea_orm::ConnectionTrait>(&self, db: &C, hash: &str) -> anyhow::Result<Arc<Definition>> {
+        if let Some(d) = self.pinned.read().ok().and_then(|m| m.get(hash).cloned()) {
+            return Ok(d);
+        }
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let row = entity::workflow_definition::Entity::find()
+            .filter(entity::workflow_definition::Column::Hash.eq(hash))
+            .one(db)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("workflow definition {hash} not stored"))?;
+        let def = Definition::parse(&format!("{}.toml@{}", row.workflow_id, &hash[..12]), &row.source)
+            .map_err(|e| anyhow::anyhow!("stored workflow definition {hash} no longer parses: {e:?}"))?;
+        let def = Arc::new(def);
+        if let Ok(mut m) = self.pinned.write() {
+            m.insert(hash.to_string(), def.clone());
+        }
+        Ok(def)
     }
 }
 

@@ -155,6 +155,33 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_table(
             Table::create()
+                .table("record_events")
+                .col(big_pk_auto("id"))
+                .col(big_integer("record_id"))
+                .col(big_integer_null("actor_user_id"))
+                .col(string("actor_role"))
+                .col(string("action"))
+                .col(text("detail"))
+                .col(timestamp_with_time_zone("created_at"))
+                .foreign_key(ForeignKey::create().from("record_events", "record_id").to("records", "id"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("record_events", "idx_record_events_record", &["record_id"], false)).await?;
+        m.create_table(
+            Table::create()
+                .table("workflow_definitions")
+                .col(big_pk_auto("id"))
+                .col(string("workflow_id"))
+                .col(integer("version"))
+                .col(string_uniq("hash"))
+                .col(text("source"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
                 .table("job_claims")
                 .col(big_pk_auto("id"))
                 .col(string_uniq("key"))
@@ -169,6 +196,8 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
             "job_claims",
+            "workflow_definitions",
+            "record_events",
             "calendar_years",
             "idempotency_keys",
             "outbox",

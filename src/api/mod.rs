@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod calendar;
+pub mod cases;
 
 pub mod health;
 pub mod public;
@@ -42,4 +43,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     admin::configure(cfg);
 
     calendar::configure(cfg);
+    cases::configure(cfg);
 }

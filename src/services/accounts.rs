@@ -1,7 +1,10 @@
 //! Login, refresh-token rotation, logout, and the lockout rule.
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -51,35 +54,63 @@ pub async fn login(state: &AppState, username: &str, password: String) -> ApiRes
         });
     }
     if !verify_password(password, u.password_hash.clone()).await {
-        let failures = u.failed_logins + 1;
-        let mut am: user::ActiveModel = u.clone().into();
-        if failures >= state.settings.login_max_failures {
-            am.failed_logins = Set(0);
-            am.locked_until = Set(Some(now + Duration::minutes(state.settings.login_lock_minutes)));
-        } else {
-            am.failed_logins = Set(failures);
-        }
-        am.update(&state.db).await?;
-        if failures >= state.settings.login_max_failures {
-            return Err(ApiError::Locked {
-                message: format!(
-                    "连续 {} 次登录失败，账号已锁定 {} 分钟",
-                    state.settings.login_max_failures, state.settings.login_lock_minutes
-                ),
-            });
-        }
-        return Err(bad_credentials());
+        return Err(record_failure(state, u.id, now).await?);
     }
     if !u.active {
         return Err(ApiError::Unauthorized { code: "account_disabled", message: "账号已停用".into() });
     }
     if u.failed_logins != 0 || u.locked_until.is_some() {
-        let mut am: user::ActiveModel = u.clone().into();
-        am.failed_logins = Set(0);
-        am.locked_until = Set(None);
-        am.update(&state.db).await?;
+        // Conditional: a lock set by a concurrent failure since `u` was read stands.
+        let res = user::Entity::update_many()
+            .col_expr(user::Column::FailedLogins, Expr::value(0))
+            .col_expr(user::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
+            .filter(user::Column::Id.eq(u.id))
+            .filter(not_locked(now))
+            .exec(&state.db)
+            .await?;
+        if res.rows_affected != 1 {
+            return Err(ApiError::Locked {
+                message: "登录失败次数过多，账号已锁定，请稍后再试".into()
+            });
+        }
     }
     issue_tokens(state, &state.db, &u).await
+}
+
+/// Rows whose lock is absent or over.
+fn not_locked(now: chrono::DateTime<chrono::Utc>) -> Condition {
+    Condition::any().add(user::Column::LockedUntil.is_null()).add(user::Column::LockedUntil.lte(now))
+}
+
+/// Counts a failed login with atomic updates, so that concurrent failures
+/// cannot overwrite each other's count, and locks the account at the limit.
+/// Returns the error to answer.
+async fn record_failure(state: &AppState, user_id: i64, now: chrono::DateTime<chrono::Utc>) -> ApiResult<ApiError> {
+    let max = state.settings.login_max_failures;
+    let minutes = state.settings.login_lock_minutes;
+    let counted = user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::col(user::Column::FailedLogins).add(1))
+        .filter(user::Column::Id.eq(user_id))
+        .filter(not_locked(now))
+        .exec(&state.db)
+        .await?;
+    if counted.rows_affected != 1 {
+        // Locked by a concurrent failure meanwhile.
+        return Ok(ApiError::Locked { message: "登录失败次数过多，账号已锁定，请稍后再试".into() });
+    }
+    let locked = user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(0))
+        .col_expr(user::Column::LockedUntil, Expr::value(Some(now + Duration::minutes(minutes))))
+        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::FailedLogins.gte(max))
+        .exec(&state.db)
+        .await?;
+    if locked.rows_affected == 1 {
+        return Ok(ApiError::Locked {
+            message: format!("连续 {max} 次登录失败，账号已锁定 {minutes} 分钟")
+        });
+    }
+    Ok(bad_credentials())
 }
 
 async fn issue_tokens<C: sea_orm::ConnectionTrait>(state: &AppState, db: &C, u: &user::Model) -> ApiResult<TokenPair> {

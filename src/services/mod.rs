@@ -3,4 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod calendar;
+pub mod cases;
+pub mod outbox;
+pub mod publication;
 pub mod records;

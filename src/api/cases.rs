@@ -1,0 +1,261 @@
+//! Case endpoints: filing, listing, reading, actions, attachments, deadlines.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::{Page, PageQuery};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::services::cases::{self, act::ActionRequest, create::CreateCase, view::CaseSummary, view::CaseView};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_case)
+        .service(list_cases)
+        .service(get_case)
+        .service(take_action)
+        .service(upload_attachment)
+        .service(download_attachment)
+        .service(case_deadlines);
+}
+
+/// Files an objection or a repair application. An `Idempotency-Key` header
+/// makes retries safe: the same key returns the same case (200).
+#[utoipa::path(tag = "cases", request_body = CreateCase,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry key")),
+    responses((status = 201, body = CaseView), (status = 200, description = "Idempotent replay", body = CaseView),
+        (status = 422, description = "Not eligible (stable code)", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/cases")]
+async fn create_case(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Json<CreateCase>,
+) -> ApiResult<HttpResponse> {
+    let key = match req.headers().get("Idempotency-Key") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key 须为可见 ASCII 字符"))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let (view, created) = cases::create::create(&state, &user, body.into_inner(), key).await?;
+    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseQuery {
+    /// `objection` or `repair`
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    pub department_id: Option<i64>,
+    pub overdue: Option<bool>,
+    /// true: open cases only; false: closed only.
+    pub open: Option<bool>,
+    /// Searches the case number and the reason.
+    pub text: Option<String>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+/// Cases the caller may see, newest first.
+#[utoipa::path(tag = "cases", params(CaseQuery), responses((status = 200, body = Page<CaseSummary>)), security(("bearer" = [])))]
+#[get("/api/v1/cases")]
+async fn list_cases(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    q: web::Query<CaseQuery>,
+) -> ApiResult<web::Json<Page<CaseSummary>>> {
+    let q = q.into_inner();
+    if let Some(k) = &q.kind
+        && !["objection", "repair"].contains(&k.as_str())
+    {
+        return Err(ApiError::field("kind", "invalid_value", "申请类型须为 objection 或 repair"));
+    }
+    let (page, per_page) = PageQuery::resolve(q.page, q.per_page);
+    let f = cases::view::CaseFilter {
+        kind: q.kind,
+        state: q.state,
+        department_id: q.department_id,
+        overdue: q.overdue,
+        open: q.open,
+        text: q.text,
+    };
+    let (items, total) = cases::view::list(&state, &user, f, page, per_page).await?;
+    Ok(web::Json(Page { items, total, page, per_page }))
+}
+
+/// One case with its history, attachments and the actions the caller may take now.
+#[utoipa::path(tag = "cases", responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/cases/{id}")]
+async fn get_case(state: web::Data<AppState>, user: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<CaseView>> {
+    Ok(web::Json(cases::view::get(&state, &user, id.into_inner()).await?))
+}
+
+/// Takes an action (accept, reject, request_supplement, supplement, withdraw,
+/// verify, approve, deny, extend, urge, revoke). 409 when not allowed now or
+/// when `version` is stale.
+#[utoipa::path(tag = "cases", request_body = ActionRequest,
+    responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/cases/{id}/actions/{name}")]
+async fn take_action(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(i64, String)>,
+    body: Option<web::Json<ActionRequest>>,
+) -> ApiResult<web::Json<CaseView>> {
+    let (id, name) = path.into_inner();
+    let req = body.map(|b| b.into_inner()).unwrap_or_default();
+    Ok(web::Json(cases::act::act(&state, &user, id, &name, req).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentCreated {
+    pub id: i64,
+    pub kind: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub download_url: String,
+}
+
+/// Uploads a material (multipart: `kind` and `file`). PDF, PNG or JPEG,
+/// judged by content; at most the configured size.
+#[utoipa::path(tag = "cases", request_body(content_type = "multipart/form-data", content = Object, description = "fields: kind (fulfilment_proof | commitment_letter | evidence | other), file"),
+    responses((status = 201, body = AttachmentCreated), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/cases/{id}/attachments")]
+async fn upload_attachment(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    mut form: Multipart,
+) -> ApiResult<HttpResponse> {
+    let limit = state.settings.max_attachment_bytes;
+    let mut kind: Option<String> = None;
+    let mut file: Option<(Option<String>, Vec<u8>)> = None;
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| ApiError::bad_request("invalid_multipart", format!("表单格式不正确：{e}")))?;
+        let name = field.name().unwrap_or("").to_string();
+        let filename = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_string);
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request("invalid_multipart", format!("表单格式不正确：{e}")))?;
+            if buf.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "kind" => kind = Some(String::from_utf8_lossy(&buf).trim().to_string()),
+            "file" => file = Some((filename, buf)),
+            _ => {}
+        }
+    }
+    let kind = kind.ok_or_else(|| ApiError::field("kind", "required", "请指定材料类型（kind）"))?;
+    let (filename, bytes) = file.ok_or_else(|| ApiError::field("file", "required", "请选择要上传的文件（file）"))?;
+    let a = cases::attachments::upload(&state, &user, id.into_inner(), &kind, filename.as_deref(), bytes).await?;
+    Ok(HttpResponse::Created().json(AttachmentCreated {
+        download_url: format!("/api/v1/cases/{}/attachments/{}", a.case_id, a.id),
+        id: a.id,
+        kind: a.kind,
+        content_type: a.content_type,
+        size: a.size,
+        sha256: a.sha256,
+    }))
+}
+
+/// Downloads an attachment of a case the caller may see.
+#[utoipa::path(tag = "cases", responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/cases/{id}/attachments/{attachment_id}")]
+async fn download_attachment(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (case_id, aid) = path.into_inner();
+    let (a, bytes) = cases::attachments::download(&state, &user, case_id, aid).await?;
+    let ext = cases::attachments::sniff(&bytes).map(|(_, e)| e).unwrap_or("bin");
+    Ok(HttpResponse::Ok()
+        .content_type(a.content_type.as_str())
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{}-{}.{ext}\"", a.kind, a.id)))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadlineView {
+    pub id: i64,
+    /// `step` (the state's own budget) or `total` (the whole case)
+    pub kind: String,
+    pub state: String,
+    pub budget_working_days: i32,
+    pub extended_working_days: i32,
+    pub started_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub due_at: DateTime<Utc>,
+    /// `running`, `paused`, `met` or `cancelled`
+    pub status: String,
+    pub provisional: bool,
+    pub paused_on: Option<NaiveDate>,
+    pub used_working_days_before_pause: Option<i32>,
+    pub warned_at: Option<DateTime<Utc>>,
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Every start, pause, resumption, extension and recomputation, with the days counted.
+    #[schema(value_type = Vec<Object>)]
+    pub explanation: serde_json::Value,
+}
+
+/// Explains every deadline of the case: budget, days counted, pauses, extensions.
+#[utoipa::path(tag = "cases", responses((status = 200, body = Vec<DeadlineView>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/cases/{id}/deadlines")]
+async fn case_deadlines(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Vec<DeadlineView>>> {
+    use entity::{case, deadline};
+    let c = case::Entity::find_by_id(id.into_inner())
+        .filter(cases::scope(&user))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    let rows = deadline::Entity::find()
+        .filter(deadline::Column::CaseId.eq(c.id))
+        .order_by_asc(deadline::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(web::Json(
+        rows.into_iter()
+            .map(|d| DeadlineView {
+                id: d.id,
+                kind: d.kind,
+                state: d.state,
+                budget_working_days: d.budget_days,
+                extended_working_days: d.extended_days,
+                started_on: d.started_on,
+                due_on: d.due_on,
+                due_at: d.due_at,
+                status: d.status,
+                provisional: d.provisional,
+                paused_on: d.paused_on,
+                used_working_days_before_pause: d.used_days_at_pause,
+                warned_at: d.warned_at,
+                overdue_at: d.overdue_at,
+                explanation: serde_json::from_str(&d.history).unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,138 @@
+//! Attachments: checked by content (PDF, PNG, JPEG), stored under their
+//! SHA-256 in the data directory, never under the client's file name.
+
+use std::path::PathBuf;
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+
+use super::{audit, now_micros, scope};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::workflow::{ATTACHMENT_KINDS, Role};
+use entity::{attachment, case};
+
+/// The content type of a file judged by its first bytes; None when it is
+/// not an accepted type.
+pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(b"%PDF-") {
+        Some(("application/pdf", "pdf"))
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("image/png", "png"))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("image/jpeg", "jpg"))
+    } else {
+        None
+    }
+}
+
+fn blob_path(state: &AppState, sha: &str) -> PathBuf {
+    state.settings.data_dir.join("attachments").join(&sha[..2]).join(sha)
+}
+
+/// A file name safe to keep as metadata (never used as a path).
+fn clean_name(name: Option<&str>) -> String {
+    let base = name.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    if cleaned.trim().is_empty() { "file".into() } else { cleaned }
+}
+
+/// Stores an uploaded file for a case the caller may see. The applicant may
+/// add materials while the case is open; officers in scope may add evidence.
+pub async fn upload(
+    state: &AppState,
+    user: &AuthUser,
+    case_id: i64,
+    kind: &str,
+    file_name: Option<&str>,
+    bytes: Vec<u8>,
+) -> ApiResult<attachment::Model> {
+    let c = case::Entity::find_by_id(case_id)
+        .filter(scope(user))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    if !ATTACHMENT_KINDS.contains(&kind) {
+        return Err(ApiError::field(
+            "kind",
+            "invalid_value",
+            "材料类型须为 fulfilment_proof、commitment_letter、evidence 或 other",
+        ));
+    }
+    if c.closed_at.is_some() {
+        return Err(ApiError::conflict("case_closed", "案件已办结，不能再上传材料"));
+    }
+    if user.role == Role::Admin {
+        return Err(ApiError::Forbidden);
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::field("file", "empty_file", "上传的文件为空"));
+    }
+    let Some((content_type, _ext)) = sniff(&bytes) else {
+        return Err(ApiError::UnsupportedMediaType);
+    };
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let path = blob_path(state, &sha);
+    if !path.exists() {
+        let dir = path.parent().ok_or_else(|| anyhow::anyhow!("bad blob path"))?;
+        tokio::fs::create_dir_all(dir).await.map_err(anyhow::Error::from)?;
+        // Write to a temporary name, then rename: never a half-written blob.
+        let tmp = dir.join(format!("{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        tokio::fs::write(&tmp, &bytes).await.map_err(anyhow::Error::from)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(anyhow::Error::from)?;
+    }
+    let now = now_micros(state);
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    let a = attachment::ActiveModel {
+        case_id: Set(c.id),
+        kind: Set(kind.into()),
+        sha256: Set(sha.clone()),
+        size: Set(bytes.len() as i64),
+        content_type: Set(content_type.into()),
+        file_name: Set(clean_name(file_name)),
+        uploaded_by: Set(user.id),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::append(
+        &txn,
+        audit::NewEvent {
+            case_id: c.id,
+            actor_user_id: Some(user.id),
+            actor_role: user.role.as_str(),
+            action: "attach",
+            from_state: Some(&c.state),
+            to_state: &c.state,
+            comment: None,
+            inputs: serde_json::json!({"attachment_id": a.id, "kind": kind, "sha256": sha, "size": a.size}),
+            at: now,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(a)
+}
+
+/// An attachment's bytes, if the caller may see the case.
+pub async fn download(
+    state: &AppState,
+    user: &AuthUser,
+    case_id: i64,
+    id: i64,
+) -> ApiResult<(attachment::Model, Vec<u8>)> {
+    case::Entity::find_by_id(case_id)
+        .filter(scope(user))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    let a = attachment::Entity::find_by_id(id)
+        .filter(attachment::Column::CaseId.eq(case_id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("材料"))?;
+    let bytes = tokio::fs::read(blob_path(state, &a.sha256)).await.map_err(anyhow::Error::from)?;
+    Ok((a, bytes))
+}

@@ -1,0 +1,180 @@
+//! The append-only case event log. Each event's hash covers its content and
+//! the previous event's hash, so any edit or deletion breaks the chain.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use entity::case_event;
+
+/// Hash of the chain's start.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+pub struct NewEvent<'a> {
+    pub case_id: i64,
+    pub actor_user_id: Option<i64>,
+    pub actor_role: &'a str,
+    pub action: &'a str,
+    pub from_state: Option<&'a str>,
+    pub to_state: &'a str,
+    pub comment: Option<&'a str>,
+    pub inputs: Value,
+    pub at: DateTime<Utc>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compute_hash(
+    prev: &str,
+    case_id: i64,
+    seq: i32,
+    actor_user_id: Option<i64>,
+    actor_role: &str,
+    action: &str,
+    from_state: Option<&str>,
+    to_state: &str,
+    comment: Option<&str>,
+    inputs: &str,
+    at: &DateTime<Utc>,
+) -> String {
+    let body = json!({
+        "case_id": case_id,
+        "seq": seq,
+        "actor_user_id": actor_user_id,
+        "actor_role": actor_role,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "comment": comment,
+        "inputs": inputs,
+        "created_at": at.to_rfc3339_opts(SecondsFormat::Micros, true),
+    });
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(body.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+fn hash_of(m: &case_event::Model) -> String {
+    compute_hash(
+        &m.prev_hash,
+        m.case_id,
+        m.seq,
+        m.actor_user_id,
+        &m.actor_role,
+        &m.action,
+        m.from_state.as_deref(),
+        &m.to_state,
+        m.comment.as_deref(),
+        &m.inputs,
+        &m.created_at,
+    )
+}
+
+/// Appends an event to the case's chain (inside the caller's transaction).
+pub async fn append<C: ConnectionTrait>(db: &C, ev: NewEvent<'_>) -> anyhow::Result<case_event::Model> {
+    let last = case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(ev.case_id))
+        .order_by_desc(case_event::Column::Seq)
+        .limit(1)
+        .one(db)
+        .await?;
+    let (seq, prev) = match last {
+        Some(l) => (l.seq + 1, l.hash),
+        None => (1, GENESIS.to_string()),
+    };
+    let inputs = ev.inputs.to_string();
+    let hash = compute_hash(
+        &prev,
+        ev.case_id,
+        seq,
+        ev.actor_user_id,
+        ev.actor_role,
+        ev.action,
+        ev.from_state,
+        ev.to_state,
+        ev.comment,
+        &inputs,
+        &ev.at,
+    );
+    Ok(case_event::ActiveModel {
+        case_id: Set(ev.case_id),
+        seq: Set(seq),
+        actor_user_id: Set(ev.actor_user_id),
+        actor_role: Set(ev.actor_role.to_string()),
+        action: Set(ev.action.to_string()),
+        from_state: Set(ev.from_state.map(str::to_string)),
+        to_state: Set(ev.to_state.to_string()),
+        comment: Set(ev.comment.map(str::to_string)),
+        inputs: Set(inputs),
+        created_at: Set(ev.at),
+        prev_hash: Set(prev),
+        hash: Set(hash),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// The first broken link found, if any.
+#[derive(Debug, PartialEq)]
+pub struct BrokenLink {
+    pub case_id: i64,
+    pub seq: i32,
+    pub reason: String,
+}
+
+/// Checks one case's events, given in sequence order.
+pub fn verify_chain(events: &[case_event::Model]) -> Option<BrokenLink> {
+    let mut prev = GENESIS.to_string();
+    for (i, ev) in events.iter().enumerate() {
+        let expected_seq = i as i32 + 1;
+        let broken = |reason: String| Some(BrokenLink { case_id: ev.case_id, seq: ev.seq, reason });
+        if ev.seq != expected_seq {
+            return broken(format!("expected event #{expected_seq}, found #{}: an event is missing", ev.seq));
+        }
+        if ev.prev_hash != prev {
+            return broken("prev_hash does not match the previous event's hash".into());
+        }
+        if hash_of(ev) != ev.hash {
+            return broken("content does not match its hash (the event was altered)".into());
+        }
+        prev = ev.hash.clone();
+    }
+    None
+}
+
+/// Recomputes every case's chain, a batch of cases at a time. Returns the
+/// number of events checked and the first broken link.
+pub async fn verify_all<C: ConnectionTrait>(db: &C) -> anyhow::Result<(u64, Option<BrokenLink>)> {
+    use entity::case;
+    let mut checked = 0u64;
+    let mut after = 0i64;
+    loop {
+        let ids: Vec<i64> = case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .filter(case::Column::Id.gt(after))
+            .order_by_asc(case::Column::Id)
+            .limit(500)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(&last) = ids.last() else { break };
+        after = last;
+        let events = case_event::Entity::find()
+            .filter(case_event::Column::CaseId.is_in(ids))
+            .order_by_asc(case_event::Column::CaseId)
+            .order_by_asc(case_event::Column::Seq)
+            .all(db)
+            .await?;
+        for chunk in events.chunk_by(|a, b| a.case_id == b.case_id) {
+            checked += chunk.len() as u64;
+            if let Some(b) = verify_chain(chunk) {
+                return Ok((checked, Some(b)));
+            }
+        }
+    }
+    Ok((checked, None))
+}

@@ -1,0 +1,273 @@
+//! Filing a case: scope, repair eligibility, idempotency, the first event,
+//! deadlines and the receipt notification, all in one transaction.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::{audit, deadlines, kind_label, now_micros, view};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult, is_unique_violation};
+use crate::services::{outbox, publication};
+use crate::state::AppState;
+use crate::workflow::{Recipient, Role};
+use entity::{case, idempotency_key, record};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCase {
+    /// `objection` or `repair`
+    pub kind: String,
+    pub record_id: i64,
+    /// The applicant's grounds (objection) or statement of fulfilment (repair).
+    pub reason: String,
+}
+
+fn request_hash(r: &CreateCase) -> String {
+    hex::encode(Sha256::digest(format!("{}\n{}\n{}", r.kind, r.record_id, r.reason.trim()).as_bytes()))
+}
+
+async fn replay(state: &AppState, user: &AuthUser, key: &str, hash: &str) -> ApiResult<Option<view::CaseView>> {
+    let Some(k) = idempotency_key::Entity::find()
+        .filter(idempotency_key::Column::UserId.eq(user.id))
+        .filter(idempotency_key::Column::Key.eq(key))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if k.request_hash != hash {
+        return Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "该 Idempotency-Key 已用于内容不同的申请，请使用新的键值",
+        ));
+    }
+    let c = case::Entity::find_by_id(k.case_id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("案件"))?;
+    Ok(Some(view::build(state, &state.db, Some(user), c).await?))
+}
+
+/// Files a case. Returns the case and whether it was created now (false: an
+/// idempotent retry answered with the case created before).
+pub async fn create(
+    state: &AppState,
+    user: &AuthUser,
+    req: CreateCase,
+    idempotency_key: Option<String>,
+) -> ApiResult<(view::CaseView, bool)> {
+    if user.role != Role::Applicant {
+        return Err(ApiError::Forbidden);
+    }
+    let Some(def) = state.workflows.current(&req.kind) else {
+        return Err(ApiError::field("kind", "invalid_value", "申请类型须为 objection（异议）或 repair（信用修复）"));
+    };
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(ApiError::field("reason", "invalid_length", "申请理由不能为空，且不超过 2000 字"));
+    }
+    if let Some(k) = &idempotency_key
+        && (k.is_empty() || k.len() > 128 || !k.chars().all(|c| c.is_ascii_graphic()))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key 须为 1 至 128 个可见 ASCII 字符",
+        ));
+    }
+    let hash = request_hash(&req);
+    if let Some(k) = &idempotency_key
+        && let Some(existing) = replay(state, user, k, &hash).await?
+    {
+        return Ok((existing, false));
+    }
+
+    let subject_id = user.subject_id.ok_or(ApiError::Forbidden)?;
+    let rec = record::Entity::find_by_id(req.record_id)
+        .filter(record::Column::SubjectId.eq(subject_id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let today = state.clock.today();
+    let now = now_micros(state);
+    if rec.deleted {
+        return Err(ApiError::unprocessable("record_deleted", "该信用信息已删除，无需申请"));
+    }
+    if req.kind == "repair" {
+        check_repair_eligibility(state, &rec, today, now).await?;
+    }
+
+    let txn = state.db.begin().await?;
+    if let Some(open) = case::Entity::find().filter(case::Column::OpenRecordKey.eq(rec.id)).one(&txn).await? {
+        return Err(already_open(&open.case_no));
+    }
+    let initial = def.state(&def.initial).ok_or_else(|| anyhow::anyhow!("initial state missing"))?;
+    let inserted = case::ActiveModel {
+        case_no: Set(format!("pending-{}", uuid::Uuid::new_v4().simple())),
+        kind: Set(req.kind.clone()),
+        state: Set(def.initial.clone()),
+        version: Set(1),
+        record_id: Set(rec.id),
+        subject_id: Set(rec.subject_id),
+        department_id: Set(rec.department_id),
+        applicant_user_id: Set(user.id),
+        reason: Set(reason.to_string()),
+        outcome: Set(None),
+        workflow_id: Set(def.id.clone()),
+        workflow_version: Set(def.version as i32),
+        workflow_hash: Set(def.hash.clone()),
+        extension_used: Set(false),
+        due_at: Set(None),
+        total_due_at: Set(None),
+        overdue: Set(false),
+        provisional_deadline: Set(false),
+        last_urged_on: Set(None),
+        open_record_key: Set(Some(rec.id)),
+        result: Set(None),
+        received_at: Set(now),
+        closed_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let c = match inserted {
+        Ok(c) => c,
+        Err(e) if is_unique_violation(&e) => {
+            drop(txn);
+            return match idempotency_key.as_deref() {
+                Some(k) => match replay(state, user, k, &hash).await? {
+                    Some(v) => Ok((v, false)),
+                    None => Err(already_open("")),
+                },
+                None => Err(already_open("")),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let prefix = if req.kind == "objection" { "YY" } else { "XF" };
+    let case_no = format!("{prefix}{}{:06}", today.format("%Y"), c.id);
+    let cal = state.calendar();
+    let cal_days = |d: Option<u32>| d.unwrap_or(1);
+    let step =
+        deadlines::start(&txn, &cal, c.id, "step", &def.initial, cal_days(initial.deadline_working_days), today, now)
+            .await?;
+    let total = deadlines::start(&txn, &cal, c.id, "total", &def.initial, def.total_working_days, today, now).await?;
+    let mut am: case::ActiveModel = c.clone().into();
+    am.case_no = Set(case_no.clone());
+    am.due_at = Set(Some(step.due_at));
+    am.total_due_at = Set(Some(total.due_at));
+    am.provisional_deadline = Set(step.provisional || total.provisional);
+    let c = am.update(&txn).await?;
+    if let Some(k) = &idempotency_key {
+        let res = idempotency_key::ActiveModel {
+            user_id: Set(user.id),
+            key: Set(k.clone()),
+            request_hash: Set(hash.clone()),
+            case_id: Set(c.id),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        if let Err(e) = res {
+            drop(txn);
+            if is_unique_violation(&e)
+                && let Some(v) = replay(state, user, k, &hash).await?
+            {
+                return Ok((v, false));
+            }
+            return Err(e.into());
+        }
+    }
+    audit::append(
+        &txn,
+        audit::NewEvent {
+            case_id: c.id,
+            actor_user_id: Some(user.id),
+            actor_role: user.role.as_str(),
+            action: "submit",
+            from_state: None,
+            to_state: &def.initial,
+            comment: Some(reason),
+            inputs: json!({"kind": req.kind, "record_id": rec.id, "workflow": {"id": def.id, "version": def.version, "hash": def.hash}}),
+            at: now,
+        },
+    )
+    .await?;
+    let ctx = json!({
+        "case_no": case_no,
+        "kind_label": kind_label(&req.kind),
+        "record_title": rec.title,
+        "due_date": step.due_on.to_string(),
+        "link": format!("{}/api/v1/cases/{}", state.settings.public_url, c.id),
+    });
+    for who in [Recipient::Applicant, Recipient::CreditOffice] {
+        let to = outbox::recipients(&txn, who, user.id, c.department_id).await?;
+        outbox::queue_mail(&txn, &state.templates, "case_received", &ctx, &to, Some(c.id), None, now).await?;
+    }
+    txn.commit().await?;
+    Ok((view::build(state, &state.db, Some(user), c).await?, true))
+}
+
+fn already_open(case_no: &str) -> ApiError {
+    ApiError::unprocessable("case_already_open", "该信用信息已有正在办理的申请，请勿重复提交")
+        .with_details(json!({"open_case_no": case_no}))
+}
+
+/// Part A.4 intake checks, in order. A record past its publication end is
+/// taken down here and then (in the same way the scheduler would).
+async fn check_repair_eligibility(
+    state: &AppState,
+    rec: &record::Model,
+    today: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    match rec.publication_status.as_str() {
+        "not_published" => {
+            return Err(ApiError::unprocessable("record_not_published", "该信息未公示，无需申请信用修复"));
+        }
+        "ended" => {
+            return Err(ApiError::unprocessable("publication_already_ended", "该信息已终止公示，无需申请信用修复"));
+        }
+        _ => {}
+    }
+    if !rec.repairable {
+        return Err(ApiError::unprocessable(
+            "record_not_repairable",
+            format!(
+                "该信息属于“{}”，公示期满前不可修复，将于 {} 自动终止公示",
+                rec.display_category, rec.publication_ends
+            ),
+        )
+        .with_details(json!({"publication_ends": rec.publication_ends})));
+    }
+    if let Some(until) = rec.repair_barred_until
+        && today < until
+    {
+        return Err(ApiError::unprocessable(
+            "repair_barred",
+            format!("该信息的信用修复已因弄虚作假被撤销，{until} 前不得再次申请"),
+        )
+        .with_details(json!({"barred_until": until})));
+    }
+    if today >= rec.publication_ends {
+        let txn = state.db.begin().await?;
+        if let Some(updated) = publication::expire(&txn, rec.clone(), today, now).await? {
+            outbox::notify_publication_ended(&txn, &state.templates, &updated, now).await?;
+        }
+        txn.commit().await?;
+        return Err(ApiError::unprocessable(
+            "publication_period_over",
+            format!("该信息最长公示期已于 {} 届满，系统已自动终止公示，无需申请信用修复", rec.publication_ends),
+        )
+        .with_details(json!({"publication_ends": rec.publication_ends, "publication_status": "ended"})));
+    }
+    if let Some(from) = rec.repair_from
+        && today < from
+    {
+        return Err(ApiError::unprocessable("repair_too_early", format!("该信息自 {from} 起方可申请信用修复"))
+            .with_details(json!({"repairable_from": from})));
+    }
+    Ok(())
+}

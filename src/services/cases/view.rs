@@ -1,0 +1,342 @@
+//! The case as a client sees it, including what the caller may do now.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{kind_label, scope};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::workflow::{ActionInfo, Definition, Facts, attachment_kind_title, outcome_title};
+use entity::{attachment, case, case_event, department, record, subject, user};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionView {
+    pub name: String,
+    pub title: String,
+    pub requires_comment: bool,
+    pub requires_outcome: bool,
+    pub outcomes: Vec<String>,
+    pub requires_attachments: Vec<String>,
+}
+
+impl From<ActionInfo> for ActionView {
+    fn from(a: ActionInfo) -> Self {
+        ActionView {
+            name: a.name,
+            title: a.title,
+            requires_comment: a.requires_comment,
+            requires_outcome: a.requires_outcome,
+            outcomes: a.outcomes,
+            requires_attachments: a.requires_attachments,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub seq: i32,
+    pub action: String,
+    pub actor_role: String,
+    pub actor_name: Option<String>,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub comment: Option<String>,
+    #[schema(value_type = Object)]
+    pub inputs: Value,
+    pub created_at: DateTime<Utc>,
+    pub hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub kind: String,
+    pub kind_title: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub file_name: String,
+    pub uploaded_at: DateTime<Utc>,
+    pub download_url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    pub id: i64,
+    pub case_no: String,
+    /// `objection` or `repair`
+    pub kind: String,
+    pub kind_label: String,
+    pub state: String,
+    pub state_title: String,
+    pub terminal: bool,
+    pub version: i32,
+    pub record_id: i64,
+    pub record_title: String,
+    pub document_no: String,
+    pub subject_code: String,
+    pub subject_name: String,
+    pub department_id: i64,
+    pub department_name: String,
+    pub reason: String,
+    pub outcome: Option<String>,
+    pub outcome_title: Option<String>,
+    pub result: Option<String>,
+    /// End of the current step's deadline.
+    pub due_at: Option<DateTime<Utc>>,
+    /// End of the whole case's deadline (absent while paused).
+    pub total_due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    /// A deadline counts days of a year whose holiday arrangement is not loaded yet.
+    pub provisional_deadline: bool,
+    pub extension_used: bool,
+    pub last_urged_on: Option<NaiveDate>,
+    pub received_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub workflow_id: String,
+    pub workflow_version: i32,
+    pub workflow_hash: String,
+    /// Required materials not yet uploaded.
+    pub missing_materials: Vec<String>,
+    /// What the caller may do now.
+    pub actions: Vec<ActionView>,
+    pub attachments: Vec<AttachmentView>,
+    pub history: Vec<EventView>,
+}
+
+/// Compact row for lists.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseSummary {
+    pub id: i64,
+    pub case_no: String,
+    pub kind: String,
+    pub state: String,
+    pub state_title: String,
+    pub version: i32,
+    pub record_id: i64,
+    pub subject_id: i64,
+    pub department_id: i64,
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    pub provisional_deadline: bool,
+    pub received_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Guard facts for a case, computed from its attachments and record.
+pub async fn facts<C: ConnectionTrait>(
+    db: &C,
+    def: &Definition,
+    c: &case::Model,
+    rec: &record::Model,
+    today: NaiveDate,
+) -> ApiResult<Facts> {
+    let kinds: Vec<String> = attachment::Entity::find()
+        .select_only()
+        .column(attachment::Column::Kind)
+        .filter(attachment::Column::CaseId.eq(c.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(Facts {
+        missing_materials: def.missing_materials(&kinds),
+        extension_used: c.extension_used,
+        urged_today: c.last_urged_on == Some(today),
+        repair_window_open: repair_window_open(rec, today),
+    })
+}
+
+/// Repair may proceed: repairable, published, not barred, inside the window.
+pub fn repair_window_open(rec: &record::Model, today: NaiveDate) -> bool {
+    rec.repairable
+        && !rec.deleted
+        && rec.publication_status == "published"
+        && rec.repair_barred_until.is_none_or(|b| today >= b)
+        && rec.repair_from.is_some_and(|f| today >= f)
+        && today < rec.publication_ends
+}
+
+pub async fn get(state: &AppState, user: &AuthUser, id: i64) -> ApiResult<CaseView> {
+    let c = case::Entity::find_by_id(id)
+        .filter(scope(user))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    build(state, &state.db, Some(user), c).await
+}
+
+/// The full view. With `viewer` the available actions are the viewer's.
+pub async fn build<C: ConnectionTrait>(
+    state: &AppState,
+    db: &C,
+    viewer: Option<&AuthUser>,
+    c: case::Model,
+) -> ApiResult<CaseView> {
+    let def = state.workflows.pinned(db, &c.workflow_hash).await?;
+    let rec = record::Entity::find_by_id(c.record_id).one(db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let subj = subject::Entity::find_by_id(c.subject_id).one(db).await?;
+    let dept = department::Entity::find_by_id(c.department_id).one(db).await?;
+    let today = state.clock.today();
+    let facts = facts(db, &def, &c, &rec, today).await?;
+    let actions = match viewer {
+        Some(u) => def.available_actions(&c.state, u.role, &facts).into_iter().map(Into::into).collect(),
+        None => Vec::new(),
+    };
+    let attachments = attachment::Entity::find()
+        .filter(attachment::Column::CaseId.eq(c.id))
+        .order_by_asc(attachment::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| AttachmentView {
+            download_url: format!("/api/v1/cases/{}/attachments/{}", c.id, a.id),
+            id: a.id,
+            kind_title: attachment_kind_title(&a.kind).unwrap_or("其他材料").to_string(),
+            kind: a.kind,
+            content_type: a.content_type,
+            size: a.size,
+            sha256: a.sha256,
+            file_name: a.file_name,
+            uploaded_at: a.created_at,
+        })
+        .collect();
+    let events = case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(c.id))
+        .order_by_asc(case_event::Column::Seq)
+        .all(db)
+        .await?;
+    let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
+    let names: std::collections::HashMap<i64, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(actor_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let history = events
+        .into_iter()
+        .map(|e| EventView {
+            seq: e.seq,
+            actor_name: e.actor_user_id.and_then(|id| names.get(&id).cloned()),
+            action: e.action,
+            actor_role: e.actor_role,
+            from_state: e.from_state,
+            to_state: e.to_state,
+            comment: e.comment,
+            inputs: serde_json::from_str(&e.inputs).unwrap_or(Value::Null),
+            created_at: e.created_at,
+            hash: e.hash,
+        })
+        .collect();
+    let st = def.state(&c.state);
+    Ok(CaseView {
+        id: c.id,
+        case_no: c.case_no,
+        kind_label: kind_label(&c.kind).to_string(),
+        kind: c.kind,
+        state_title: st.map(|s| s.title.clone()).unwrap_or_default(),
+        terminal: st.is_some_and(|s| s.terminal),
+        state: c.state,
+        version: c.version,
+        record_id: c.record_id,
+        record_title: rec.title,
+        document_no: rec.document_no,
+        subject_code: subj.as_ref().map(|s| s.code.clone()).unwrap_or_default(),
+        subject_name: subj.map(|s| s.name).unwrap_or_default(),
+        department_id: c.department_id,
+        department_name: dept.map(|d| d.name).unwrap_or_default(),
+        reason: c.reason,
+        outcome_title: c.outcome.as_deref().and_then(outcome_title).map(str::to_string),
+        outcome: c.outcome,
+        result: c.result,
+        due_at: c.due_at,
+        total_due_at: c.total_due_at,
+        overdue: c.overdue,
+        provisional_deadline: c.provisional_deadline,
+        extension_used: c.extension_used,
+        last_urged_on: c.last_urged_on,
+        received_at: c.received_at,
+        closed_at: c.closed_at,
+        workflow_id: c.workflow_id,
+        workflow_version: c.workflow_version,
+        workflow_hash: c.workflow_hash,
+        missing_materials: facts.missing_materials,
+        actions,
+        attachments,
+        history,
+    })
+}
+
+pub struct CaseFilter {
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    pub department_id: Option<i64>,
+    pub overdue: Option<bool>,
+    pub open: Option<bool>,
+    pub text: Option<String>,
+}
+
+pub async fn list(
+    state: &AppState,
+    user: &AuthUser,
+    f: CaseFilter,
+    page: u64,
+    per_page: u64,
+) -> ApiResult<(Vec<CaseSummary>, u64)> {
+    let mut q = case::Entity::find().filter(scope(user));
+    if let Some(k) = f.kind {
+        q = q.filter(case::Column::Kind.eq(k));
+    }
+    if let Some(s) = f.state {
+        q = q.filter(case::Column::State.eq(s));
+    }
+    if let Some(d) = f.department_id {
+        q = q.filter(case::Column::DepartmentId.eq(d));
+    }
+    if let Some(o) = f.overdue {
+        q = q.filter(case::Column::Overdue.eq(o));
+    }
+    if let Some(open) = f.open {
+        q = if open {
+            q.filter(case::Column::ClosedAt.is_null())
+        } else {
+            q.filter(case::Column::ClosedAt.is_not_null())
+        };
+    }
+    if let Some(t) = f.text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
+        let like = format!("%{}%", t.replace(['%', '_'], ""));
+        q = q.filter(
+            sea_orm::Condition::any().add(case::Column::CaseNo.like(like.clone())).add(case::Column::Reason.like(like)),
+        );
+    }
+    let total = q.clone().count(&state.db).await?;
+    let rows = q.order_by_desc(case::Column::Id).limit(per_page).offset((page - 1) * per_page).all(&state.db).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for c in rows {
+        let title = match state.workflows.pinned(&state.db, &c.workflow_hash).await?.state(&c.state) {
+            Some(s) => s.title.clone(),
+            None => String::new(),
+        };
+        out.push(CaseSummary {
+            id: c.id,
+            case_no: c.case_no,
+            kind: c.kind,
+            state: c.state,
+            state_title: title,
+            version: c.version,
+            record_id: c.record_id,
+            subject_id: c.subject_id,
+            department_id: c.department_id,
+            due_at: c.due_at,
+            overdue: c.overdue,
+            provisional_deadline: c.provisional_deadline,
+            received_at: c.received_at,
+            closed_at: c.closed_at,
+        });
+    }
+    Ok((out, total))
+}

@@ -1,0 +1,7 @@
+//! Black-box tests over real HTTP: each test starts the server on its own
+//! port with its own database (a fresh SQLite file, or a fresh PostgreSQL
+//! database when TEST_DATABASE_URL is set).
+
+mod helpers;
+
+mod foundation;
