@@ -52,10 +52,13 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     }
 }
 
+/// A change to the settings before the server starts.
+pub type Tweak = Box<dyn FnOnce(&mut Settings)>;
+
 pub struct Options {
     pub demo: bool,
     pub fail_effect: Option<String>,
-    pub tweak: Option<Box<dyn FnOnce(&mut Settings)>>,
+    pub tweak: Option<Tweak>,
 }
 
 impl Default for Options {

@@ -4,4 +4,6 @@
 
 mod helpers;
 
+mod cases;
+mod cases_robustness;
 mod foundation;

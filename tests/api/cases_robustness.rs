@@ -1,0 +1,4 @@
+//! Case robustness: idempotency, concurrency, rollback, attachments, audit, definitions.
+
+#[allow(unused_imports)]
+use crate::helpers::*;
