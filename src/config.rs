@@ -95,6 +95,8 @@ pub struct Settings {
     /// Start the scheduler with the server.
     pub scheduler: bool,
     pub outbox_max_attempts: i32,
+    /// Local hour (Asia/Shanghai) after which the daily digest goes out.
+    pub digest_hour: u32,
     pub publication: PeriodRules,
     /// Public base URL used in notification links.
     pub public_url: String,
@@ -123,6 +125,7 @@ impl Default for Settings {
             tick_seconds: 60,
             scheduler: true,
             outbox_max_attempts: 6,
+            digest_hour: 8,
             publication: PeriodRules::default(),
             public_url: "http://127.0.0.1:8080".into(),
         }

@@ -108,6 +108,7 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(index("deadlines", "idx_deadlines_status_due", &["status", "due_at"], false)).await?;
         m.create_index(index("deadlines", "idx_deadlines_case", &["case_id"], false)).await?;
+        m.create_index(index("deadlines", "idx_deadlines_provisional", &["provisional", "status"], false)).await?;
         m.create_table(
             Table::create()
                 .table("outbox")

@@ -112,11 +112,27 @@ async fn take_action(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<(i64, String)>,
-    body: Option<web::Json<ActionRequest>>,
-) -> ApiResult<web::Json<CaseView>> {
+    http: HttpRequest,
+    body: Result<web::Json<ActionRequest>, actix_web::Error>,
+) -> Result<web::Json<CaseView>, actix_web::Error> {
     let (id, name) = path.into_inner();
-    let req = body.map(|b| b.into_inner()).unwrap_or_default();
+    // The body is optional, but one that is sent must be valid.
+    let req = match body {
+        Ok(b) => b.into_inner(),
+        Err(_) if !has_body(&http) => ActionRequest::default(),
+        Err(e) => return Err(e),
+    };
     Ok(web::Json(cases::act::act(&state, &user, id, &name, req).await?))
+}
+
+/// True when the request announces a body (a non-zero length or chunked).
+fn has_body(req: &HttpRequest) -> bool {
+    use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    let h = req.headers();
+    match h.get(CONTENT_LENGTH) {
+        Some(v) => v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) != Some(0),
+        None => h.contains_key(TRANSFER_ENCODING),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -98,6 +98,13 @@ pub async fn create(
 
     let txn = state.db.begin().await?;
     if let Some(open) = case::Entity::find().filter(case::Column::OpenRecordKey.eq(rec.id)).one(&txn).await? {
+        drop(txn);
+        // A concurrent retry with the same key may have committed meanwhile.
+        if let Some(k) = idempotency_key.as_deref()
+            && let Some(v) = replay(state, user, k, &hash).await?
+        {
+            return Ok((v, false));
+        }
         return Err(already_open(&open.case_no));
     }
     let initial = def.state(&def.initial).ok_or_else(|| anyhow::anyhow!("initial state missing"))?;
