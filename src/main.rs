@@ -1,10 +1,10 @@
-//! `credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit]`
+//! `credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit | tick]`
 
 use std::sync::Arc;
 
 use credit_repair::{clock::SystemClock, config::Settings, startup};
 
-const USAGE: &str = "usage: credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit]";
+const USAGE: &str = "usage: credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit | tick]";
 
 fn init_tracing() {
     use tracing_subscriber::{EnvFilter, fmt};
@@ -44,6 +44,11 @@ async fn run(args: Vec<String>) -> anyhow::Result<i32> {
             let host = settings.host.clone();
             let port = settings.port;
             let state = startup::build_state(settings, Arc::new(SystemClock)).await?;
+            let _scheduler = if state.settings.scheduler {
+                Some(credit_repair::scheduler::start(state.clone()).await?)
+            } else {
+                None
+            };
             let app = startup::Application::build(state, &host, port)?;
             tracing::info!("listening on http://{host}:{}  (API docs: /api/docs/)", app.port);
             app.server.await?;
@@ -75,6 +80,14 @@ async fn run(args: Vec<String>) -> anyhow::Result<i32> {
                     Ok(2)
                 }
             }
+        }
+        "tick" => {
+            let state = startup::build_state(settings, Arc::new(SystemClock)).await?;
+            let mailer = credit_repair::mailer::Mailer::from_settings(&state.settings)?;
+            let worker = format!("cli-{}", std::process::id());
+            let report = credit_repair::jobs::tick(&state, &mailer, &worker).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(0)
         }
         "verify-audit" => {
             let db = credit_repair::db::connect(&settings.effective_database_url()).await?;

@@ -51,16 +51,20 @@ async fn due(state: web::Data<AppState>, _u: AuthUser, q: web::Query<DueQuery>) 
 pub struct YearsResponse {
     /// Years whose official arrangement is loaded.
     pub loaded: Vec<i32>,
+    /// Provisional deadlines recomputed with the new arrangement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recomputed_deadlines: Option<u64>,
 }
 
 /// Years whose official holiday arrangement is loaded.
 #[utoipa::path(tag = "calendar", responses((status = 200, body = YearsResponse)), security(("bearer" = [])))]
 #[get("/api/v1/calendar/years")]
 async fn years(state: web::Data<AppState>, _u: AuthUser) -> ApiResult<web::Json<YearsResponse>> {
-    Ok(web::Json(YearsResponse { loaded: state.calendar().loaded_years() }))
+    Ok(web::Json(YearsResponse { loaded: state.calendar().loaded_years(), recomputed_deadlines: None }))
 }
 
-/// Loads or corrects a year's arrangement (administrators).
+/// Loads or corrects a year's arrangement (administrators); running
+/// provisional deadlines are recomputed with it at once.
 #[utoipa::path(tag = "calendar", request_body(content = Object, description = "{year, source, days:[{date, name, off}]}"),
     responses((status = 200, body = YearsResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/api/v1/admin/calendar/{year}")]
@@ -74,6 +78,6 @@ async fn put_year(
     if body.year != year.into_inner() {
         return Err(ApiError::field("year", "mismatch", "路径中的年份与数据中的年份不一致"));
     }
-    let loaded = crate::services::calendar::put_year(&state, admin.0.id, body).await?;
-    Ok(web::Json(YearsResponse { loaded }))
+    let (loaded, n) = crate::services::calendar::put_year(&state, admin.0.id, body).await?;
+    Ok(web::Json(YearsResponse { loaded, recomputed_deadlines: Some(n) }))
 }

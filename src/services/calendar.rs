@@ -1,7 +1,7 @@
 //! The working-day calendar: the shipped years, plus years an administrator
 //! loaded or corrected (kept in `calendar_years`, which win).
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::domain::calendar::{Calendar, YearFile};
 use crate::error::{ApiError, ApiResult};
@@ -18,12 +18,17 @@ pub async fn load<C: ConnectionTrait>(db: &C) -> anyhow::Result<Calendar> {
     Ok(cal)
 }
 
-/// Stores a year's arrangement and makes it live. Returns the loaded years.
-pub async fn put_year(state: &AppState, admin_id: i64, year: YearFile) -> ApiResult<Vec<i32>> {
+/// Stores a year's arrangement, makes it live and recomputes every running
+/// provisional deadline with it, in one transaction. Returns the loaded years
+/// and the number of deadlines recomputed.
+pub async fn put_year(state: &AppState, admin_id: i64, year: YearFile) -> ApiResult<(Vec<i32>, u64)> {
     year.validate().map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
     let data = serde_json::to_string(&year).map_err(anyhow::Error::from)?;
     let now = state.clock.now();
-    let existing = calendar_year::Entity::find_by_id(year.year).one(&state.db).await?;
+    let mut cal = state.calendar();
+    cal.load_year(year.clone()).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+    let txn = state.db.begin().await?;
+    let existing = calendar_year::Entity::find_by_id(year.year).one(&txn).await?;
     let am = calendar_year::ActiveModel {
         year: Set(year.year),
         data: Set(data),
@@ -31,11 +36,51 @@ pub async fn put_year(state: &AppState, admin_id: i64, year: YearFile) -> ApiRes
         updated_at: Set(now),
     };
     if existing.is_some() {
-        am.update(&state.db).await?;
+        am.update(&txn).await?;
     } else {
-        am.insert(&state.db).await?;
+        am.insert(&txn).await?;
     }
-    let mut cal = state.calendar.write().map_err(|_| anyhow::anyhow!("calendar lock poisoned"))?;
-    cal.load_year(year).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
-    Ok(cal.loaded_years())
+    let recomputed = recompute_provisional(&txn, &cal, now).await?;
+    txn.commit().await?;
+    let loaded = cal.loaded_years();
+    *state.calendar.write().map_err(|_| anyhow::anyhow!("calendar lock poisoned"))? = cal;
+    Ok((loaded, recomputed))
+}
+
+/// Recomputes running deadlines that were computed provisionally.
+pub async fn recompute_provisional<C: ConnectionTrait>(
+    db: &C,
+    cal: &Calendar,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<u64> {
+    use entity::deadline;
+    let rows = deadline::Entity::find()
+        .filter(deadline::Column::Provisional.eq(true))
+        .filter(deadline::Column::Status.eq("running"))
+        .all(db)
+        .await?;
+    let mut cases = Vec::new();
+    let n = rows.len() as u64;
+    for d in rows {
+        let days = (d.budget_days + d.extended_days - d.used_days_at_pause.unwrap_or(0)).max(0) as u32;
+        let due = cal.add_working_days(d.started_on, days).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+        let mut history: Vec<serde_json::Value> = serde_json::from_str(&d.history).unwrap_or_default();
+        history.push(serde_json::json!({
+            "at": now, "event": "recomputed", "reason": "节假日安排已加载", "previous_due": d.due_on,
+            "due": due.due, "counted": due.counted, "provisional": due.provisional,
+        }));
+        cases.push(d.case_id);
+        let mut am: deadline::ActiveModel = d.into();
+        am.due_on = Set(due.due);
+        am.due_at = Set(crate::clock::end_of_local_day(due.due));
+        am.provisional = Set(due.provisional);
+        am.history = Set(serde_json::Value::Array(history).to_string());
+        am.update(db).await?;
+    }
+    cases.sort();
+    cases.dedup();
+    for id in cases {
+        crate::services::cases::deadlines::refresh_case(db, id).await?;
+    }
+    Ok(n)
 }

@@ -823,7 +823,7 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
         assert_eq!(def.state("submitted").unwrap().deadline_working_days, Some(1));
         assert_eq!(def.state("supplement_requested").unwrap().deadline_working_days, Some(10));
         assert_eq!(def.state("with_department").unwrap().deadline_working_days, Some(3));
-        for name in ["completed", "denied", "not_accepted", "withdrawn", "revoked"] {
+        for name in ["completed", "denied", "not_accepted", "withdrawn", "revoked", "expired"] {
             let state = def.state(name).unwrap();
             assert!(state.terminal, "{name}");
             assert!(state.result.is_some(), "{name}");
@@ -837,7 +837,17 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
         let expect = [
             (
                 "objection",
-                &["accept", "reject", "request_supplement", "supplement", "withdraw", "verify", "extend", "urge"][..],
+                &[
+                    "accept",
+                    "reject",
+                    "request_supplement",
+                    "supplement",
+                    "withdraw",
+                    "verify",
+                    "extend",
+                    "urge",
+                    "expire_supplement",
+                ][..],
             ),
             (
                 "repair",
@@ -852,6 +862,8 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
                     "extend",
                     "urge",
                     "revoke",
+                    "expire_supplement",
+                    "expire",
                 ][..],
             ),
         ];

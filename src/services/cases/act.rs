@@ -13,7 +13,7 @@ use super::{audit, deadlines, effects, kind_label, now_micros, scope, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::workflow::{ActionInput, EngineError, attachment_kind_title, decide};
+use crate::workflow::{ActionInput, EngineError, Role, attachment_kind_title, decide};
 use entity::{case, record};
 
 /// Corrected content of a record (objection outcome `corrected`/`supplemented`).
@@ -62,6 +62,7 @@ fn stale() -> ApiError {
     ApiError::conflict("stale_version", "案件已被他人处理或已更新，请刷新后重试")
 }
 
+/// A user takes an action on a case in their scope.
 #[tracing::instrument(skip(state, user, req), fields(user = user.id))]
 pub async fn act(
     state: &AppState,
@@ -70,14 +71,37 @@ pub async fn act(
     action: &str,
     req: ActionRequest,
 ) -> ApiResult<view::CaseView> {
+    let c = transition(state, Some(user), user.role, case_id, action, req).await?;
+    view::build(state, &state.db, Some(user), c).await
+}
+
+/// The system takes an action (a deadline job). Returns false when the action
+/// no longer applies, e.g. another server process took it first.
+pub async fn system_action(state: &AppState, case_id: i64, action: &str, comment: &str) -> anyhow::Result<bool> {
+    let req = ActionRequest { comment: Some(comment.to_string()), ..Default::default() };
+    match transition(state, None, Role::System, case_id, action, req).await {
+        Ok(_) => Ok(true),
+        Err(ApiError::Conflict { .. }) | Err(ApiError::NotFound { .. }) | Err(ApiError::Forbidden) => Ok(false),
+        Err(e) => Err(anyhow::anyhow!("{action} on case {case_id}: {e} ({})", e.code())),
+    }
+}
+
+async fn transition(
+    state: &AppState,
+    user: Option<&AuthUser>,
+    role: Role,
+    case_id: i64,
+    action: &str,
+    req: ActionRequest,
+) -> ApiResult<case::Model> {
     let now = now_micros(state);
     let today = state.clock.today();
     let txn = state.db.begin().await?;
-    let c = case::Entity::find_by_id(case_id)
-        .filter(scope(user))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("案件"))?;
+    let mut q = case::Entity::find_by_id(case_id);
+    if let Some(u) = user {
+        q = q.filter(scope(u));
+    }
+    let c = q.one(&txn).await?.ok_or_else(|| ApiError::not_found("案件"))?;
     if req.version.is_some_and(|v| v != c.version) {
         return Err(stale());
     }
@@ -86,7 +110,7 @@ pub async fn act(
         record::Entity::find_by_id(c.record_id).one(&txn).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
     let facts = view::facts(&txn, &def, &c, &rec, today).await?;
     let input = ActionInput { comment: req.comment.as_deref(), outcome: req.outcome.as_deref(), attachment_kinds: &[] };
-    let decision = decide(&def, &c.state, user.role, action, &input, &facts)
+    let decision = decide(&def, &c.state, role, action, &input, &facts)
         .map_err(|e| engine_error(e, &facts.missing_materials))?;
     effects::validate_inputs(&decision, &req, &rec)?;
 
@@ -145,6 +169,7 @@ pub async fn act(
         case: &c,
         def: &def,
         actor: user,
+        role,
         req: &req,
         record: rec,
         to_state: decision.to.clone(),
@@ -155,26 +180,12 @@ pub async fn act(
         new_due: None,
     };
     // Deadline columns are needed by notifications: refresh them first.
-    let (due_at, total_due_at, provisional) = deadlines::summary(&txn, c.id).await?;
-    case::Entity::update_many()
-        .col_expr(case::Column::DueAt, Expr::value(due_at))
-        .col_expr(case::Column::TotalDueAt, Expr::value(total_due_at))
-        .col_expr(case::Column::ProvisionalDeadline, Expr::value(provisional))
-        .filter(case::Column::Id.eq(c.id))
-        .exec(&txn)
-        .await?;
+    deadlines::refresh_case(&txn, c.id).await?;
     for effect in &decision.effects {
         effects::apply(&txn, &mut ctx, effect).await?;
     }
     if ctx.new_due.is_some() {
-        let (due_at, total_due_at, provisional) = deadlines::summary(&txn, c.id).await?;
-        case::Entity::update_many()
-            .col_expr(case::Column::DueAt, Expr::value(due_at))
-            .col_expr(case::Column::TotalDueAt, Expr::value(total_due_at))
-            .col_expr(case::Column::ProvisionalDeadline, Expr::value(provisional))
-            .filter(case::Column::Id.eq(c.id))
-            .exec(&txn)
-            .await?;
+        deadlines::refresh_case(&txn, c.id).await?;
     }
 
     let mut inputs = json!({
@@ -197,8 +208,8 @@ pub async fn act(
         &txn,
         audit::NewEvent {
             case_id: c.id,
-            actor_user_id: Some(user.id),
-            actor_role: user.role.as_str(),
+            actor_user_id: user.map(|u| u.id),
+            actor_role: role.as_str(),
             action,
             from_state: Some(&decision.from),
             to_state: &decision.to,
@@ -210,8 +221,7 @@ pub async fn act(
     .await?;
     txn.commit().await?;
     tracing::info!(case = c.id, action, from = %decision.from, to = %decision.to, "case transition");
-    let c = case::Entity::find_by_id(c.id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("案件"))?;
-    view::build(state, &state.db, Some(user), c).await
+    case::Entity::find_by_id(c.id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("案件"))
 }
 
 /// Template context shared by a case's notifications.

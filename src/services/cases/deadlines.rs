@@ -173,7 +173,7 @@ pub async fn extend<C: ConnectionTrait>(
     case_id: i64,
     days: u32,
     reason: &str,
-    approver: i64,
+    approver: Option<i64>,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<NaiveDate>> {
     let mut new_step_due = None;
@@ -219,4 +219,19 @@ pub async fn summary<C: ConnectionTrait>(
         total.filter(|d| d.status == "running").map(|d| d.due_at),
         provisional,
     ))
+}
+
+/// Copies the open deadline rows' due times onto the case row.
+pub async fn refresh_case<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<()> {
+    use entity::case;
+    use sea_orm::sea_query::Expr;
+    let (due_at, total_due_at, provisional) = summary(db, case_id).await?;
+    case::Entity::update_many()
+        .col_expr(case::Column::DueAt, Expr::value(due_at))
+        .col_expr(case::Column::TotalDueAt, Expr::value(total_due_at))
+        .col_expr(case::Column::ProvisionalDeadline, Expr::value(provisional))
+        .filter(case::Column::Id.eq(case_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::services::publication::{self, Actor};
 use crate::services::{admin::derive_fields, outbox};
 use crate::state::AppState;
-use crate::workflow::{Decision, Definition, Effect, attachment_kind_title, outcome_title};
+use crate::workflow::{Decision, Definition, Effect, Role, attachment_kind_title, outcome_title};
 use entity::{case, record};
 
 pub struct Ctx<'a> {
@@ -21,7 +21,9 @@ pub struct Ctx<'a> {
     pub cal: &'a Calendar,
     pub case: &'a case::Model,
     pub def: &'a Definition,
-    pub actor: &'a AuthUser,
+    /// The acting user; None when the system acts (deadline jobs).
+    pub actor: Option<&'a AuthUser>,
+    pub role: Role,
     pub req: &'a ActionRequest,
     /// The record as the effects have left it so far.
     pub record: record::Model,
@@ -36,7 +38,7 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn actor(&self) -> Actor<'_> {
-        Actor { user_id: Some(self.actor.id), role: self.actor.role.as_str() }
+        Actor { user_id: self.actor.map(|u| u.id), role: self.role.as_str() }
     }
     fn reason(&self, default: &str) -> String {
         self.req.comment.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or(default).to_string()
@@ -170,7 +172,7 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
         Effect::ExtendDeadline => {
             let days = ctx.def.extension_working_days;
             let reason = ctx.reason("");
-            ctx.new_due = deadlines::extend(db, ctx.cal, case_id, days, &reason, ctx.actor.id, now).await?;
+            ctx.new_due = deadlines::extend(db, ctx.cal, case_id, days, &reason, ctx.actor.map(|u| u.id), now).await?;
             ctx.changes.insert("extended_working_days".into(), json!(days));
             ctx.changes.insert("new_due".into(), json!(ctx.new_due));
         }

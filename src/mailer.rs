@@ -1,0 +1,90 @@
+//! Delivering outbox rows: mail over SMTP (lettre) when configured, otherwise
+//! written as .eml files under `data_dir/mail` so the demo shows them;
+//! downstream-sync messages are handed over as JSON files under
+//! `data_dir/sync`, the integration point for the sharing platforms.
+
+use std::path::PathBuf;
+
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{Settings, SmtpTls};
+use entity::outbox;
+
+pub enum Transport {
+    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+    Files(PathBuf),
+}
+
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    sync_dir: PathBuf,
+}
+
+fn body(text: String) -> Body {
+    // lettre picks the transfer encoding (base64 for mostly-Chinese text).
+    Body::new(text)
+}
+
+impl Mailer {
+    pub fn from_settings(s: &Settings) -> anyhow::Result<Mailer> {
+        let (transport, from) = match &s.smtp {
+            Some(smtp) => {
+                let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.clone()).port(smtp.port);
+                b = match smtp.tls {
+                    SmtpTls::None => b.tls(Tls::None),
+                    SmtpTls::Starttls => b.tls(Tls::Required(TlsParameters::new(smtp.host.clone())?)),
+                    SmtpTls::Tls => b.tls(Tls::Wrapper(TlsParameters::new(smtp.host.clone())?)),
+                };
+                if let (Some(u), Some(p)) = (&smtp.username, &smtp.password) {
+                    b = b.credentials(Credentials::new(u.clone(), p.expose().to_string()));
+                }
+                (Transport::Smtp(Box::new(b.timeout(Some(std::time::Duration::from_secs(20))).build())), smtp.from.clone())
+            }
+            None => (Transport::Files(s.data_dir.join("mail")), "区信用办 <noreply@credit.local>".to_string()),
+        };
+        Ok(Mailer {
+            transport,
+            from: from.parse().map_err(|e| anyhow::anyhow!("invalid sender address {from}: {e}"))?,
+            sync_dir: s.data_dir.join("sync"),
+        })
+    }
+
+    fn message(&self, row: &outbox::Model) -> anyhow::Result<Message> {
+        let to: Vec<String> = serde_json::from_str(&row.recipients)?;
+        let mut b = Message::builder().from(self.from.clone()).subject(row.subject.clone());
+        for addr in &to {
+            b = b.to(addr.parse().map_err(|e| anyhow::anyhow!("invalid recipient {addr}: {e}"))?);
+        }
+        Ok(b.multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body(row.body_text.clone())))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(body(row.body_html.clone()))),
+        )?)
+    }
+
+    /// Delivers one outbox row. An error means: try again later.
+    pub async fn deliver(&self, row: &outbox::Model) -> anyhow::Result<()> {
+        if row.kind == "sync" {
+            tokio::fs::create_dir_all(&self.sync_dir).await?;
+            let path = self.sync_dir.join(format!("{:08}.json", row.id));
+            tokio::fs::write(&path, row.body_text.as_bytes()).await?;
+            return Ok(());
+        }
+        let msg = self.message(row)?;
+        match &self.transport {
+            Transport::Smtp(t) => {
+                t.send(msg).await?;
+            }
+            Transport::Files(dir) => {
+                tokio::fs::create_dir_all(dir).await?;
+                let path = dir.join(format!("{:08}-{}.eml", row.id, row.template));
+                tokio::fs::write(&path, msg.formatted()).await?;
+            }
+        }
+        Ok(())
+    }
+}
