@@ -84,27 +84,8 @@ pub async fn queue_mail<C: ConnectionTrait>(
         return Ok(false);
     }
     let r = templates.render(template, ctx)?;
-    insert(
-        db,
-        outbox::ActiveModel {
-            kind: Set("mail".into()),
-            dedupe_key: Set(dedupe_key),
-            case_id: Set(case_id),
-            template: Set(template.into()),
-            recipients: Set(serde_json::to_string(to)?),
-            subject: Set(r.subject),
-            body_text: Set(r.text),
-            body_html: Set(r.html),
-            status: Set("pending".into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            last_error: Set(None),
-            created_at: Set(now),
-            sent_at: Set(None),
-            ..Default::default()
-        },
-    )
-    .await
+    insert(db, row("mail", dedupe_key, case_id, template, serde_json::to_string(to)?, r.subject, r.text, r.html, now))
+        .await
 }
 
 /// Queues a message for the downstream sharing platforms.
@@ -115,27 +96,43 @@ pub async fn queue_sync<C: ConnectionTrait>(
     dedupe_key: String,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
+    let subject = payload["action"].as_str().unwrap_or("sync").to_string();
     insert(
         db,
-        outbox::ActiveModel {
-            kind: Set("sync".into()),
-            dedupe_key: Set(Some(dedupe_key)),
-            case_id: Set(case_id),
-            template: Set("sync".into()),
-            recipients: Set("[]".into()),
-            subject: Set(payload["action"].as_str().unwrap_or("sync").to_string()),
-            body_text: Set(payload.to_string()),
-            body_html: Set(String::new()),
-            status: Set("pending".into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            last_error: Set(None),
-            created_at: Set(now),
-            sent_at: Set(None),
-            ..Default::default()
-        },
+        row("sync", Some(dedupe_key), case_id, "sync", "[]".into(), subject, payload.to_string(), String::new(), now),
     )
     .await
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    kind: &str,
+    dedupe_key: Option<String>,
+    case_id: Option<i64>,
+    template: &str,
+    recipients: String,
+    subject: String,
+    body_text: String,
+    body_html: String,
+    now: DateTime<Utc>,
+) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        kind: Set(kind.into()),
+        dedupe_key: Set(dedupe_key),
+        case_id: Set(case_id),
+        template: Set(template.into()),
+        recipients: Set(recipients),
+        subject: Set(subject),
+        body_text: Set(body_text),
+        body_html: Set(body_html),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    }
 }
 
 async fn insert<C: ConnectionTrait>(db: &C, row: outbox::ActiveModel) -> anyhow::Result<bool> {

@@ -7,3 +7,4 @@ mod helpers;
 mod cases;
 mod cases_robustness;
 mod foundation;
+mod multiprocess;

@@ -72,31 +72,15 @@ async fn current<C: ConnectionTrait>(db: &C, case_id: i64, kind: &str) -> ApiRes
         .await?)
 }
 
-/// Ends the running step deadline (the state was left).
-pub async fn close_step<C: ConnectionTrait>(
+/// Ends the open deadlines of the given kinds (state left, or case closed).
+async fn close<C: ConnectionTrait>(
     db: &C,
     case_id: i64,
+    kinds: &[&str],
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    if let Some(d) = current(db, case_id, "step").await? {
-        let history = push_history(&d.history, json!({"at": now, "event": "closed", "on": today}));
-        let mut am: deadline::ActiveModel = d.into();
-        am.status = Set("met".into());
-        am.history = Set(history);
-        am.update(db).await?;
-    }
-    Ok(())
-}
-
-/// Ends every open deadline of a closed case.
-pub async fn close_all<C: ConnectionTrait>(
-    db: &C,
-    case_id: i64,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    for kind in ["step", "total"] {
+    for kind in kinds {
         if let Some(d) = current(db, case_id, kind).await? {
             let history = push_history(&d.history, json!({"at": now, "event": "closed", "on": today}));
             let mut am: deadline::ActiveModel = d.into();
@@ -106,6 +90,26 @@ pub async fn close_all<C: ConnectionTrait>(
         }
     }
     Ok(())
+}
+
+/// Ends the running step deadline (the state was left).
+pub async fn close_step<C: ConnectionTrait>(
+    db: &C,
+    case_id: i64,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    close(db, case_id, &["step"], today, now).await
+}
+
+/// Ends every open deadline of a closed case.
+pub async fn close_all<C: ConnectionTrait>(
+    db: &C,
+    case_id: i64,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    close(db, case_id, &["step", "total"], today, now).await
 }
 
 /// Stops the total clock: the working days used so far are kept.

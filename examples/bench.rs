@@ -1,0 +1,336 @@
+//! Benchmarks that print their figures (not timed tests).
+//!
+//!   cargo run --release --example bench -- transitions [--db URL] [--cases N] [--concurrency C]
+//!   cargo run --release --example bench -- tick [--db URL] [--records N] [--open-cases N] [--due N]
+//!
+//! Without --db a fresh SQLite file in a temporary directory is used. A
+//! PostgreSQL URL must name an empty database (e.g. create one with
+//! `createdb -h 127.0.0.1 -U postgres bench`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use credit_repair::clock::{Clock, SystemClock};
+use credit_repair::config::{Secret, Settings};
+use credit_repair::startup::{Application, build_state};
+use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "Bench#Passw0rd";
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn num(args: &[String], name: &str, default: u64) -> u64 {
+    arg(args, name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+async fn state_for(args: &[String]) -> anyhow::Result<(credit_repair::state::AppState, std::path::PathBuf)> {
+    let dir = std::env::temp_dir().join(format!("credit-repair-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let url = arg(args, "--db").unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()));
+    let settings = Settings {
+        database_url: url,
+        data_dir: dir.clone(),
+        jwt_secret: Secret::new("bench-secret-bench-secret-bench-secret"),
+        demo_password: Secret::new(PASSWORD),
+        demo: true,
+        scheduler: false,
+        ..Settings::default()
+    };
+    Ok((build_state(settings, Arc::new(SystemClock)).await?, dir))
+}
+
+fn backend_name(db: &sea_orm::DatabaseConnection) -> &'static str {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => "PostgreSQL",
+        DatabaseBackend::Sqlite => "SQLite",
+        _ => "other",
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("transitions") => transitions(&args).await,
+        Some("tick") => tick(&args).await,
+        _ => {
+            eprintln!("usage: bench transitions|tick [options]  (see the file header)");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Inserts `n` published records (bulk SQL) for subject/department, returning their ids.
+async fn bulk_records(db: &sea_orm::DatabaseConnection, n: u64, subject_id: i64, dept_id: i64) -> anyhow::Result<()> {
+    let today = Utc::now().date_naive();
+    let decision = today - Duration::days(200);
+    let ends = today + Duration::days(500);
+    let repair_from = today - Duration::days(100);
+    let now = Utc::now().to_rfc3339();
+    let pg = db.get_database_backend() == DatabaseBackend::Postgres;
+    let ts = |s: &str| if pg { format!("'{s}'::timestamptz") } else { format!("'{s}'") };
+    let date = |d: chrono::NaiveDate| if pg { format!("'{d}'::date") } else { format!("'{d}'") };
+    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(500);
+        let mut sql = String::from(
+            "INSERT INTO records (subject_id, record_type, title, content, severity, regime, department_id, document_no, \
+             decision_date, conduct_end_date, publication_status, publication_ended_at, publication_end_reason, repairable, \
+             repair_from, publication_ends, display_category, objection_open, objection_case_id, repair_barred_until, deleted, \
+             version, created_at, updated_at) VALUES ",
+        );
+        for i in 0..batch {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "({subject_id}, 'administrative_penalty', '基准测试信息', '基准测试', 'general', 'current', {dept_id}, 'BENCH-{}', {}, NULL, 'published', NULL, NULL, {}, {}, {}, '公示满3个月可修复', {}, NULL, NULL, {}, 1, {}, {})",
+                done + i,
+                date(decision),
+                if pg { "true" } else { "1" },
+                date(repair_from),
+                date(ends),
+                if pg { "false" } else { "0" },
+                if pg { "false" } else { "0" },
+                ts(&now),
+                ts(&now)
+            ));
+        }
+        txn.execute_unprepared(&sql).await?;
+        done += batch;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn ids(db: &sea_orm::DatabaseConnection, sql: &str) -> anyhow::Result<Vec<i64>> {
+    let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql.to_string())).await?;
+    rows.iter().map(|r| r.try_get_by_index::<i64>(0).map_err(Into::into)).collect()
+}
+
+async fn transitions(args: &[String]) -> anyhow::Result<()> {
+    let n = num(args, "--cases", 300);
+    let conc = num(args, "--concurrency", 8) as usize;
+    let (state, dir) = state_for(args).await?;
+    let db = state.db.clone();
+    let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
+    let dept = ids(&db, "SELECT id FROM departments WHERE code = 'STHJ'").await?[0];
+    let before = ids(&db, "SELECT COALESCE(MAX(id), 0) FROM records").await?[0];
+    bulk_records(&db, n, subject, dept).await?;
+    let record_ids = ids(&db, &format!("SELECT id FROM records WHERE id > {before} ORDER BY id")).await?;
+    let app = Application::build(state.clone(), "127.0.0.1", 0)?;
+    let base = format!("http://127.0.0.1:{}", app.port);
+    tokio::spawn(app.server);
+    let client = reqwest::Client::new();
+    let login = |u: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let v: Value = client
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&json!({"username": u, "password": PASSWORD}))
+                .send()
+                .await?
+                .json()
+                .await?;
+            anyhow::Ok(v["access_token"].as_str().unwrap_or_default().to_string())
+        }
+    };
+    let (applicant, office, officer) = (login("ent_a").await?, login("office").await?, login("sthj").await?);
+
+    // Runs `f` over items with `conc` requests in flight; returns (ok, seconds).
+    async fn run<F, Fut>(items: Vec<i64>, conc: usize, f: F) -> (Vec<i64>, f64)
+    where
+        F: Fn(i64) -> Fut + Clone + Send + 'static,
+        Fut: std::future::Future<Output = Option<i64>> + Send,
+    {
+        let start = Instant::now();
+        let queue = Arc::new(tokio::sync::Mutex::new(items));
+        let mut tasks = Vec::new();
+        for _ in 0..conc {
+            let queue = queue.clone();
+            let f = f.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let next = queue.lock().await.pop();
+                    let Some(item) = next else { break };
+                    if let Some(v) = f(item).await {
+                        out.push(v);
+                    }
+                }
+                out
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap_or_default());
+        }
+        (all, start.elapsed().as_secs_f64())
+    }
+
+    let post = {
+        let client = client.clone();
+        let base = base.clone();
+        move |token: String, path: String, body: Value| {
+            let client = client.clone();
+            let base = base.clone();
+            async move {
+                let res = client.post(format!("{base}{path}")).bearer_auth(token).json(&body).send().await.ok()?;
+                if !res.status().is_success() {
+                    eprintln!("{path}: {}", res.status());
+                    return None;
+                }
+                let v: Value = res.json().await.ok()?;
+                v["id"].as_i64()
+            }
+        }
+    };
+    let p = post.clone();
+    let (cases, t_create) = run(record_ids, conc, move |rid| {
+        p(
+            applicant.clone(),
+            "/api/v1/cases".into(),
+            json!({"kind": "objection", "record_id": rid, "reason": "基准测试异议"}),
+        )
+    })
+    .await;
+    let p = post.clone();
+    let (accepted, t_accept) =
+        run(cases.clone(), conc, move |id| p(office.clone(), format!("/api/v1/cases/{id}/actions/accept"), json!({})))
+            .await;
+    let p = post.clone();
+    let (verified, t_verify) = run(accepted.clone(), conc, move |id| {
+        p(
+            officer.clone(),
+            format!("/api/v1/cases/{id}/actions/verify"),
+            json!({"outcome": "maintained", "comment": "信息无误，予以维持"}),
+        )
+    })
+    .await;
+    let transitions = accepted.len() + verified.len();
+    println!("backend:              {}", backend_name(&db));
+    println!("concurrency:          {conc}");
+    println!(
+        "cases filed:          {} in {:.2} s = {:.1} cases/s",
+        cases.len(),
+        t_create,
+        cases.len() as f64 / t_create
+    );
+    println!(
+        "accept transitions:   {} in {:.2} s = {:.1} /s",
+        accepted.len(),
+        t_accept,
+        accepted.len() as f64 / t_accept
+    );
+    println!(
+        "verify transitions:   {} in {:.2} s = {:.1} /s",
+        verified.len(),
+        t_verify,
+        verified.len() as f64 / t_verify
+    );
+    println!(
+        "case transitions/s:   {:.1}  ({} transitions in {:.2} s; each one transaction with effects, event and notifications)",
+        transitions as f64 / (t_accept + t_verify),
+        transitions,
+        t_accept + t_verify
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+async fn tick(args: &[String]) -> anyhow::Result<()> {
+    let n_records = num(args, "--records", 1_000_000);
+    let n_cases = num(args, "--open-cases", 100_000).min(n_records);
+    let n_due = num(args, "--due", 1_000).min(n_cases);
+    let (state, dir) = state_for(args).await?;
+    let db = state.db.clone();
+    let pg = db.get_database_backend() == DatabaseBackend::Postgres;
+    let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
+    let dept = ids(&db, "SELECT id FROM departments WHERE code = 'STHJ'").await?[0];
+    let user = ids(&db, "SELECT id FROM users WHERE username = 'ent_a'").await?[0];
+    let hash: String = entity::workflow_definition::Entity::find()
+        .all(&db)
+        .await?
+        .into_iter()
+        .find(|w| w.workflow_id == "objection")
+        .map(|w| w.hash)
+        .unwrap_or_default();
+    let t0 = Instant::now();
+    bulk_records(&db, n_records, subject, dept).await?;
+    println!("setup: {n_records} records in {:.1} s", t0.elapsed().as_secs_f64());
+    let t0 = Instant::now();
+    let now = SystemClock.now();
+    let ts = |t: chrono::DateTime<Utc>| {
+        if pg { format!("'{}'::timestamptz", t.to_rfc3339()) } else { format!("'{}'", t.to_rfc3339()) }
+    };
+    let date = |d: chrono::NaiveDate| if pg { format!("'{d}'::date") } else { format!("'{d}'") };
+    let (f, t) = if pg { ("false", "true") } else { ("0", "1") };
+    let first_record = ids(&db, "SELECT MIN(id) FROM records WHERE document_no LIKE 'BENCH-%'").await?[0];
+    let txn = sea_orm::TransactionTrait::begin(&db).await?;
+    let mut done = 0;
+    while done < n_cases {
+        let batch = (n_cases - done).min(500);
+        let mut cases = String::from(
+            "INSERT INTO cases (case_no, kind, state, version, record_id, subject_id, department_id, applicant_user_id, reason, \
+             outcome, workflow_id, workflow_version, workflow_hash, extension_used, due_at, total_due_at, overdue, \
+             provisional_deadline, last_urged_on, open_record_key, result, received_at, closed_at, created_at, updated_at) VALUES ",
+        );
+        let mut deadlines = String::from(
+            "INSERT INTO deadlines (case_id, kind, state, budget_days, extended_days, started_on, due_on, due_at, provisional, \
+             status, paused_on, used_days_at_pause, history, warned_at, overdue_at, created_at) VALUES ",
+        );
+        for i in 0..batch {
+            let k = done + i;
+            let rid = first_record + k as i64;
+            let due = if k < n_due { now - Duration::hours(1) } else { now + Duration::days(30) };
+            if i > 0 {
+                cases.push(',');
+                deadlines.push(',');
+            }
+            cases.push_str(&format!(
+                "('BENCH{k:08}', 'objection', 'with_department', 2, {rid}, {subject}, {dept}, {user}, '基准', NULL, 'objection', 1, '{hash}', {f}, {}, NULL, {f}, {f}, NULL, {rid}, NULL, {}, NULL, {}, {})",
+                ts(due), ts(now), ts(now), ts(now)
+            ));
+            deadlines.push_str(&format!(
+                "((SELECT id FROM cases WHERE case_no = 'BENCH{k:08}'), 'step', 'with_department', 4, 0, {}, {}, {}, {f}, 'running', NULL, NULL, '[]', NULL, NULL, {})",
+                date(now.date_naive()), date(due.date_naive()), ts(due), ts(now)
+            ));
+        }
+        txn.execute_unprepared(&cases).await?;
+        txn.execute_unprepared(&deadlines).await?;
+        done += batch;
+    }
+    txn.commit().await?;
+    let _ = t;
+    if pg {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    println!("setup: {n_cases} open cases with deadlines ({n_due} due) in {:.1} s", t0.elapsed().as_secs_f64());
+    let mailer = credit_repair::mailer::Mailer::from_settings(&state.settings)?;
+    // The daily digest and calendar alert run once a day; measure the tick's steady work.
+    credit_repair::jobs::claim(&db, &format!("digest:{}", state.clock.today()), "bench", now).await?;
+    let t1 = Instant::now();
+    let r1 = credit_repair::jobs::tick(&state, &mailer, "bench").await?;
+    let d1 = t1.elapsed();
+    let t2 = Instant::now();
+    let r2 = credit_repair::jobs::tick(&state, &mailer, "bench").await?;
+    let d2 = t2.elapsed();
+    // Drain the outbox the first tick filled, then measure an idle tick.
+    while credit_repair::jobs::deliver_outbox(&state, &mailer).await?.0 > 0 {}
+    let t3 = Instant::now();
+    let r3 = credit_repair::jobs::tick(&state, &mailer, "bench").await?;
+    let d3 = t3.elapsed();
+    println!("backend:                 {}", backend_name(&db));
+    println!("data:                    {n_records} records, {n_cases} open cases, {n_due} due");
+    println!("tick with {n_due} due:      {:>8.1} ms  {:?}", d1.as_secs_f64() * 1000.0, r1);
+    println!("next tick:               {:>8.1} ms  {:?}", d2.as_secs_f64() * 1000.0, r2);
+    println!("tick with none due:      {:>8.1} ms  {:?}", d3.as_secs_f64() * 1000.0, r3);
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
