@@ -95,6 +95,7 @@ async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
             .filter(deadline::Column::Id.eq(d.id))
             .filter(deadline::Column::WarnedAt.is_null())
             .filter(deadline::Column::Status.eq("running"))
+            .filter(deadline::Column::DueAt.lte(horizon))
             .exec(&txn)
             .await?;
         if claimed.rows_affected != 1 {
@@ -105,19 +106,21 @@ async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
             && let Some(c) = case::Entity::find_by_id(d.case_id).one(&txn).await?
         {
             let def = state.workflows.pinned(&txn, &c.workflow_hash).await?;
-            let owner = def.state(&c.state).and_then(|s| s.owner);
-            let recipients = match owner {
-                Some(Role::Applicant) => vec![crate::workflow::Recipient::Applicant],
-                Some(Role::DepartmentOfficer) => vec![crate::workflow::Recipient::Department],
-                _ => vec![crate::workflow::Recipient::CreditOffice],
+            // States the applicant owns (a supplement request) are not warned.
+            let recipient = match def.state(&c.state).and_then(|s| s.owner) {
+                Some(Role::DepartmentOfficer) => Some(crate::workflow::Recipient::Department),
+                Some(Role::CreditOffice) => Some(crate::workflow::Recipient::CreditOffice),
+                _ => None,
             };
-            let ctx = case_context(state, &txn, &c, &def, d.due_on).await?;
-            for who in recipients {
+            if let Some(who) = recipient {
+                let ctx = case_context(state, &txn, &c, &def, d.due_on).await?;
                 let to = outbox::recipients(&txn, who, c.applicant_user_id, c.department_id).await?;
-                outbox::queue_mail(&txn, &state.templates, "deadline_warning", &ctx, &to, Some(c.id), None, now).await?;
+                outbox::queue_mail(&txn, &state.templates, "deadline_warning", &ctx, &to, Some(c.id), None, now)
+                    .await?;
+                system_event(&txn, &c, "deadline_warning", json!({"deadline_id": d.id, "due_on": d.due_on}), now)
+                    .await?;
+                n += 1;
             }
-            system_event(&txn, &c, "deadline_warning", json!({"deadline_id": d.id, "due_on": d.due_on}), now).await?;
-            n += 1;
         }
         txn.commit().await?;
     }
@@ -139,19 +142,24 @@ async fn mark_overdue(state: &AppState) -> anyhow::Result<u32> {
         .all(&state.db)
         .await?;
     for d in rows {
-        let txn = state.db.begin().await?;
-        let Some(c) = case::Entity::find_by_id(d.case_id).one(&txn).await? else { continue };
-        let def = state.workflows.pinned(&txn, &c.workflow_hash).await?;
+        // Read before the transaction, which starts with its claim: on SQLite
+        // a transaction that reads and then writes fails at once ("database
+        // is locked") when another process wrote in between. A case that
+        // moves on meanwhile ends this deadline, so the claim then misses.
+        let Some(c) = case::Entity::find_by_id(d.case_id).one(&state.db).await? else { continue };
+        let def = state.workflows.pinned(&state.db, &c.workflow_hash).await?;
         let owner = def.state(&c.state).and_then(|s| s.owner);
         if owner == Some(Role::Applicant) {
             // An unanswered supplement request is handled by expire_supplements.
             continue;
         }
+        let txn = state.db.begin().await?;
         let claimed = deadline::Entity::update_many()
             .col_expr(deadline::Column::OverdueAt, Expr::value(now))
             .filter(deadline::Column::Id.eq(d.id))
             .filter(deadline::Column::OverdueAt.is_null())
             .filter(deadline::Column::Status.eq("running"))
+            .filter(deadline::Column::DueAt.lte(now))
             .exec(&txn)
             .await?;
         if claimed.rows_affected != 1 {
@@ -163,14 +171,26 @@ async fn mark_overdue(state: &AppState) -> anyhow::Result<u32> {
             .exec(&txn)
             .await?;
         let ctx = case_context(state, &txn, &c, &def, d.due_on).await?;
-        let mut to = outbox::recipients(&txn, crate::workflow::Recipient::CreditOffice, c.applicant_user_id, c.department_id).await?;
+        let mut to =
+            outbox::recipients(&txn, crate::workflow::Recipient::CreditOffice, c.applicant_user_id, c.department_id)
+                .await?;
         if owner == Some(Role::DepartmentOfficer) {
-            to.extend(outbox::recipients(&txn, crate::workflow::Recipient::Department, c.applicant_user_id, c.department_id).await?);
+            to.extend(
+                outbox::recipients(&txn, crate::workflow::Recipient::Department, c.applicant_user_id, c.department_id)
+                    .await?,
+            );
         }
         to.sort();
         to.dedup();
         outbox::queue_mail(&txn, &state.templates, "deadline_overdue", &ctx, &to, Some(c.id), None, now).await?;
-        system_event(&txn, &c, "deadline_overdue", json!({"deadline_id": d.id, "due_on": d.due_on, "escalated_to": "credit_office"}), now).await?;
+        system_event(
+            &txn,
+            &c,
+            "deadline_overdue",
+            json!({"deadline_id": d.id, "due_on": d.due_on, "escalated_to": "credit_office"}),
+            now,
+        )
+        .await?;
         txn.commit().await?;
         n += 1;
     }
@@ -191,7 +211,14 @@ async fn expire_supplements(state: &AppState) -> anyhow::Result<u32> {
         .all(&state.db)
         .await?;
     for d in rows {
-        match crate::services::cases::act::system_action(state, d.case_id, "expire_supplement", "逾期未补正，视为撤回申请").await {
+        match crate::services::cases::act::system_action(
+            state,
+            d.case_id,
+            "expire_supplement",
+            "逾期未补正，视为撤回申请",
+        )
+        .await
+        {
             Ok(true) => n += 1,
             Ok(false) => {}
             Err(e) => tracing::warn!(case = d.case_id, error = %e, "could not close an unanswered supplement request"),
@@ -219,22 +246,32 @@ async fn expire_publications(state: &AppState) -> anyhow::Result<u32> {
         }
         let mut progressed = false;
         for rec in rows {
+            // Ending the publication and closing an open repair case on the
+            // record happen together, or not at all (retried next tick).
             let txn = state.db.begin().await?;
-            if let Some(updated) = publication::expire(&txn, rec, today, now).await? {
-                outbox::notify_publication_ended(&txn, &state.templates, &updated, now).await?;
-                txn.commit().await?;
-                n += 1;
-                progressed = true;
-                if let Some(open) = case::Entity::find()
-                    .filter(case::Column::OpenRecordKey.eq(updated.id))
-                    .filter(case::Column::Kind.eq("repair"))
-                    .one(&state.db)
-                    .await?
-                {
-                    crate::services::cases::act::system_action(state, open.id, "expire", "信息最长公示期届满，已自动终止公示，本申请办结")
-                        .await?;
+            let Some(updated) = publication::expire(&txn, rec, today, now).await? else { continue };
+            outbox::notify_publication_ended(&txn, &state.templates, &updated, now).await?;
+            if let Some(open) = case::Entity::find()
+                .filter(case::Column::OpenRecordKey.eq(updated.id))
+                .filter(case::Column::Kind.eq("repair"))
+                .one(&txn)
+                .await?
+            {
+                let req = crate::services::cases::act::ActionRequest {
+                    comment: Some("信息最长公示期届满，已自动终止公示，本申请办结".into()),
+                    ..Default::default()
+                };
+                let closed =
+                    crate::services::cases::act::transition_in(state, &txn, None, Role::System, open.id, "expire", req)
+                        .await;
+                if let Err(e) = closed {
+                    tracing::warn!(record = updated.id, case = open.id, error = %e, code = e.code(), "publication end postponed: open repair case could not be closed");
+                    continue;
                 }
             }
+            txn.commit().await?;
+            n += 1;
+            progressed = true;
         }
         if !progressed {
             break;
@@ -299,7 +336,8 @@ async fn daily_digest(state: &AppState, worker: &str) -> anyhow::Result<u32> {
     }
     let ctx = json!({"date": today.to_string(), "departments": groups, "overdue_count": overdue_count, "due_soon_count": soon_count});
     let to = outbox::credit_office_emails(&txn).await?;
-    outbox::queue_mail(&txn, &state.templates, "daily_digest", &ctx, &to, None, Some(format!("digest:{today}")), now).await?;
+    outbox::queue_mail(&txn, &state.templates, "daily_digest", &ctx, &to, None, Some(format!("digest:{today}")), now)
+        .await?;
     txn.commit().await?;
     Ok(1)
 }
@@ -338,8 +376,17 @@ async fn provisional_alert(state: &AppState, worker: &str) -> anyhow::Result<u32
         .filter_map(|u| u.email)
         .collect();
     let ctx = json!({"years": years, "count": provisional.len()});
-    outbox::queue_mail(&txn, &state.templates, "calendar_provisional", &ctx, &to, None, Some(format!("provisional-alert:{today}")), now)
-        .await?;
+    outbox::queue_mail(
+        &txn,
+        &state.templates,
+        "calendar_provisional",
+        &ctx,
+        &to,
+        None,
+        Some(format!("provisional-alert:{today}")),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(1)
 }

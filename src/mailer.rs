@@ -42,7 +42,10 @@ impl Mailer {
                 if let (Some(u), Some(p)) = (&smtp.username, &smtp.password) {
                     b = b.credentials(Credentials::new(u.clone(), p.expose().to_string()));
                 }
-                (Transport::Smtp(Box::new(b.timeout(Some(std::time::Duration::from_secs(20))).build())), smtp.from.clone())
+                (
+                    Transport::Smtp(Box::new(b.timeout(Some(std::time::Duration::from_secs(20))).build())),
+                    smtp.from.clone(),
+                )
             }
             None => (Transport::Files(s.data_dir.join("mail")), "区信用办 <noreply@credit.local>".to_string()),
         };

@@ -63,7 +63,8 @@ pub async fn recompute_provisional<C: ConnectionTrait>(
     let n = rows.len() as u64;
     for d in rows {
         let days = (d.budget_days + d.extended_days - d.used_days_at_pause.unwrap_or(0)).max(0) as u32;
-        let due = cal.add_working_days(d.started_on, days).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+        let due =
+            cal.add_working_days(d.started_on, days).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
         let mut history: Vec<serde_json::Value> = serde_json::from_str(&d.history).unwrap_or_default();
         history.push(serde_json::json!({
             "at": now, "event": "recomputed", "reason": "节假日安排已加载", "previous_due": d.due_on,

@@ -8,3 +8,5 @@ mod cases;
 mod cases_robustness;
 mod foundation;
 mod multiprocess;
+mod scheduler;
+mod smtp_sink;

@@ -16,7 +16,8 @@ impl Received {
     /// The Subject header, with RFC 2047 encoded words decoded.
     pub fn subject(&self) -> String {
         let mut lines = self.data.lines().skip_while(|l| !l.to_ascii_lowercase().starts_with("subject:"));
-        let mut raw = lines.next().unwrap_or("").trim_start_matches(|c| c != ':').trim_start_matches(':').trim().to_string();
+        let mut raw =
+            lines.next().unwrap_or("").trim_start_matches(|c| c != ':').trim_start_matches(':').trim().to_string();
         for l in lines {
             if l.starts_with(' ') || l.starts_with('\t') {
                 raw.push(' ');
@@ -110,7 +111,11 @@ impl SmtpSink {
                         let upper = cmd.to_ascii_uppercase();
                         let reply: &[u8] = if upper.starts_with("EHLO") {
                             b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
-                        } else if upper.starts_with("HELO") || upper.starts_with("MAIL FROM") || upper.starts_with("RSET") || upper.starts_with("NOOP") {
+                        } else if upper.starts_with("HELO")
+                            || upper.starts_with("MAIL FROM")
+                            || upper.starts_with("RSET")
+                            || upper.starts_with("NOOP")
+                        {
                             b"250 OK\r\n"
                         } else if upper.starts_with("RCPT TO") {
                             let addr = cmd[8..].trim().trim_start_matches(':').trim().trim_start_matches('<');

@@ -4,7 +4,7 @@
 //! transaction. Any failure rolls everything back.
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -13,7 +13,7 @@ use super::{audit, deadlines, effects, kind_label, now_micros, scope, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::workflow::{ActionInput, EngineError, Role, attachment_kind_title, decide};
+use crate::workflow::{ActionInput, Effect, EngineError, Guard, Role, attachment_kind_title, decide};
 use entity::{case, record};
 
 /// Corrected content of a record (objection outcome `corrected`/`supplemented`).
@@ -94,44 +94,61 @@ async fn transition(
     action: &str,
     req: ActionRequest,
 ) -> ApiResult<case::Model> {
+    let txn = state.db.begin().await?;
+    let c = transition_in(state, &txn, user, role, case_id, action, req).await?;
+    txn.commit().await?;
+    Ok(c)
+}
+
+/// The transition inside the caller's transaction (which commits it), so a
+/// job can end a publication and close the case on it atomically.
+pub async fn transition_in(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    user: Option<&AuthUser>,
+    role: Role,
+    case_id: i64,
+    action: &str,
+    req: ActionRequest,
+) -> ApiResult<case::Model> {
     let now = now_micros(state);
     let today = state.clock.today();
-    let txn = state.db.begin().await?;
     let mut q = case::Entity::find_by_id(case_id);
     if let Some(u) = user {
         q = q.filter(scope(u));
     }
-    let c = q.one(&txn).await?.ok_or_else(|| ApiError::not_found("案件"))?;
+    let c = q.one(txn).await?.ok_or_else(|| ApiError::not_found("案件"))?;
     if req.version.is_some_and(|v| v != c.version) {
         return Err(stale());
     }
-    let def = state.workflows.pinned(&txn, &c.workflow_hash).await?;
-    let rec =
-        record::Entity::find_by_id(c.record_id).one(&txn).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
-    let facts = view::facts(&txn, &def, &c, &rec, today).await?;
+    let def = state.workflows.pinned(txn, &c.workflow_hash).await?;
+    let rec = record::Entity::find_by_id(c.record_id).one(txn).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let facts = view::facts(txn, &def, &c, &rec, today).await?;
     let input = ActionInput { comment: req.comment.as_deref(), outcome: req.outcome.as_deref(), attachment_kinds: &[] };
-    let decision = decide(&def, &c.state, role, action, &input, &facts)
-        .map_err(|e| engine_error(e, &facts.missing_materials))?;
+    let decision =
+        decide(&def, &c.state, role, action, &input, &facts).map_err(|e| engine_error(e, &facts.missing_materials))?;
     effects::validate_inputs(&decision, &req, &rec)?;
 
     // Move the case first, conditionally: of two concurrent actions on the
     // same version exactly one gets here; the other gets 409 and runs nothing.
     let moved = decision.from != decision.to;
+    let extends = decision.effects.iter().any(|e| matches!(e, Effect::ExtendDeadline));
     let to_def = def.state(&decision.to).ok_or_else(|| anyhow::anyhow!("target state missing"))?;
     let mut upd = case::Entity::update_many()
         .col_expr(case::Column::State, Expr::value(decision.to.clone()))
         .col_expr(case::Column::Version, Expr::value(c.version + 1))
         .col_expr(case::Column::UpdatedAt, Expr::value(now));
-    if moved {
+    if moved || extends {
+        // A new or extended deadline: the overdue mark belongs to the old one.
         upd = upd.col_expr(case::Column::Overdue, Expr::value(false));
     }
     if let Some(o) = &req.outcome {
         upd = upd.col_expr(case::Column::Outcome, Expr::value(o.clone()));
     }
-    if action == "extend" {
+    if extends {
         upd = upd.col_expr(case::Column::ExtensionUsed, Expr::value(true));
     }
-    if action == "urge" {
+    if decision.transition.guards.contains(&Guard::NotUrgedToday) {
         upd = upd.col_expr(case::Column::LastUrgedOn, Expr::value(today));
     }
     if decision.terminal {
@@ -140,7 +157,7 @@ async fn transition(
             .col_expr(case::Column::Result, Expr::value(to_def.result.clone()))
             .col_expr(case::Column::ClosedAt, Expr::value(now));
     }
-    let res = upd.filter(case::Column::Id.eq(c.id)).filter(case::Column::Version.eq(c.version)).exec(&txn).await?;
+    let res = upd.filter(case::Column::Id.eq(c.id)).filter(case::Column::Version.eq(c.version)).exec(txn).await?;
     if res.rows_affected != 1 {
         return Err(stale());
     }
@@ -148,18 +165,18 @@ async fn transition(
     // Deadlines follow the state change.
     let cal = state.calendar();
     if moved {
-        deadlines::close_step(&txn, c.id, today, now).await?;
+        deadlines::close_step(txn, c.id, today, now).await?;
         if decision.pauses_total {
-            deadlines::pause_total(&txn, &cal, c.id, today, now).await?;
+            deadlines::pause_total(txn, &cal, c.id, today, now).await?;
         }
         if decision.resumes_total {
-            deadlines::resume_total(&txn, &cal, c.id, today, now).await?;
+            deadlines::resume_total(txn, &cal, c.id, today, now).await?;
         }
         if let Some(days) = decision.enters_deadline {
-            deadlines::start(&txn, &cal, c.id, "step", &decision.to, days, today, now).await?;
+            deadlines::start(txn, &cal, c.id, "step", &decision.to, days, today, now).await?;
         }
         if decision.terminal {
-            deadlines::close_all(&txn, c.id, today, now).await?;
+            deadlines::close_all(txn, c.id, today, now).await?;
         }
     }
 
@@ -180,12 +197,12 @@ async fn transition(
         new_due: None,
     };
     // Deadline columns are needed by notifications: refresh them first.
-    deadlines::refresh_case(&txn, c.id).await?;
+    deadlines::refresh_case(txn, c.id).await?;
     for effect in &decision.effects {
-        effects::apply(&txn, &mut ctx, effect).await?;
+        effects::apply(txn, &mut ctx, effect).await?;
     }
     if ctx.new_due.is_some() {
-        deadlines::refresh_case(&txn, c.id).await?;
+        deadlines::refresh_case(txn, c.id).await?;
     }
 
     let mut inputs = json!({
@@ -205,7 +222,7 @@ async fn transition(
         inputs[k] = v;
     }
     audit::append(
-        &txn,
+        txn,
         audit::NewEvent {
             case_id: c.id,
             actor_user_id: user.map(|u| u.id),
@@ -219,9 +236,8 @@ async fn transition(
         },
     )
     .await?;
-    txn.commit().await?;
     tracing::info!(case = c.id, action, from = %decision.from, to = %decision.to, "case transition");
-    case::Entity::find_by_id(c.id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("案件"))
+    case::Entity::find_by_id(c.id).one(txn).await?.ok_or_else(|| ApiError::not_found("案件"))
 }
 
 /// Template context shared by a case's notifications.
