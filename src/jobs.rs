@@ -73,56 +73,76 @@ fn local_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&crate::clock::shanghai()).date_naive()
 }
 
+/// Running step deadlines matching `cond`, a batch at a time in id order.
+async fn running_steps(
+    db: &DatabaseConnection,
+    cond: sea_orm::Condition,
+    after: i64,
+) -> anyhow::Result<Vec<deadline::Model>> {
+    Ok(deadline::Entity::find()
+        .filter(deadline::Column::Kind.eq("step"))
+        .filter(deadline::Column::Status.eq("running"))
+        .filter(deadline::Column::Id.gt(after))
+        .filter(cond)
+        .order_by_asc(deadline::Column::Id)
+        .limit(BATCH)
+        .all(db)
+        .await?)
+}
+
 /// Step deadlines (in states owned by the credit office or a department)
 /// that are due within a day and not yet warned.
 async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
     let now = crate::services::cases::now_micros(state);
     let horizon = now + Duration::hours(24);
     let mut n = 0;
-    let rows = deadline::Entity::find()
-        .filter(deadline::Column::Kind.eq("step"))
-        .filter(deadline::Column::Status.eq("running"))
-        .filter(deadline::Column::WarnedAt.is_null())
-        .filter(deadline::Column::DueAt.lte(horizon))
-        .order_by_asc(deadline::Column::DueAt)
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
-    for d in rows {
-        let txn = state.db.begin().await?;
-        let claimed = deadline::Entity::update_many()
-            .col_expr(deadline::Column::WarnedAt, Expr::value(now))
-            .filter(deadline::Column::Id.eq(d.id))
-            .filter(deadline::Column::WarnedAt.is_null())
-            .filter(deadline::Column::Status.eq("running"))
-            .filter(deadline::Column::DueAt.lte(horizon))
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected != 1 {
-            continue;
-        }
-        // Already past due (the server was down): the overdue job reports it.
-        if now < d.due_at
-            && let Some(c) = case::Entity::find_by_id(d.case_id).one(&txn).await?
-        {
-            let def = state.workflows.pinned(&txn, &c.workflow_hash).await?;
-            // States the applicant owns (a supplement request) are not warned.
-            let recipient = match def.state(&c.state).and_then(|s| s.owner) {
-                Some(Role::DepartmentOfficer) => Some(crate::workflow::Recipient::Department),
-                Some(Role::CreditOffice) => Some(crate::workflow::Recipient::CreditOffice),
-                _ => None,
-            };
-            if let Some(who) = recipient {
-                let ctx = case_context(state, &txn, &c, &def, d.due_on).await?;
-                let to = outbox::recipients(&txn, who, c.applicant_user_id, c.department_id).await?;
-                outbox::queue_mail(&txn, &state.templates, "deadline_warning", &ctx, &to, Some(c.id), None, now)
-                    .await?;
-                system_event(&txn, &c, "deadline_warning", json!({"deadline_id": d.id, "due_on": d.due_on}), now)
-                    .await?;
-                n += 1;
+    let due =
+        sea_orm::Condition::all().add(deadline::Column::WarnedAt.is_null()).add(deadline::Column::DueAt.lte(horizon));
+    let mut after = 0;
+    loop {
+        let rows = running_steps(&state.db, due.clone(), after).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        let full = rows.len() as u64 == BATCH;
+        for d in rows {
+            let txn = state.db.begin().await?;
+            let claimed = deadline::Entity::update_many()
+                .col_expr(deadline::Column::WarnedAt, Expr::value(now))
+                .filter(deadline::Column::Id.eq(d.id))
+                .filter(deadline::Column::WarnedAt.is_null())
+                .filter(deadline::Column::Status.eq("running"))
+                .filter(deadline::Column::DueAt.lte(horizon))
+                .exec(&txn)
+                .await?;
+            if claimed.rows_affected != 1 {
+                continue;
             }
+            // Already past due (the server was down): the overdue job reports it.
+            if now < d.due_at
+                && let Some(c) = case::Entity::find_by_id(d.case_id).one(&txn).await?
+            {
+                let def = state.workflows.pinned(&txn, &c.workflow_hash).await?;
+                // States the applicant owns (a supplement request) are not warned.
+                let recipient = match def.state(&c.state).and_then(|s| s.owner) {
+                    Some(Role::DepartmentOfficer) => Some(crate::workflow::Recipient::Department),
+                    Some(Role::CreditOffice) => Some(crate::workflow::Recipient::CreditOffice),
+                    _ => None,
+                };
+                if let Some(who) = recipient {
+                    let ctx = case_context(state, &txn, &c, &def, d.due_on).await?;
+                    let to = outbox::recipients(&txn, who, c.applicant_user_id, c.department_id).await?;
+                    outbox::queue_mail(&txn, &state.templates, "deadline_warning", &ctx, &to, Some(c.id), None, now)
+                        .await?;
+                    system_event(&txn, &c, "deadline_warning", json!({"deadline_id": d.id, "due_on": d.due_on}), now)
+                        .await?;
+                    n += 1;
+                }
+            }
+            txn.commit().await?;
         }
-        txn.commit().await?;
+        if !full {
+            break;
+        }
     }
     Ok(n)
 }
@@ -132,67 +152,79 @@ async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
 async fn mark_overdue(state: &AppState) -> anyhow::Result<u32> {
     let now = crate::services::cases::now_micros(state);
     let mut n = 0;
-    let rows = deadline::Entity::find()
-        .filter(deadline::Column::Kind.eq("step"))
-        .filter(deadline::Column::Status.eq("running"))
-        .filter(deadline::Column::OverdueAt.is_null())
-        .filter(deadline::Column::DueAt.lte(now))
-        .order_by_asc(deadline::Column::DueAt)
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
-    for d in rows {
-        // Read before the transaction, which starts with its claim: on SQLite
-        // a transaction that reads and then writes fails at once ("database
-        // is locked") when another process wrote in between. A case that
-        // moves on meanwhile ends this deadline, so the claim then misses.
-        let Some(c) = case::Entity::find_by_id(d.case_id).one(&state.db).await? else { continue };
-        let def = state.workflows.pinned(&state.db, &c.workflow_hash).await?;
-        let owner = def.state(&c.state).and_then(|s| s.owner);
-        if owner == Some(Role::Applicant) {
-            // An unanswered supplement request is handled by expire_supplements.
-            continue;
-        }
-        let txn = state.db.begin().await?;
-        let claimed = deadline::Entity::update_many()
-            .col_expr(deadline::Column::OverdueAt, Expr::value(now))
-            .filter(deadline::Column::Id.eq(d.id))
-            .filter(deadline::Column::OverdueAt.is_null())
-            .filter(deadline::Column::Status.eq("running"))
-            .filter(deadline::Column::DueAt.lte(now))
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected != 1 {
-            continue;
-        }
-        case::Entity::update_many()
-            .col_expr(case::Column::Overdue, Expr::value(true))
-            .filter(case::Column::Id.eq(c.id))
-            .exec(&txn)
-            .await?;
-        let ctx = case_context(state, &txn, &c, &def, d.due_on).await?;
-        let mut to =
-            outbox::recipients(&txn, crate::workflow::Recipient::CreditOffice, c.applicant_user_id, c.department_id)
+    let due =
+        sea_orm::Condition::all().add(deadline::Column::OverdueAt.is_null()).add(deadline::Column::DueAt.lte(now));
+    let mut after = 0;
+    loop {
+        let rows = running_steps(&state.db, due.clone(), after).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        let full = rows.len() as u64 == BATCH;
+        for d in rows {
+            // Read before the transaction, which starts with its claim: on SQLite
+            // a transaction that reads and then writes fails at once ("database
+            // is locked") when another process wrote in between. A case that
+            // moves on meanwhile ends this deadline, so the claim then misses.
+            let Some(c) = case::Entity::find_by_id(d.case_id).one(&state.db).await? else { continue };
+            let def = state.workflows.pinned(&state.db, &c.workflow_hash).await?;
+            let owner = def.state(&c.state).and_then(|s| s.owner);
+            if owner == Some(Role::Applicant) {
+                // An unanswered supplement request is handled by expire_supplements.
+                continue;
+            }
+            let txn = state.db.begin().await?;
+            let claimed = deadline::Entity::update_many()
+                .col_expr(deadline::Column::OverdueAt, Expr::value(now))
+                .filter(deadline::Column::Id.eq(d.id))
+                .filter(deadline::Column::OverdueAt.is_null())
+                .filter(deadline::Column::Status.eq("running"))
+                .filter(deadline::Column::DueAt.lte(now))
+                .exec(&txn)
                 .await?;
-        if owner == Some(Role::DepartmentOfficer) {
-            to.extend(
-                outbox::recipients(&txn, crate::workflow::Recipient::Department, c.applicant_user_id, c.department_id)
+            if claimed.rows_affected != 1 {
+                continue;
+            }
+            case::Entity::update_many()
+                .col_expr(case::Column::Overdue, Expr::value(true))
+                .filter(case::Column::Id.eq(c.id))
+                .exec(&txn)
+                .await?;
+            let ctx = case_context(state, &txn, &c, &def, d.due_on).await?;
+            let mut to = outbox::recipients(
+                &txn,
+                crate::workflow::Recipient::CreditOffice,
+                c.applicant_user_id,
+                c.department_id,
+            )
+            .await?;
+            if owner == Some(Role::DepartmentOfficer) {
+                to.extend(
+                    outbox::recipients(
+                        &txn,
+                        crate::workflow::Recipient::Department,
+                        c.applicant_user_id,
+                        c.department_id,
+                    )
                     .await?,
-            );
+                );
+            }
+            to.sort();
+            to.dedup();
+            outbox::queue_mail(&txn, &state.templates, "deadline_overdue", &ctx, &to, Some(c.id), None, now).await?;
+            system_event(
+                &txn,
+                &c,
+                "deadline_overdue",
+                json!({"deadline_id": d.id, "due_on": d.due_on, "escalated_to": "credit_office"}),
+                now,
+            )
+            .await?;
+            txn.commit().await?;
+            n += 1;
         }
-        to.sort();
-        to.dedup();
-        outbox::queue_mail(&txn, &state.templates, "deadline_overdue", &ctx, &to, Some(c.id), None, now).await?;
-        system_event(
-            &txn,
-            &c,
-            "deadline_overdue",
-            json!({"deadline_id": d.id, "due_on": d.due_on, "escalated_to": "credit_office"}),
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        n += 1;
+        if !full {
+            break;
+        }
     }
     Ok(n)
 }
