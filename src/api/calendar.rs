@@ -51,16 +51,24 @@ async fn due(state: web::Data<AppState>, _u: AuthUser, q: web::Query<DueQuery>) 
 pub struct YearsResponse {
     /// Years whose official arrangement is loaded.
     pub loaded: Vec<i32>,
-    /// Provisional deadlines recomputed with the new arrangement.
+    /// Provisional deadlines recomputed with the new arrangement (after a PUT).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recomputed_deadlines: Option<u64>,
+    /// Open deadlines still counted provisionally (their year is not loaded).
+    pub provisional_deadlines: u64,
 }
 
-/// Years whose official holiday arrangement is loaded.
+/// Years whose official holiday arrangement is loaded, and how many open
+/// deadlines are still provisional.
 #[utoipa::path(tag = "calendar", responses((status = 200, body = YearsResponse)), security(("bearer" = [])))]
 #[get("/api/v1/calendar/years")]
 async fn years(state: web::Data<AppState>, _u: AuthUser) -> ApiResult<web::Json<YearsResponse>> {
-    Ok(web::Json(YearsResponse { loaded: state.calendar().loaded_years(), recomputed_deadlines: None }))
+    let provisional_deadlines = crate::services::calendar::provisional_count(&state.db).await?;
+    Ok(web::Json(YearsResponse {
+        loaded: state.calendar().loaded_years(),
+        recomputed_deadlines: None,
+        provisional_deadlines,
+    }))
 }
 
 /// Loads or corrects a year's arrangement (administrators); running
@@ -79,5 +87,6 @@ async fn put_year(
         return Err(ApiError::field("year", "mismatch", "路径中的年份与数据中的年份不一致"));
     }
     let (loaded, n) = crate::services::calendar::put_year(&state, admin.0.id, body).await?;
-    Ok(web::Json(YearsResponse { loaded, recomputed_deadlines: Some(n) }))
+    let provisional_deadlines = crate::services::calendar::provisional_count(&state.db).await?;
+    Ok(web::Json(YearsResponse { loaded, recomputed_deadlines: Some(n), provisional_deadlines }))
 }

@@ -85,3 +85,14 @@ pub async fn recompute_provisional<C: ConnectionTrait>(
     }
     Ok(n)
 }
+
+/// Open deadlines still counted provisionally.
+pub async fn provisional_count<C: ConnectionTrait>(db: &C) -> ApiResult<u64> {
+    use entity::deadline;
+    use sea_orm::PaginatorTrait;
+    Ok(deadline::Entity::find()
+        .filter(deadline::Column::Provisional.eq(true))
+        .filter(deadline::Column::Status.is_in(["running", "paused"]))
+        .count(db)
+        .await?)
+}

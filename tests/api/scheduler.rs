@@ -822,10 +822,14 @@ async fn calendar_vectors_provisional_years_and_recomputation() {
     let admin = app.login("admin").await;
     put(admin.clone(), arrangement("2027-02-12")).await.expect(422, "calendar_make_up_not_weekend");
     assert_eq!(get_case(&app, &office, id).await["provisional_deadline"], true);
+    let years = app.get("/api/v1/calendar/years", &admin).await.ok();
+    assert!(years["provisional_deadlines"].as_u64().is_some_and(|n| n >= 1), "{years}");
+    assert!(!years["loaded"].as_array().unwrap().contains(&json!(2027)), "{years}");
 
     let body = put(admin.clone(), arrangement("2027-02-13")).await.ok();
     assert!(body["recomputed_deadlines"].as_u64().is_some_and(|n| n >= 1), "{body}");
     assert!(body["loaded"].as_array().unwrap().contains(&json!(2027)), "{body}");
+    assert_eq!(body["provisional_deadlines"], 0, "{body}");
     let case = get_case(&app, &office, id).await;
     assert_eq!(case["provisional_deadline"], false, "{case}");
     let rows = deadlines(&app, &office, id).await;
