@@ -8,6 +8,7 @@ pub mod cases;
 pub mod health;
 pub mod public;
 pub mod records;
+pub mod reports;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -44,4 +45,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
     calendar::configure(cfg);
     cases::configure(cfg);
+    reports::configure(cfg);
 }

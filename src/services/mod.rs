@@ -7,3 +7,4 @@ pub mod cases;
 pub mod outbox;
 pub mod publication;
 pub mod records;
+pub mod reports;

@@ -8,5 +8,6 @@ mod cases;
 mod cases_robustness;
 mod foundation;
 mod multiprocess;
+mod reports;
 mod scheduler;
 mod smtp_sink;

@@ -1,0 +1,78 @@
+//! The credit office's monitoring overview.
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn file_objection(app: &TestApp, user: &str, doc: &str) -> i64 {
+    let token = app.login(user).await;
+    let record = app.record_id(doc).await;
+    let c = app
+        .post("/api/v1/cases", &token, json!({"kind": "objection", "record_id": record, "reason": "信息有误"}))
+        .await
+        .ok();
+    c["id"].as_i64().unwrap()
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, action: &str, body: Value) -> Value {
+    app.post(&format!("/api/v1/cases/{id}/actions/{action}"), token, body).await.ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overview_counts_open_overdue_and_timely_cases() {
+    let app = spawn().await;
+    let office = app.login("office").await;
+    let empty = app.get("/api/v1/reports/overview", &office).await.ok();
+    assert_eq!(empty["departments"], json!([]), "{empty}");
+    assert_eq!(empty["objections"]["closed"], 0);
+    assert!(empty["objections"]["share_within_deadline"].is_null());
+
+    // Filed on Thu 2026-09-24 (total deadline 7 WD: 2026-10-12).
+    app.clock.set_local(d("2026-09-24"), 10, 0);
+    let a = file_objection(&app, "ent_c", demo::LIST_ENTRY).await;
+    let b = file_objection(&app, "ent_a", demo::TOO_EARLY).await;
+    let c = file_objection(&app, "ent_b", demo::NOT_PUBLISHED).await;
+    let sthj = app.login("sthj").await;
+    act(&app, &office, a, "accept", json!({})).await;
+    act(&app, &sthj, a, "verify", json!({"outcome": "maintained", "comment": "信息无误"})).await;
+    act(&app, &office, b, "accept", json!({})).await;
+
+    // B's department deadline (4 WD after 09-24: 2026-10-08) runs out.
+    app.clock.set_local(d("2026-10-09"), 10, 0);
+    let mailer = credit_repair::mailer::Mailer::from_settings(&app.state.settings).unwrap();
+    let report = credit_repair::jobs::tick(&app.state, &mailer, "test").await.unwrap();
+    assert!(report.overdue >= 1, "{report:?}");
+    // C is refused after its total deadline.
+    app.clock.set_local(d("2026-10-20"), 10, 0);
+    let office = app.login("office").await;
+    let sthj = app.login("sthj").await;
+    act(&app, &office, c, "reject", json!({"comment": "不属于本人信息"})).await;
+
+    let o = app.get("/api/v1/reports/overview?from=2026-09-01&to=2026-12-31", &office).await.ok();
+    assert_eq!(o["objections"]["closed"], 2, "{o}");
+    assert_eq!(o["objections"]["within_deadline"], 1, "{o}");
+    assert_eq!(o["objections"]["share_within_deadline"], 0.5, "{o}");
+    assert_eq!(o["repairs"]["closed"], 0, "{o}");
+    let depts = o["departments"].as_array().unwrap();
+    assert_eq!(depts.len(), 1, "only B is open: {o}");
+    assert_eq!(depts[0]["department_name"], "区应急管理局");
+    assert_eq!(depts[0]["open_objections"], 1);
+    assert_eq!(depts[0]["overdue"], 1);
+    let b_view = app.get(&format!("/api/v1/cases/{b}"), &office).await.ok();
+    assert_eq!(depts[0]["oldest_overdue_due_at"], b_view["due_at"], "{o}");
+
+    // A period without closings; a reversed period; who may ask.
+    let none = app.get("/api/v1/reports/overview?from=2025-01-01&to=2025-12-31", &office).await.ok();
+    assert_eq!(none["objections"]["closed"], 0, "{none}");
+    app.get("/api/v1/reports/overview?from=2026-12-31&to=2026-01-01", &office).await.expect(422, "validation_failed");
+    app.get("/api/v1/reports/overview", &sthj).await.expect(403, "forbidden");
+    let ent = app.login("ent_a").await;
+    app.get("/api/v1/reports/overview", &ent).await.expect(403, "forbidden");
+    let admin = app.login("admin").await;
+    app.get("/api/v1/reports/overview", &admin).await.ok();
+}
