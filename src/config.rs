@@ -268,3 +268,18 @@ mod tests {
         assert!(s.apply_env(|k| (k == "PORT").then(|| "abc".to_string())).is_err());
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_its_rules_equal_the_defaults() {
+        let s = Settings::from_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/credit-repair.example.toml")))
+            .expect("example config parses");
+        assert_eq!(s.port, 8080);
+        assert_eq!(s.smtp.as_ref().map(|m| m.tls.clone()), Some(SmtpTls::Tls));
+        assert_eq!(s.publication, PeriodRules::default());
+        s.publication.validate().unwrap();
+    }
+}
