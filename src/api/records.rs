@@ -5,11 +5,11 @@ use utoipa::IntoParams;
 use crate::api::{Page, PageQuery};
 use crate::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody};
-use crate::services::records::{self, RecordFilter, RecordView};
+use crate::services::records::{self, RecordFilter, RecordHistory, RecordView};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_records).service(get_record);
+    cfg.service(list_records).service(get_record).service(record_history);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -64,4 +64,16 @@ async fn get_record(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<RecordView>> {
     Ok(web::Json(records::get(&state.db, &user, id.into_inner()).await?))
+}
+
+/// What happened to a record: system changes (such as the automatic end of
+/// publication) and the cases filed on it.
+#[utoipa::path(tag = "records", responses((status = 200, body = RecordHistory), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/records/{id}/history")]
+async fn record_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<RecordHistory>> {
+    Ok(web::Json(records::history(&state.db, &user, id.into_inner()).await?))
 }

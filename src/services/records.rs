@@ -309,3 +309,74 @@ pub async fn public_query<C: ConnectionTrait>(db: &C, code: &str) -> ApiResult<V
         })
         .collect())
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordEventView {
+    pub action: String,
+    pub actor_role: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordCaseView {
+    pub id: i64,
+    pub case_no: String,
+    pub kind: String,
+    pub state: String,
+    pub result: Option<String>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordHistory {
+    /// Changes made outside a case (e.g. the publication window ran out).
+    pub events: Vec<RecordEventView>,
+    /// Cases filed on the record; their own history shows what each changed.
+    pub cases: Vec<RecordCaseView>,
+}
+
+/// What happened to a record the caller may see.
+pub async fn history<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> ApiResult<RecordHistory> {
+    use entity::{case, record_event};
+    let rec = record::Entity::find_by_id(id)
+        .filter(scope(user))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let events = record_event::Entity::find()
+        .filter(record_event::Column::RecordId.eq(rec.id))
+        .order_by_asc(record_event::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| RecordEventView {
+            action: e.action,
+            actor_role: e.actor_role,
+            detail: serde_json::from_str(&e.detail).unwrap_or_default(),
+            created_at: e.created_at,
+        })
+        .collect();
+    let mut q = case::Entity::find().filter(case::Column::RecordId.eq(rec.id));
+    if user.role == Role::DepartmentOfficer {
+        q = q.filter(case::Column::DepartmentId.eq(user.department_id.unwrap_or(-1)));
+    }
+    let cases = q
+        .order_by_asc(case::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| RecordCaseView {
+            id: c.id,
+            case_no: c.case_no,
+            kind: c.kind,
+            state: c.state,
+            result: c.result,
+            received_at: c.received_at,
+            closed_at: c.closed_at,
+        })
+        .collect();
+    Ok(RecordHistory { events, cases })
+}

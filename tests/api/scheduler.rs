@@ -479,6 +479,16 @@ async fn publication_ends_on_its_end_date_with_its_sanctions_and_open_repair() {
         .unwrap();
     assert_eq!(rec_events.len(), 1, "{rec_events:?}");
     assert_eq!(rec_events[0].actor_role, "system");
+    // The same, through the API: the record's history, scoped like the record.
+    let history = app.get(&format!("/api/v1/records/{record_id}/history"), &office).await.ok();
+    let hist_events = history["events"].as_array().unwrap();
+    assert!(
+        hist_events.iter().any(|e| e["action"] == "publication_expired" && e["actor_role"] == "system"),
+        "{history}"
+    );
+    assert!(history["cases"].as_array().unwrap().iter().any(|c| c["id"] == id && c["state"] == "expired"), "{history}");
+    let other = app.login("ent_b").await;
+    app.get(&format!("/api/v1/records/{record_id}/history"), &other).await.expect(404, "not_found");
 
     let ended: Vec<_> = mails(&app.state, None, "publication_ended")
         .await
