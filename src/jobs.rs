@@ -73,14 +73,15 @@ fn local_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&crate::clock::shanghai()).date_naive()
 }
 
-/// Running step deadlines matching `cond`, a batch at a time in id order.
-async fn running_steps(
+/// Running deadlines of the given kinds matching `cond`, a batch at a time in id order.
+async fn running(
     db: &DatabaseConnection,
+    kinds: &[&str],
     cond: sea_orm::Condition,
     after: i64,
 ) -> anyhow::Result<Vec<deadline::Model>> {
     Ok(deadline::Entity::find()
-        .filter(deadline::Column::Kind.eq("step"))
+        .filter(deadline::Column::Kind.is_in(kinds.to_vec()))
         .filter(deadline::Column::Status.eq("running"))
         .filter(deadline::Column::Id.gt(after))
         .filter(cond)
@@ -100,12 +101,14 @@ async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
         sea_orm::Condition::all().add(deadline::Column::WarnedAt.is_null()).add(deadline::Column::DueAt.lte(horizon));
     let mut after = 0;
     loop {
-        let rows = running_steps(&state.db, due.clone(), after).await?;
+        let rows = running(&state.db, &["step"], due.clone(), after).await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
         let full = rows.len() as u64 == BATCH;
         for d in rows {
             let txn = state.db.begin().await?;
+            // Case first, then its deadline: the order transitions use too.
+            audit::lock_case(&txn, d.case_id).await?;
             let claimed = deadline::Entity::update_many()
                 .col_expr(deadline::Column::WarnedAt, Expr::value(now))
                 .filter(deadline::Column::Id.eq(d.id))
@@ -147,7 +150,8 @@ async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
     Ok(n)
 }
 
-/// Step deadlines past due in states the credit office or a department owns:
+/// Step and whole-case deadlines past due in states the credit office or a
+/// department owns:
 /// the case becomes overdue and escalates to the credit office.
 async fn mark_overdue(state: &AppState) -> anyhow::Result<u32> {
     let now = crate::services::cases::now_micros(state);
@@ -156,13 +160,13 @@ async fn mark_overdue(state: &AppState) -> anyhow::Result<u32> {
         sea_orm::Condition::all().add(deadline::Column::OverdueAt.is_null()).add(deadline::Column::DueAt.lte(now));
     let mut after = 0;
     loop {
-        let rows = running_steps(&state.db, due.clone(), after).await?;
+        let rows = running(&state.db, &["step", "total"], due.clone(), after).await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
         let full = rows.len() as u64 == BATCH;
         for d in rows {
-            // Read before the transaction, which starts with its claim: on SQLite
-            // a transaction that reads and then writes fails at once ("database
+            // Read before the transaction, which starts by writing: on SQLite a
+            // transaction that reads and then writes fails at once ("database
             // is locked") when another process wrote in between. A case that
             // moves on meanwhile ends this deadline, so the claim then misses.
             let Some(c) = case::Entity::find_by_id(d.case_id).one(&state.db).await? else { continue };
@@ -173,6 +177,8 @@ async fn mark_overdue(state: &AppState) -> anyhow::Result<u32> {
                 continue;
             }
             let txn = state.db.begin().await?;
+            // Case first, then its deadline: the order transitions use too.
+            audit::lock_case(&txn, d.case_id).await?;
             let claimed = deadline::Entity::update_many()
                 .col_expr(deadline::Column::OverdueAt, Expr::value(now))
                 .filter(deadline::Column::Id.eq(d.id))
@@ -215,7 +221,7 @@ async fn mark_overdue(state: &AppState) -> anyhow::Result<u32> {
                 &txn,
                 &c,
                 "deadline_overdue",
-                json!({"deadline_id": d.id, "due_on": d.due_on, "escalated_to": "credit_office"}),
+                json!({"deadline_id": d.id, "deadline": d.kind, "due_on": d.due_on, "escalated_to": "credit_office"}),
                 now,
             )
             .await?;

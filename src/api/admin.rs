@@ -122,10 +122,10 @@ async fn update_subject(
 #[post("/api/v1/admin/records")]
 async fn create_record(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    a: AdminUser,
     body: web::Json<RecordInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::create_record(&state, body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(svc::create_record(&state, a.0.id, body.into_inner()).await?))
 }
 
 /// Updates a record's descriptive fields, with the version it is based on.
@@ -145,11 +145,11 @@ async fn update_record(
 #[post("/api/v1/admin/records/{id}/sanctions")]
 async fn add_sanction(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    a: AdminUser,
     id: web::Path<i64>,
     body: web::Json<SanctionInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::add_sanction(&state, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(svc::add_sanction(&state, a.0.id, id.into_inner(), body.into_inner()).await?))
 }
 
 /// Adds the record's subject to a list (e.g. 严重失信主体名单).
@@ -157,11 +157,11 @@ async fn add_sanction(
 #[post("/api/v1/admin/records/{id}/lists")]
 async fn add_list_entry(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    a: AdminUser,
     id: web::Path<i64>,
     body: web::Json<ListEntryInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::add_list_entry(&state, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(svc::add_list_entry(&state, a.0.id, id.into_inner(), body.into_inner()).await?))
 }
 
 /// The sanction measure catalogue.

@@ -80,7 +80,7 @@ async fn list_cases(
     {
         return Err(ApiError::field("kind", "invalid_value", "申请类型须为 objection 或 repair"));
     }
-    let (page, per_page) = PageQuery::resolve(q.page, q.per_page);
+    let (page, per_page) = PageQuery::resolve(q.page, q.per_page)?;
     let f = cases::view::CaseFilter {
         kind: q.kind,
         state: q.state,

@@ -23,8 +23,13 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    pub fn resolve(page: Option<u64>, per_page: Option<u64>) -> (u64, u64) {
-        (page.unwrap_or(1).max(1), per_page.unwrap_or(20).clamp(1, 100))
+    /// Page number and size; a page beyond 1,000,000 is refused (422).
+    pub fn resolve(page: Option<u64>, per_page: Option<u64>) -> Result<(u64, u64), crate::error::ApiError> {
+        let page = page.unwrap_or(1).max(1);
+        if page > 1_000_000 {
+            return Err(crate::error::ApiError::field("page", "out_of_range", "页码不能超过 1000000"));
+        }
+        Ok((page, per_page.unwrap_or(20).clamp(1, 100)))
     }
 }
 

@@ -35,7 +35,7 @@ async fn list_records(
     q: web::Query<RecordQuery>,
 ) -> ApiResult<web::Json<Page<RecordView>>> {
     let q = q.into_inner();
-    let (page, per_page) = PageQuery::resolve(q.page, q.per_page);
+    let (page, per_page) = PageQuery::resolve(q.page, q.per_page)?;
     let subject_id = match &q.subject {
         Some(code) => match records::find_subject(&state.db, code, false).await? {
             Some(s) => Some(s.id),

@@ -33,6 +33,10 @@ async fn overview(
     q: web::Query<PeriodQuery>,
 ) -> ApiResult<web::Json<Overview>> {
     let today = state.clock.today();
+    let in_range = |d: NaiveDate| (2000..=2100).contains(&chrono::Datelike::year(&d));
+    if q.from.is_some_and(|d| !in_range(d)) || q.to.is_some_and(|d| !in_range(d)) {
+        return Err(ApiError::field("from", "out_of_range", "统计日期须在 2000 年至 2100 年之间"));
+    }
     let to = q.to.unwrap_or(today);
     let from = q.from.unwrap_or(to - Duration::days(365));
     if from > to {

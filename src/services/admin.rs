@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -287,7 +288,7 @@ pub async fn create_user(state: &AppState, input: UserInput) -> ApiResult<UserVi
         username: Set(username),
         password_hash: Set(hash),
         role: Set(role.as_str().to_string()),
-        department_id: Set(input.department_id),
+        department_id: Set(if role == Role::Applicant { None } else { input.department_id }),
         subject_id: Set(if role == Role::Applicant { input.subject_id } else { None }),
         email: Set(input.email.filter(|e| !e.is_empty())),
         active: Set(input.active.unwrap_or(true)),
@@ -333,7 +334,7 @@ pub async fn update_user(state: &AppState, id: i64, input: UserInput) -> ApiResu
     }
     let mut am: user::ActiveModel = u.into();
     am.role = Set(role.as_str().to_string());
-    am.department_id = Set(department_id);
+    am.department_id = Set(if role == Role::Applicant { None } else { department_id });
     am.subject_id = Set(if role == Role::Applicant { subject_id } else { None });
     if let Some(n) = input.display_name.filter(|s| !s.trim().is_empty()) {
         am.display_name = Set(n);
@@ -536,7 +537,26 @@ pub fn derive_fields(
     }
 }
 
-pub async fn create_record(state: &AppState, input: RecordInput) -> ApiResult<crate::services::records::RecordView> {
+/// A decision date must lie between 2000 and today.
+fn check_decision_date(d: NaiveDate, today: NaiveDate) -> Option<FieldError> {
+    if d > today {
+        Some(FieldError::new("decision_date", "in_future", "决定日期不能晚于今天"))
+    } else if chrono::Datelike::year(&d) < 2000 {
+        Some(FieldError::new("decision_date", "out_of_range", "决定日期超出有效范围"))
+    } else {
+        None
+    }
+}
+
+fn admin_actor(admin_id: i64) -> crate::services::publication::Actor<'static> {
+    crate::services::publication::Actor { user_id: Some(admin_id), role: "admin" }
+}
+
+pub async fn create_record(
+    state: &AppState,
+    admin_id: i64,
+    input: RecordInput,
+) -> ApiResult<crate::services::records::RecordView> {
     let mut errs = Vec::new();
     let subject_id = input.subject_id;
     match subject_id {
@@ -566,15 +586,13 @@ pub async fn create_record(state: &AppState, input: RecordInput) -> ApiResult<cr
             errs.push(FieldError::new("decision_date", "required", "决定日期不能为空"));
             None
         }
-        Some(d) if d > today => {
-            errs.push(FieldError::new("decision_date", "in_future", "决定日期不能晚于今天"));
-            None
-        }
-        Some(d) if chrono::Datelike::year(&d) < 2000 => {
-            errs.push(FieldError::new("decision_date", "out_of_range", "决定日期超出有效范围"));
-            None
-        }
-        Some(d) => Some(d),
+        Some(d) => match check_decision_date(d, today) {
+            Some(e) => {
+                errs.push(e);
+                None
+            }
+            None => Some(d),
+        },
     };
     if let (Some(c), Some(d)) = (input.conduct_end_date, decision)
         && c > d + chrono::Duration::days(3650)
@@ -618,6 +636,7 @@ pub async fn create_record(state: &AppState, input: RecordInput) -> ApiResult<cr
         .unwrap_or_else(|| if derived.published_by_default { "published".into() } else { "not_published".into() });
     let display_category =
         if status == "not_published" { "不予公示".to_string() } else { derived.display_category };
+    let txn = state.db.begin().await?;
     let m = record::ActiveModel {
         subject_id: Set(subject_id.unwrap_or_default()),
         record_type: Set(record_type),
@@ -645,8 +664,12 @@ pub async fn create_record(state: &AppState, input: RecordInput) -> ApiResult<cr
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
+    let detail = serde_json::json!({"document_no": m.document_no, "publication_status": m.publication_status});
+    crate::services::publication::record_event(&txn, m.id, admin_actor(admin_id), "record_created", detail, now)
+        .await?;
+    txn.commit().await?;
     crate::services::records::view_by_id(&state.db, m.id).await
 }
 
@@ -659,6 +682,7 @@ pub struct SanctionInput {
 
 pub async fn add_sanction(
     state: &AppState,
+    admin_id: i64,
     record_id: i64,
     input: SanctionInput,
 ) -> ApiResult<crate::services::records::RecordView> {
@@ -667,15 +691,27 @@ pub async fn add_sanction(
     if measure::Entity::find_by_id(input.measure_id).one(&state.db).await?.is_none() {
         return Err(ApiError::field("measure_id", "not_found", "惩戒措施不存在"));
     }
-    sanction::ActiveModel {
+    let txn = state.db.begin().await?;
+    let sn = sanction::ActiveModel {
         record_id: Set(r.id),
         measure_id: Set(input.measure_id),
         status: Set("active".into()),
         started_on: Set(input.started_on.unwrap_or(r.decision_date)),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
+    let detail = serde_json::json!({"sanction_id": sn.id, "measure_id": sn.measure_id});
+    crate::services::publication::record_event(
+        &txn,
+        r.id,
+        admin_actor(admin_id),
+        "sanction_added",
+        detail,
+        state.clock.now(),
+    )
+    .await?;
+    txn.commit().await?;
     crate::services::records::view_by_id(&state.db, record_id).await
 }
 
@@ -688,6 +724,7 @@ pub struct ListEntryInput {
 
 pub async fn add_list_entry(
     state: &AppState,
+    admin_id: i64,
     record_id: i64,
     input: ListEntryInput,
 ) -> ApiResult<crate::services::records::RecordView> {
@@ -696,7 +733,8 @@ pub async fn add_list_entry(
     if input.list_name.trim().is_empty() {
         return Err(ApiError::field("list_name", "required", "名单名称不能为空"));
     }
-    list_membership::ActiveModel {
+    let txn = state.db.begin().await?;
+    let entry = list_membership::ActiveModel {
         record_id: Set(r.id),
         subject_id: Set(r.subject_id),
         list_name: Set(input.list_name.trim().to_string()),
@@ -704,8 +742,19 @@ pub async fn add_list_entry(
         listed_on: Set(input.listed_on.unwrap_or(r.decision_date)),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
+    let detail = serde_json::json!({"list_membership_id": entry.id, "list_name": entry.list_name});
+    crate::services::publication::record_event(
+        &txn,
+        r.id,
+        admin_actor(admin_id),
+        "list_entry_added",
+        detail,
+        state.clock.now(),
+    )
+    .await?;
+    txn.commit().await?;
     crate::services::records::view_by_id(&state.db, record_id).await
 }
 
@@ -797,7 +846,7 @@ pub async fn list_measures<C: ConnectionTrait>(db: &C) -> ApiResult<Vec<MeasureV
 /// severity or dates re-derive the publication window.
 pub async fn update_record(
     state: &AppState,
-    _admin_id: i64,
+    admin_id: i64,
     id: i64,
     input: RecordInput,
 ) -> ApiResult<crate::services::records::RecordView> {
@@ -816,6 +865,12 @@ pub async fn update_record(
     let regime = input.regime.clone().unwrap_or(r.regime.clone());
     let severity = input.severity.clone().unwrap_or(r.severity.clone());
     let decision = input.decision_date.unwrap_or(r.decision_date);
+    if let Some(e) = input.decision_date.and_then(|d| check_decision_date(d, state.clock.today())) {
+        return Err(ApiError::Validation(vec![e]));
+    }
+    let Some(next_version) = version.checked_add(1) else {
+        return Err(ApiError::conflict("stale_version", "信息已被他人修改，请刷新后重试"));
+    };
     let conduct_end = input.conduct_end_date.or(r.conduct_end_date);
     let derived = derive_fields(&state.settings.publication, &regime, &severity, decision, conduct_end)
         .map_err(ApiError::Validation)?;
@@ -827,7 +882,7 @@ pub async fn update_record(
         .col_expr(record::Column::Repairable, Expr::value(derived.repairable))
         .col_expr(record::Column::RepairFrom, Expr::value(derived.repair_from))
         .col_expr(record::Column::PublicationEnds, Expr::value(derived.publication_ends))
-        .col_expr(record::Column::Version, Expr::value(version + 1))
+        .col_expr(record::Column::Version, Expr::value(next_version))
         .col_expr(record::Column::UpdatedAt, Expr::value(state.clock.now()));
     if r.publication_status != "not_published" {
         q = q.col_expr(record::Column::DisplayCategory, Expr::value(derived.display_category));
@@ -841,9 +896,25 @@ pub async fn update_record(
     if let Some(d) = input.document_no.filter(|s| !s.trim().is_empty()) {
         q = q.col_expr(record::Column::DocumentNo, Expr::value(d));
     }
-    let res = q.filter(record::Column::Id.eq(id)).filter(record::Column::Version.eq(version)).exec(&state.db).await?;
+    let txn = state.db.begin().await?;
+    let res = q.filter(record::Column::Id.eq(id)).filter(record::Column::Version.eq(version)).exec(&txn).await?;
     if res.rows_affected != 1 {
         return Err(ApiError::conflict("stale_version", "信息已被他人修改，请刷新后重试"));
     }
+    let before = serde_json::json!({
+        "title": r.title, "content": r.content, "document_no": r.document_no, "regime": r.regime,
+        "severity": r.severity, "decision_date": r.decision_date, "conduct_end_date": r.conduct_end_date,
+        "version": r.version,
+    });
+    crate::services::publication::record_event(
+        &txn,
+        id,
+        admin_actor(admin_id),
+        "record_updated",
+        serde_json::json!({"before": before}),
+        state.clock.now(),
+    )
+    .await?;
+    txn.commit().await?;
     crate::services::records::view_by_id(&state.db, id).await
 }

@@ -72,8 +72,22 @@ fn hash_of(m: &case_event::Model) -> String {
     )
 }
 
+/// Takes the case row's write lock for the rest of the transaction (a no-op
+/// update): appends to one case's chain, and jobs touching its deadlines,
+/// then run one after another, always locking the case before its deadlines.
+pub async fn lock_case<C: ConnectionTrait>(db: &C, case_id: i64) -> anyhow::Result<bool> {
+    use entity::case;
+    let res = case::Entity::update_many()
+        .col_expr(case::Column::Version, sea_orm::sea_query::Expr::col(case::Column::Version).into())
+        .filter(case::Column::Id.eq(case_id))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// Appends an event to the case's chain (inside the caller's transaction).
 pub async fn append<C: ConnectionTrait>(db: &C, ev: NewEvent<'_>) -> anyhow::Result<case_event::Model> {
+    lock_case(db, ev.case_id).await?;
     let last = case_event::Entity::find()
         .filter(case_event::Column::CaseId.eq(ev.case_id))
         .order_by_desc(case_event::Column::Seq)
