@@ -78,7 +78,7 @@ fn hash_of(m: &case_event::Model) -> String {
 pub async fn lock_case<C: ConnectionTrait>(db: &C, case_id: i64) -> anyhow::Result<bool> {
     use entity::case;
     let res = case::Entity::update_many()
-        .col_expr(case::Column::Version, sea_orm::sea_query::Expr::col(case::Column::Version).into())
+        .col_expr(case::Column::Version, sea_orm::sea_query::Expr::col(case::Column::Version))
         .filter(case::Column::Id.eq(case_id))
         .exec(db)
         .await?;
