@@ -279,7 +279,7 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
         let mut cases = String::from(
             "INSERT INTO cases (case_no, kind, state, version, record_id, subject_id, department_id, applicant_user_id, reason, \
              outcome, workflow_id, workflow_version, workflow_hash, extension_used, due_at, total_due_at, overdue, \
-             provisional_deadline, last_urged_on, open_record_key, result, received_at, closed_at, created_at, updated_at) VALUES ",
+             provisional_deadline, last_urged_on, open_record_key, result, received_at, routed_at, closed_at, created_at, updated_at) VALUES ",
         );
         let mut deadlines = String::from(
             "INSERT INTO deadlines (case_id, kind, state, budget_days, extended_days, started_on, due_on, due_at, provisional, \
@@ -294,8 +294,8 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
                 deadlines.push(',');
             }
             cases.push_str(&format!(
-                "('BENCH{k:08}', 'objection', 'with_department', 2, {rid}, {subject}, {dept}, {user}, '基准', NULL, 'objection', 1, '{hash}', {f}, {}, NULL, {f}, {f}, NULL, {rid}, NULL, {}, NULL, {}, {})",
-                ts(due), ts(now), ts(now), ts(now)
+                "('BENCH{k:08}', 'objection', 'with_department', 2, {rid}, {subject}, {dept}, {user}, '基准', NULL, 'objection', 1, '{hash}', {f}, {}, NULL, {f}, {f}, NULL, {rid}, NULL, {}, {}, NULL, {}, {})",
+                ts(due), ts(now), ts(now), ts(now), ts(now)
             ));
             deadlines.push_str(&format!(
                 "((SELECT id FROM cases WHERE case_no = 'BENCH{k:08}'), 'step', 'with_department', 4, 0, {}, {}, {}, {f}, 'running', NULL, NULL, '[]', NULL, NULL, {})",

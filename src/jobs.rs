@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::mailer::Mailer;
 use crate::services::cases::{audit, kind_label};
-use crate::services::{outbox, publication};
+use crate::services::outbox;
 use crate::state::AppState;
 use crate::workflow::Role;
 use entity::{case, deadline, department, job_claim, record, user};
@@ -287,23 +287,13 @@ async fn expire_publications(state: &AppState) -> anyhow::Result<u32> {
             // Ending the publication and closing an open repair case on the
             // record happen together, or not at all (retried next tick).
             let txn = state.db.begin().await?;
-            let Some(updated) = publication::expire(&txn, rec, today, now).await? else { continue };
-            outbox::notify_publication_ended(&txn, &state.templates, &updated, now).await?;
-            if let Some(open) = case::Entity::find()
-                .filter(case::Column::OpenRecordKey.eq(updated.id))
-                .filter(case::Column::Kind.eq("repair"))
-                .one(&txn)
-                .await?
-            {
-                let req = crate::services::cases::act::ActionRequest {
-                    comment: Some("信息最长公示期届满，已自动终止公示，本申请办结".into()),
-                    ..Default::default()
-                };
-                let closed =
-                    crate::services::cases::act::transition_in(state, &txn, None, Role::System, open.id, "expire", req)
-                        .await;
-                if let Err(e) = closed {
-                    tracing::warn!(record = updated.id, case = open.id, error = %e, code = e.code(), "publication end postponed: open repair case could not be closed");
+            let id = rec.id;
+            match crate::services::cases::expiry::expire_record(state, &txn, rec, today, now).await {
+                Ok(Some(_)) => {}
+                Ok(None) => continue,
+                Err(e) => {
+                    // Rolled back: the record stays published and is retried next tick.
+                    tracing::warn!(record = id, error = %e, code = e.code(), "publication end postponed");
                     continue;
                 }
             }

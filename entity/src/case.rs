@@ -32,6 +32,8 @@ pub struct Model {
     pub open_record_key: Option<i64>,
     pub result: Option<String>,
     pub received_at: DateTimeUtc,
+    /// When the case was routed to the producing department, which sees it from then on.
+    pub routed_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -34,6 +34,7 @@ impl MigrationTrait for Migration {
                 .col(big_integer_null("open_record_key").unique_key())
                 .col(text_null("result"))
                 .col(timestamp_with_time_zone("received_at"))
+                .col(timestamp_with_time_zone_null("routed_at"))
                 .col(timestamp_with_time_zone_null("closed_at"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))

@@ -361,7 +361,7 @@ pub async fn history<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> Ap
         .collect();
     let mut q = case::Entity::find().filter(case::Column::RecordId.eq(rec.id));
     if user.role == Role::DepartmentOfficer {
-        q = q.filter(case::Column::DepartmentId.eq(user.department_id.unwrap_or(-1)));
+        q = q.filter(crate::services::cases::scope(user));
     }
     let cases = q
         .order_by_asc(case::Column::Id)

@@ -591,6 +591,31 @@ async fn intake_ends_publication_past_its_period() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_past_the_end_closes_the_open_repair_on_the_record() {
+    let app = spawn().await;
+    let ent_a = app.login("ent_a").await;
+    let office = app.login("office").await;
+    let repairable = app.record_id(demo::REPAIRABLE).await;
+    let open = case_id(&file_case(&app, &ent_a, "repair", repairable).await);
+    // The window ends while the application is still open; nothing ran since.
+    let ends: chrono::NaiveDate =
+        get_record(&app, &office, repairable).await["publication_ends"].as_str().unwrap().parse().unwrap();
+    app.clock.set_local(ends, 9, 0);
+    let ent_a = app.login("ent_a").await;
+    let office = app.login("office").await;
+    // A second application is refused, and the window's end is applied at once:
+    // publication ends and the open application closes as expired.
+    let body = try_file(&app, &ent_a, "repair", repairable).await.expect(422, "publication_period_over");
+    assert_eq!(body["details"]["publication_status"], "ended", "{body}");
+    let case = get_case(&app, &office, open).await;
+    assert_eq!(case["state"], "expired", "{case}");
+    assert!(case["history"].as_array().unwrap().iter().any(|e| e["action"] == "expire" && e["actor_role"] == "system"));
+    let rec = get_record(&app, &office, repairable).await;
+    assert_eq!(rec["publication_status"], "ended", "{rec}");
+    assert!(rec["sanctions"].as_array().unwrap().iter().all(|s| s["status"] == "ended"), "{rec}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_refuses_duplicates_foreign_records_and_non_applicants() {
     let app = spawn().await;
     let ent_a = app.login("ent_a").await;
@@ -704,7 +729,6 @@ async fn cases_are_scoped_to_applicant_and_department() {
     app.get(&format!("/api/v1/cases/{repair}"), &ent_b).await.expect(404, "not_found");
     act(&app, &ent_b, repair, "withdraw", json!({})).await.expect(404, "not_found");
     assert_eq!(upload_pdf(&app, &ent_b, repair, "evidence").await.status.as_u16(), 404);
-    assert_eq!(get_case(&app, &sthj, repair).await["id"], repair);
     assert_eq!(get_case(&app, &ent_a, repair).await["id"], repair);
 
     let ids = |body: Value| -> Vec<i64> {
@@ -712,6 +736,21 @@ async fn cases_are_scoped_to_applicant_and_department() {
         v.sort();
         v
     };
+    // The producing department sees a case only once it is routed (on acceptance).
+    app.get(&format!("/api/v1/cases/{repair}"), &sthj).await.expect(404, "not_found");
+    assert!(ids(app.get("/api/v1/cases", &sthj).await.ok()).is_empty());
+    for kind in ["fulfilment_proof", "commitment_letter"] {
+        assert_eq!(upload_pdf(&app, &ent_a, repair, kind).await.status.as_u16(), 201);
+    }
+    for id in [repair, obj_c, obj_b, obj_a] {
+        act(&app, &office, id, "accept", json!({})).await.ok();
+    }
+    assert_eq!(get_case(&app, &sthj, repair).await["id"], repair);
+    // Officers add evidence; the applicant's own materials only come from the applicant.
+    let res = upload_pdf(&app, &sthj, repair, "fulfilment_proof").await;
+    assert_eq!(res.status.as_u16(), 422, "{}", res.body);
+    assert_eq!(res.body["fields"][0]["code"], "applicant_material", "{}", res.body);
+    assert_eq!(upload_pdf(&app, &sthj, repair, "evidence").await.status.as_u16(), 201);
     let mut all = vec![repair, obj_c, obj_b, obj_a];
     all.sort();
     assert_eq!(ids(app.get("/api/v1/cases", &office).await.ok()), all);
@@ -727,10 +766,6 @@ async fn cases_are_scoped_to_applicant_and_department() {
 
     // Filters.
     assert!(ids(app.get("/api/v1/cases?kind=repair&state=completed", &office).await.ok()).is_empty());
-    for kind in ["fulfilment_proof", "commitment_letter"] {
-        assert_eq!(upload_pdf(&app, &ent_a, repair, kind).await.status.as_u16(), 201);
-    }
-    act(&app, &office, repair, "accept", json!({})).await.ok();
     act(&app, &sthj, repair, "approve", json!({})).await.ok();
     assert_eq!(ids(app.get("/api/v1/cases?kind=repair&state=completed", &office).await.ok()), vec![repair]);
     assert_eq!(ids(app.get("/api/v1/cases?kind=repair&state=completed", &sthj).await.ok()), vec![repair]);
@@ -758,7 +793,8 @@ async fn available_actions_follow_role_and_state_and_extension_is_once() {
 
     assert_eq!(action_names(&get_case(&app, &ent_c, id).await), ["withdraw"]);
     assert_eq!(action_names(&get_case(&app, &office, id).await), sorted(&["accept", "reject", "request_supplement"]));
-    assert!(action_names(&get_case(&app, &sthj, id).await).is_empty());
+    // Not routed yet: the department does not see the case at all.
+    app.get(&format!("/api/v1/cases/{id}"), &sthj).await.expect(404, "not_found");
 
     act(&app, &office, id, "accept", json!({})).await.ok();
     let seen = get_case(&app, &sthj, id).await;

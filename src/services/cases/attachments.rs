@@ -66,6 +66,10 @@ pub async fn upload(
     if user.role == Role::Admin {
         return Err(ApiError::Forbidden);
     }
+    // The applicant's own materials come from the applicant; officers add evidence.
+    if user.role != Role::Applicant && !["evidence", "other"].contains(&kind) {
+        return Err(ApiError::field("kind", "applicant_material", "履行完毕证明和信用承诺书须由申请人提交"));
+    }
     if bytes.is_empty() {
         return Err(ApiError::field("file", "empty_file", "上传的文件为空"));
     }

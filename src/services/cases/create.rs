@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{audit, deadlines, kind_label, now_micros, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, is_unique_violation};
-use crate::services::{outbox, publication};
+use crate::services::outbox;
 use crate::state::AppState;
 use crate::workflow::{Recipient, Role};
 use entity::{case, idempotency_key, record};
@@ -97,6 +97,19 @@ pub async fn create(
     }
 
     let txn = state.db.begin().await?;
+    if req.kind == "repair" {
+        // Hold the record as published until commit: a publication end (the
+        // scheduler, another replica) cannot slip between the check and the insert.
+        let held = record::Entity::update_many()
+            .col_expr(record::Column::Version, sea_orm::sea_query::Expr::col(record::Column::Version))
+            .filter(record::Column::Id.eq(rec.id))
+            .filter(record::Column::PublicationStatus.eq("published"))
+            .exec(&txn)
+            .await?;
+        if held.rows_affected != 1 {
+            return Err(ApiError::unprocessable("publication_already_ended", "该信息已终止公示，无需申请信用修复"));
+        }
+    }
     if let Some(open) = case::Entity::find().filter(case::Column::OpenRecordKey.eq(rec.id)).one(&txn).await? {
         drop(txn);
         // A concurrent retry with the same key may have committed meanwhile.
@@ -131,6 +144,7 @@ pub async fn create(
         open_record_key: Set(Some(rec.id)),
         result: Set(None),
         received_at: Set(now),
+        routed_at: Set(None),
         closed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -260,9 +274,7 @@ async fn check_repair_eligibility(
     }
     if today >= rec.publication_ends {
         let txn = state.db.begin().await?;
-        if let Some(updated) = publication::expire(&txn, rec.clone(), today, now).await? {
-            outbox::notify_publication_ended(&txn, &state.templates, &updated, now).await?;
-        }
+        super::expiry::expire_record(state, &txn, rec.clone(), today, now).await?;
         txn.commit().await?;
         return Err(ApiError::unprocessable(
             "publication_period_over",

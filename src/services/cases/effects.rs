@@ -166,7 +166,14 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
             ctx.changes.insert("repair_barred_until".into(), json!(until));
         }
         Effect::RouteToDepartment => {
-            // The case already carries the producing department; record the routing.
+            // "谁认定、谁修复": the producing department sees the case from now on.
+            use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+            case::Entity::update_many()
+                .col_expr(case::Column::DepartmentId, Expr::value(ctx.record.department_id))
+                .col_expr(case::Column::RoutedAt, Expr::value(now))
+                .filter(case::Column::Id.eq(case_id))
+                .exec(db)
+                .await?;
             ctx.changes.insert("routed_to_department".into(), json!(ctx.record.department_id));
         }
         Effect::ExtendDeadline => {

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod create;
 pub mod deadlines;
 pub mod effects;
+pub mod expiry;
 pub mod view;
 
 use sea_orm::{ColumnTrait, Condition};
@@ -16,7 +17,8 @@ use crate::workflow::Role;
 use entity::case;
 
 /// The condition limiting cases to what `user` may see: an applicant its own
-/// subject's, a department officer its department's, the credit office all.
+/// subject's, a department officer those routed to its department, the
+/// credit office all.
 pub fn scope(user: &AuthUser) -> Condition {
     match user.role {
         Role::Applicant => match user.subject_id {
@@ -24,7 +26,7 @@ pub fn scope(user: &AuthUser) -> Condition {
             None => Condition::all().add(case::Column::Id.lt(0)),
         },
         Role::DepartmentOfficer => match user.department_id {
-            Some(d) => Condition::all().add(case::Column::DepartmentId.eq(d)),
+            Some(d) => Condition::all().add(case::Column::DepartmentId.eq(d)).add(case::Column::RoutedAt.is_not_null()),
             None => Condition::all().add(case::Column::Id.lt(0)),
         },
         Role::CreditOffice | Role::Admin => Condition::all(),

@@ -1,0 +1,39 @@
+//! A record whose maximum publication period has run out: publication, list
+//! membership and sanctions end, and an open repair application on it closes
+//! as expired, in the caller's transaction. Used by the scheduler and by
+//! intake (a repair filed after the end date).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+
+use super::act::{ActionRequest, transition_in};
+use crate::error::ApiResult;
+use crate::services::{outbox, publication};
+use crate::state::AppState;
+use crate::workflow::Role;
+use entity::{case, record};
+
+/// Returns the ended record, or None when there was nothing to end.
+pub async fn expire_record(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    rec: record::Model,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<record::Model>> {
+    let Some(updated) = publication::expire(txn, rec, today, now).await? else { return Ok(None) };
+    outbox::notify_publication_ended(txn, &state.templates, &updated, now).await?;
+    if let Some(open) = case::Entity::find()
+        .filter(case::Column::OpenRecordKey.eq(updated.id))
+        .filter(case::Column::Kind.eq("repair"))
+        .one(txn)
+        .await?
+    {
+        let req = ActionRequest {
+            comment: Some("信息最长公示期届满，已自动终止公示，本申请办结".into()),
+            ..Default::default()
+        };
+        transition_in(state, txn, None, Role::System, open.id, "expire", req).await?;
+    }
+    Ok(Some(updated))
+}
