@@ -18,8 +18,9 @@ pub async fn load<C: ConnectionTrait>(db: &C) -> anyhow::Result<Calendar> {
     Ok(cal)
 }
 
-/// Stores a year's arrangement, makes it live and recomputes every running
-/// provisional deadline with it, in one transaction. Returns the loaded years
+/// Stores a year's arrangement, makes it live and recomputes the running
+/// deadlines it changes (provisional ones, and those counting days of that
+/// year), in one transaction. Returns the loaded years
 /// and the number of deadlines recomputed.
 pub async fn put_year(state: &AppState, admin_id: i64, year: YearFile) -> ApiResult<(Vec<i32>, u64)> {
     year.validate().map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
@@ -40,31 +41,46 @@ pub async fn put_year(state: &AppState, admin_id: i64, year: YearFile) -> ApiRes
     } else {
         am.insert(&txn).await?;
     }
-    let recomputed = recompute_provisional(&txn, &cal, now).await?;
+    let recomputed = recompute(&txn, &cal, year.year, now).await?;
     txn.commit().await?;
     let loaded = cal.loaded_years();
     *state.calendar.write().map_err(|_| anyhow::anyhow!("calendar lock poisoned"))? = cal;
     Ok((loaded, recomputed))
 }
 
-/// Recomputes running deadlines that were computed provisionally.
-pub async fn recompute_provisional<C: ConnectionTrait>(
+/// Recomputes running deadlines that were computed provisionally, or whose
+/// window touches `year` (a corrected arrangement changes them too).
+pub async fn recompute<C: ConnectionTrait>(
     db: &C,
     cal: &Calendar,
+    year: i32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<u64> {
     use entity::deadline;
-    let rows = deadline::Entity::find()
-        .filter(deadline::Column::Provisional.eq(true))
-        .filter(deadline::Column::Status.eq("running"))
-        .all(db)
-        .await?;
+    use sea_orm::Condition;
+    let (first, last) =
+        match (chrono::NaiveDate::from_ymd_opt(year, 1, 1), chrono::NaiveDate::from_ymd_opt(year, 12, 31)) {
+            (Some(f), Some(l)) => (f, l),
+            _ => return Ok(0),
+        };
+    let rows =
+        deadline::Entity::find()
+            .filter(deadline::Column::Status.eq("running"))
+            .filter(Condition::any().add(deadline::Column::Provisional.eq(true)).add(
+                Condition::all().add(deadline::Column::StartedOn.lte(last)).add(deadline::Column::DueOn.gte(first)),
+            ))
+            .all(db)
+            .await?;
     let mut cases = Vec::new();
-    let n = rows.len() as u64;
+    let mut n = 0;
     for d in rows {
         let days = (d.budget_days + d.extended_days - d.used_days_at_pause.unwrap_or(0)).max(0) as u32;
         let due =
             cal.add_working_days(d.started_on, days).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+        if due.due == d.due_on && due.provisional == d.provisional {
+            continue;
+        }
+        n += 1;
         let mut history: Vec<serde_json::Value> = serde_json::from_str(&d.history).unwrap_or_default();
         history.push(serde_json::json!({
             "at": now, "event": "recomputed", "reason": "节假日安排已加载", "previous_due": d.due_on,

@@ -906,3 +906,37 @@ async fn urging_is_limited_to_once_per_working_day() {
     assert_eq!(dept_urges(mails(&app.state, Some(id), "case_urged").await).len(), 2);
     act(&app, &office, id, "urge", json!({})).await.expect(409, "already_urged_today");
 }
+
+// ------------------------------------- 11. correcting a loaded year
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn correcting_a_loaded_year_recomputes_running_deadlines() {
+    let app = spawn().await;
+    at(&app, "2026-09-24", 10, 0);
+    let ent_c = app.login("ent_c").await;
+    let office = app.login("office").await;
+    let id = id_of(&file(&app, &ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
+    // Formal check: 1 working day after Thu 09-24 (09-25..27 are 中秋) = Mon 09-28.
+    let step = deadline_row(&app, &office, id, "step", None).await;
+    assert_eq!(step["due_on"], "2026-09-28", "{step}");
+
+    // The administrator corrects 2026: 09-28 becomes a day off.
+    let mut year: Value =
+        serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/calendar/2026.json")))
+            .expect("shipped 2026 file");
+    year["days"].as_array_mut().unwrap().push(json!({"date": "2026-09-28", "name": "更正", "off": true}));
+    let admin = app.login("admin").await;
+    let body = app.request(Method::PUT, "/api/v1/admin/calendar/2026", Some(&admin), Some(year)).await.ok();
+    assert!(body["recomputed_deadlines"].as_u64().is_some_and(|n| n >= 1), "{body}");
+
+    let step = deadline_row(&app, &office, id, "step", None).await;
+    assert_eq!(step["due_on"], "2026-09-29", "{step}");
+    let entries = step["explanation"].as_array().unwrap();
+    let rec = entries.iter().find(|e| e["event"] == "recomputed").unwrap_or_else(|| panic!("{step}"));
+    assert_eq!(rec["previous_due"], "2026-09-28", "{rec}");
+    let case = get_case(&app, &office, id).await;
+    assert_eq!(case["due_at"], step["due_at"], "{case}");
+    // The calendar API counts with the correction too.
+    let body = due(&app, &office, d("2026-09-24"), 1).await;
+    assert_eq!(body["due"], "2026-09-29", "{body}");
+}
