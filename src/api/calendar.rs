@@ -83,6 +83,9 @@ async fn put_year(
     body: web::Json<YearFile>,
 ) -> ApiResult<web::Json<YearsResponse>> {
     let body = body.into_inner();
+    if !(2000..=2100).contains(&body.year) {
+        return Err(ApiError::field("year", "out_of_range", "年份须在 2000 年至 2100 年之间"));
+    }
     if body.year != year.into_inner() {
         return Err(ApiError::field("year", "mismatch", "路径中的年份与数据中的年份不一致"));
     }

@@ -548,6 +548,12 @@ fn check_decision_date(d: NaiveDate, today: NaiveDate) -> Option<FieldError> {
     }
 }
 
+/// The end of the conduct must lie between 1990 and today.
+fn check_conduct_end(c: NaiveDate, today: NaiveDate) -> Option<FieldError> {
+    (c > today || chrono::Datelike::year(&c) < 1990)
+        .then(|| FieldError::new("conduct_end_date", "out_of_range", "失信行为终止日期不合理"))
+}
+
 fn admin_actor(admin_id: i64) -> crate::services::publication::Actor<'static> {
     crate::services::publication::Actor { user_id: Some(admin_id), role: "admin" }
 }
@@ -594,10 +600,8 @@ pub async fn create_record(
             None => Some(d),
         },
     };
-    if let (Some(c), Some(d)) = (input.conduct_end_date, decision)
-        && c > d + chrono::Duration::days(3650)
-    {
-        errs.push(FieldError::new("conduct_end_date", "out_of_range", "失信行为终止日期不合理"));
+    if let Some(e) = input.conduct_end_date.and_then(|c| check_conduct_end(c, today)) {
+        errs.push(e);
     }
     let derived = match (decision, &input.regime, &input.severity) {
         (Some(d), Some(r), Some(s)) => {
@@ -871,6 +875,9 @@ pub async fn update_record(
     let Some(next_version) = version.checked_add(1) else {
         return Err(ApiError::conflict("stale_version", "信息已被他人修改，请刷新后重试"));
     };
+    if let Some(e) = input.conduct_end_date.and_then(|c| check_conduct_end(c, state.clock.today())) {
+        return Err(ApiError::Validation(vec![e]));
+    }
     let conduct_end = input.conduct_end_date.or(r.conduct_end_date);
     let derived = derive_fields(&state.settings.publication, &regime, &severity, decision, conduct_end)
         .map_err(ApiError::Validation)?;

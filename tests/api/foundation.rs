@@ -632,9 +632,31 @@ async fn invalid_record_input_is_422() {
     let body = app.post("/api/v1/admin/records", &admin, req.clone()).await.expect(422, "validation_failed");
     assert!(body["fields"].as_array().unwrap().iter().any(|f| f["field"] == "decision_date"), "{body}");
 
+    // The conduct cannot end in the future (nor before 1990), on creation or on update.
+    req["decision_date"] = json!("2025-06-01");
+    req["conduct_end_date"] = json!(tomorrow);
+    let body = app.post("/api/v1/admin/records", &admin, req.clone()).await.expect(422, "validation_failed");
+    assert!(body["fields"].as_array().unwrap().iter().any(|f| f["field"] == "conduct_end_date"), "{body}");
+    let patch = json!({"version": 1, "conduct_end_date": "1000-01-01"});
+    let body = app.patch("/api/v1/admin/records/1", &admin, patch).await;
+    let body = body.expect(422, "validation_failed");
+    assert!(body["fields"].as_array().unwrap().iter().any(|f| f["field"] == "conduct_end_date"), "{body}");
+    req["conduct_end_date"] = serde_json::Value::Null;
+
     // A date that is not a date is a type error.
     req["decision_date"] = json!("2025-02-30");
     app.post("/api/v1/admin/records", &admin, req).await.expect(400, "invalid_field");
+
+    // Calendar years outside 2000-2100 are refused.
+    let res = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/admin/calendar/3000",
+            Some(&admin),
+            Some(json!({"year": 3000, "days": []})),
+        )
+        .await;
+    res.expect(422, "validation_failed");
 
     // Nothing was created.
     let office = app.login("office").await;
