@@ -43,7 +43,6 @@ pub struct Rendered {
 
 pub struct Templates {
     env: Environment<'static>,
-    names: Vec<String>,
 }
 
 impl Templates {
@@ -68,11 +67,7 @@ impl Templates {
                     .map_err(|e| anyhow::anyhow!("template {name}.toml ({part}): {e}"))?;
             }
         }
-        Ok(Templates { env, names: sources.into_keys().collect() })
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.names.iter().any(|n| n == name)
+        Ok(Templates { env })
     }
 
     pub fn render(&self, name: &str, ctx: &serde_json::Value) -> anyhow::Result<Rendered> {

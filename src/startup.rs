@@ -208,3 +208,29 @@ impl Application {
         Ok(Application { port, server, state })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_workflows_load_and_a_directory_overrides_them() {
+        let w = load_workflows(None).expect("embedded definitions are valid");
+        assert_eq!(w.current("objection").unwrap().id, "objection");
+        assert_eq!(w.current("repair").unwrap().id, "repair");
+        assert!(w.current("other").is_none());
+
+        let dir = std::env::temp_dir().join(format!("wf-override-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text =
+            include_str!("../workflows/repair.toml").replace("title = \"信用修复\"", "title = \"信用修复（本地）\"");
+        std::fs::write(dir.join("repair.toml"), text).unwrap();
+        let w2 = load_workflows(Some(&dir)).expect("override is valid");
+        assert_eq!(w2.current("repair").unwrap().title, "信用修复（本地）");
+        assert_ne!(w2.current("repair").unwrap().hash, w.current("repair").unwrap().hash);
+        assert_eq!(w2.current("objection").unwrap().hash, w.current("objection").unwrap().hash);
+        std::fs::write(dir.join("objection.toml"), "id = \"objection\"").unwrap();
+        assert!(load_workflows(Some(&dir)).is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

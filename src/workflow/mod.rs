@@ -281,19 +281,6 @@ pub fn builtin_sources() -> [(&'static str, &'static str); 2] {
     ]
 }
 
-/// Parses and validates every builtin workflow, collecting all errors.
-pub fn builtin_definitions() -> Result<Vec<Definition>, Vec<DefinitionError>> {
-    let mut defs = Vec::new();
-    let mut errors = Vec::new();
-    for (name, text) in builtin_sources() {
-        match Definition::parse(name, text) {
-            Ok(def) => defs.push(def),
-            Err(mut errs) => errors.append(&mut errs),
-        }
-    }
-    if errors.is_empty() { Ok(defs) } else { Err(errors) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,13 +345,5 @@ mod tests {
         }
         assert_eq!(outcome_title("lost"), None);
         assert_eq!(attachment_kind_title("photo"), None);
-    }
-
-    #[test]
-    fn builtin_definitions_load() {
-        let defs = builtin_definitions()
-            .unwrap_or_else(|errs| panic!("{}", errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
-        let ids: Vec<_> = defs.iter().map(|d| d.id.as_str()).collect();
-        assert_eq!(ids, ["objection", "repair"]);
     }
 }

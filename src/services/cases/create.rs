@@ -7,7 +7,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{audit, deadlines, kind_label, now_micros, view};
+use super::{audit, deadlines, now_micros, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, is_unique_violation};
 use crate::services::outbox;
@@ -216,13 +216,7 @@ pub async fn create(
         },
     )
     .await?;
-    let ctx = json!({
-        "case_no": case_no,
-        "kind_label": kind_label(&req.kind),
-        "record_title": rec.title,
-        "due_date": step.due_on.to_string(),
-        "link": format!("{}/api/v1/cases/{}", state.settings.public_url, c.id),
-    });
+    let ctx = super::act::notify_context(state, &c, &rec, json!({"due_date": step.due_on.to_string()}));
     for who in [Recipient::Applicant, Recipient::CreditOffice] {
         let to = outbox::recipients(&txn, who, user.id, c.department_id).await?;
         outbox::queue_mail(&txn, &state.templates, "case_received", &ctx, &to, Some(c.id), None, now).await?;
