@@ -8,6 +8,7 @@
 //! `createdb -h 127.0.0.1 -U postgres bench`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
@@ -18,6 +19,11 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Bench#Passw0rd";
+
+/// Statements the server sent to the database (sea-orm's metric callback:
+/// every query and execute, in or out of a transaction; BEGIN/COMMIT and the
+/// pool's connection checks are not counted).
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
@@ -116,7 +122,10 @@ async fn ids(db: &sea_orm::DatabaseConnection, sql: &str) -> anyhow::Result<Vec<
 async fn transitions(args: &[String]) -> anyhow::Result<()> {
     let n = num(args, "--cases", 300);
     let conc = num(args, "--concurrency", 8) as usize;
-    let (state, dir) = state_for(args).await?;
+    let (mut state, dir) = state_for(args).await?;
+    state.db.set_metric_callback(|_| {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    });
     let db = state.db.clone();
     let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
     let dept = ids(&db, "SELECT id FROM departments WHERE code = 'STHJ'").await?[0];
@@ -201,9 +210,11 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     })
     .await;
     let p = post.clone();
+    let s0 = STATEMENTS.load(Ordering::Relaxed);
     let (accepted, t_accept) =
         run(cases.clone(), conc, move |id| p(office.clone(), format!("/api/v1/cases/{id}/actions/accept"), json!({})))
             .await;
+    let s1 = STATEMENTS.load(Ordering::Relaxed);
     let p = post.clone();
     let (verified, t_verify) = run(accepted.clone(), conc, move |id| {
         p(
@@ -213,6 +224,7 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
         )
     })
     .await;
+    let s2 = STATEMENTS.load(Ordering::Relaxed);
     let transitions = accepted.len() + verified.len();
     println!("backend:              {}", backend_name(&db));
     println!("concurrency:          {conc}");
@@ -239,6 +251,12 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
         transitions as f64 / (t_accept + t_verify),
         transitions,
         t_accept + t_verify
+    );
+    let per = |n: u64, k: usize| n as f64 / k.max(1) as f64;
+    println!(
+        "statements/request:   accept {:.1}, verify {:.1}  (whole HTTP request: caller lookup, transition, response view)",
+        per(s1 - s0, accepted.len()),
+        per(s2 - s1, verified.len())
     );
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
