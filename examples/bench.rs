@@ -340,7 +340,7 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
     let r2 = credit_repair::jobs::tick(&state, &mailer, "bench").await?;
     let d2 = t2.elapsed();
     // Drain the outbox the first tick filled, then measure an idle tick.
-    while credit_repair::jobs::deliver_outbox(&state, &mailer).await?.0 > 0 {}
+    while credit_repair::services::outbox::delivery::deliver(&state, &mailer).await?.0 > 0 {}
     let t3 = Instant::now();
     let r3 = credit_repair::jobs::tick(&state, &mailer, "bench").await?;
     let d3 = t3.elapsed();

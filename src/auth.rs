@@ -1,18 +1,13 @@
 //! Passwords (argon2id with OWASP parameters), access tokens (HS256 JWT) and
-//! the extractors that make a handler say who may call it.
+//! the authenticated caller. The extractor that admits a caller to a route
+//! is the HTTP edge's (`api::guard`).
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::workflow::Role;
 
 /// Hashes a password with argon2id (m=19 MiB, t=2, p=1: the OWASP baseline,
@@ -117,6 +112,7 @@ impl JwtKeys {
 
 /// The authenticated caller, loaded fresh from the database on each request
 /// so that a deactivated account or a changed department takes effect at once.
+/// Services take it to scope what they read and write.
 #[derive(Clone, Debug)]
 pub struct AuthUser {
     pub id: i64,
@@ -129,84 +125,6 @@ pub struct AuthUser {
 impl AuthUser {
     pub fn is_staff(&self) -> bool {
         matches!(self.role, Role::CreditOffice | Role::Admin)
-    }
-}
-
-fn unauthenticated() -> ApiError {
-    ApiError::Unauthorized { code: "unauthenticated", message: "请先登录".into() }
-}
-
-async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?
-        .clone();
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(unauthenticated)?;
-    let token =
-        header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).ok_or_else(unauthenticated)?;
-    let claims = state.jwt.verify(token.trim(), state.clock.now().timestamp())?;
-    let user =
-        entity::user::Entity::find_by_id(claims.sub).one(&state.db).await?.filter(|u| u.active).ok_or_else(|| {
-            ApiError::Unauthorized { code: "token_invalid", message: "账号不存在或已停用".into() }
-        })?;
-    let role = Role::parse(&user.role).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bad role in db")))?;
-    Ok(AuthUser {
-        id: user.id,
-        username: user.username,
-        role,
-        department_id: user.department_id,
-        subject_id: user.subject_id,
-    })
-}
-
-impl FromRequest for AuthUser {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(authenticate(req.clone()))
-    }
-}
-
-/// An administrator.
-pub struct AdminUser(pub AuthUser);
-
-impl FromRequest for AdminUser {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let user = authenticate(req).await?;
-            if user.role != Role::Admin {
-                return Err(ApiError::Forbidden);
-            }
-            Ok(AdminUser(user))
-        })
-    }
-}
-
-/// A credit-office officer or an administrator.
-pub struct StaffUser(pub AuthUser);
-
-impl FromRequest for StaffUser {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let user = authenticate(req).await?;
-            if !user.is_staff() {
-                return Err(ApiError::Forbidden);
-            }
-            Ok(StaffUser(user))
-        })
     }
 }
 

@@ -7,8 +7,9 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, Set, TransactionTrait,
 };
 
-use crate::services::admin::derive_fields;
+use crate::services::admin::records::derive_for;
 use crate::state::AppState;
+use entity::types::{ActiveStatus, PublicationStatus};
 use entity::{department, list_membership, measure, record, sanction, subject, user};
 
 /// A demo login: username, display name, role, department code, subject index.
@@ -248,9 +249,10 @@ async fn insert_record<C: ConnectionTrait>(
 ) -> anyhow::Result<()> {
     let now = state.clock.now();
     let decision = today.checked_sub_months(Months::new(spec.months_ago)).unwrap_or(today) - chrono::Duration::days(3);
-    let derived = derive_fields(&state.settings.publication, spec.regime, spec.severity, decision, None)
+    let derived = derive_for(&state.settings.publication, spec.regime, spec.severity, decision, None)
         .map_err(|e| anyhow::anyhow!("demo record rules: {e:?}"))?;
-    let status = if derived.published_by_default { "published" } else { "not_published" };
+    let status =
+        if derived.published_by_default { PublicationStatus::Published } else { PublicationStatus::NotPublished };
     let r = record::ActiveModel {
         subject_id: Set(subject_ids[spec.subject]),
         record_type: Set(spec.record_type.into()),
@@ -262,13 +264,13 @@ async fn insert_record<C: ConnectionTrait>(
         document_no: Set(spec.doc.into()),
         decision_date: Set(decision),
         conduct_end_date: Set(Some(decision)),
-        publication_status: Set(status.into()),
+        publication_status: Set(status),
         publication_ended_at: Set(None),
         publication_end_reason: Set(None),
         repairable: Set(derived.repairable),
         repair_from: Set(derived.repair_from),
         publication_ends: Set(derived.publication_ends),
-        display_category: Set(if status == "published" { derived.display_category } else { "不予公示".into() }),
+        display_category: Set(derived.display_category_for(status)),
         objection_open: Set(false),
         objection_case_id: Set(None),
         repair_barred_until: Set(None),
@@ -284,7 +286,7 @@ async fn insert_record<C: ConnectionTrait>(
         sanction::ActiveModel {
             record_id: Set(r.id),
             measure_id: Set(measure_ids[*m]),
-            status: Set("active".into()),
+            status: Set(ActiveStatus::Active),
             started_on: Set(decision),
             ..Default::default()
         }
@@ -296,7 +298,7 @@ async fn insert_record<C: ConnectionTrait>(
             record_id: Set(r.id),
             subject_id: Set(r.subject_id),
             list_name: Set(list.into()),
-            status: Set("active".into()),
+            status: Set(ActiveStatus::Active),
             listed_on: Set(decision),
             ..Default::default()
         }

@@ -112,7 +112,6 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         workflows: Arc::new(workflows),
         calendar: Arc::new(RwLock::new(calendar)),
         templates: Arc::new(templates),
-        fail_effect: None,
     };
     if state.settings.demo || state.settings.is_default_database() {
         crate::seed::seed_demo_if_empty(&state).await?;

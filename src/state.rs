@@ -73,9 +73,6 @@ pub struct AppState {
     pub workflows: Arc<Workflows>,
     pub calendar: Arc<RwLock<Calendar>>,
     pub templates: Arc<Templates>,
-    /// Name of an effect that fails on purpose after its writes (tests only;
-    /// proves that a failing effect rolls the whole transition back).
-    pub fail_effect: Option<String>,
 }
 
 impl AppState {

@@ -1,12 +1,14 @@
 use sea_orm::entity::prelude::*;
 
+use crate::types::AttachmentKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "attachments")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub case_id: i64,
-    pub kind: String,
+    pub kind: AttachmentKind,
     pub sha256: String,
     pub size: i64,
     pub content_type: String,

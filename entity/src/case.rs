@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::types::{CaseKind, Outcome};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "cases")]
 pub struct Model {
@@ -7,8 +9,7 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub case_no: String,
-    /// `objection` or `repair`
-    pub kind: String,
+    pub kind: CaseKind,
     pub state: String,
     pub version: i32,
     pub record_id: i64,
@@ -16,7 +17,7 @@ pub struct Model {
     pub department_id: i64,
     pub applicant_user_id: i64,
     pub reason: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub workflow_id: String,
     pub workflow_version: i32,
     pub workflow_hash: String,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::types::{DeadlineKind, DeadlineStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "deadlines")]
 pub struct Model {
@@ -7,7 +9,7 @@ pub struct Model {
     pub id: i64,
     pub case_id: i64,
     /// `step` (the current state's own budget) or `total` (the whole case)
-    pub kind: String,
+    pub kind: DeadlineKind,
     pub state: String,
     pub budget_days: i32,
     pub extended_days: i32,
@@ -15,8 +17,7 @@ pub struct Model {
     pub due_on: Date,
     pub due_at: DateTimeUtc,
     pub provisional: bool,
-    /// `running`, `paused`, `met` or `cancelled`
-    pub status: String,
+    pub status: DeadlineStatus,
     pub paused_on: Option<Date>,
     /// Working days already used before the current pause.
     pub used_days_at_pause: Option<i32>,

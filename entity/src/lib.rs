@@ -1,5 +1,5 @@
 //! sea-orm entities: one module per table. Enumerated columns are stored as
-//! snake_case strings; the server's domain types parse them.
+//! snake_case strings and typed as the enums in [`types`].
 
 pub mod attachment;
 pub mod calendar_year;
@@ -17,5 +17,6 @@ pub mod record_event;
 pub mod refresh_token;
 pub mod sanction;
 pub mod subject;
+pub mod types;
 pub mod user;
 pub mod workflow_definition;

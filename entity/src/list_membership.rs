@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::types::ActiveStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "list_memberships")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub subject_id: i64,
     pub list_name: String,
     /// `active` or `ended`
-    pub status: String,
+    pub status: ActiveStatus,
     pub listed_on: Date,
     pub ended_at: Option<DateTimeUtc>,
     pub ended_reason: Option<String>,

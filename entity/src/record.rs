@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::types::PublicationStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "records")]
 pub struct Model {
@@ -16,8 +18,7 @@ pub struct Model {
     pub document_no: String,
     pub decision_date: Date,
     pub conduct_end_date: Option<Date>,
-    /// `published`, `not_published` or `ended`
-    pub publication_status: String,
+    pub publication_status: PublicationStatus,
     pub publication_ended_at: Option<DateTimeUtc>,
     pub publication_end_reason: Option<String>,
     pub repairable: bool,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::types::ActiveStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sanctions")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     pub record_id: i64,
     pub measure_id: i64,
     /// `active` or `ended`
-    pub status: String,
+    pub status: ActiveStatus,
     pub started_on: Date,
     pub ended_at: Option<DateTimeUtc>,
     pub ended_by: Option<i64>,

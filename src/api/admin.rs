@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 
-use crate::auth::AdminUser;
+use crate::api::guard::{AdminOnly, Guarded};
 use crate::error::{ApiResult, ErrorBody};
 use crate::services::admin::{self as svc, *};
 use crate::services::records::RecordView;
@@ -33,15 +33,19 @@ type J<T> = ApiResult<web::Json<T>>;
 /// Lists users with role, department and subject.
 #[utoipa::path(tag = "admin", responses((status = 200, body = Vec<UserView>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/admin/users")]
-async fn list_users(state: web::Data<AppState>, _a: AdminUser) -> J<Vec<UserView>> {
-    Ok(web::Json(svc::list_users(&state.db).await?))
+async fn list_users(state: web::Data<AppState>, _a: Guarded<AdminOnly>) -> J<Vec<UserView>> {
+    Ok(web::Json(svc::users::list_users(&state.db).await?))
 }
 
 /// Creates a user (password policy applies).
 #[utoipa::path(tag = "admin", request_body = UserInput, responses((status = 201, body = UserView), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/api/v1/admin/users")]
-async fn create_user(state: web::Data<AppState>, _a: AdminUser, body: web::Json<UserInput>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::create_user(&state, body.into_inner()).await?))
+async fn create_user(
+    state: web::Data<AppState>,
+    _a: Guarded<AdminOnly>,
+    body: web::Json<UserInput>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(svc::users::create_user(&state, body.into_inner()).await?))
 }
 
 /// Updates a user: role, bindings, e-mail, active flag, or a new password.
@@ -49,18 +53,18 @@ async fn create_user(state: web::Data<AppState>, _a: AdminUser, body: web::Json<
 #[patch("/api/v1/admin/users/{id}")]
 async fn update_user(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    _a: Guarded<AdminOnly>,
     id: web::Path<i64>,
     body: web::Json<UserInput>,
 ) -> J<UserView> {
-    Ok(web::Json(svc::update_user(&state, id.into_inner(), body.into_inner()).await?))
+    Ok(web::Json(svc::users::update_user(&state, id.into_inner(), body.into_inner()).await?))
 }
 
 /// Lists departments.
 #[utoipa::path(tag = "admin", responses((status = 200, body = Vec<DepartmentView>)), security(("bearer" = [])))]
 #[get("/api/v1/admin/departments")]
-async fn list_departments(state: web::Data<AppState>, _a: AdminUser) -> J<Vec<DepartmentView>> {
-    Ok(web::Json(svc::list_departments(&state.db).await?))
+async fn list_departments(state: web::Data<AppState>, _a: Guarded<AdminOnly>) -> J<Vec<DepartmentView>> {
+    Ok(web::Json(svc::departments::list_departments(&state.db).await?))
 }
 
 /// Creates a department.
@@ -68,10 +72,10 @@ async fn list_departments(state: web::Data<AppState>, _a: AdminUser) -> J<Vec<De
 #[post("/api/v1/admin/departments")]
 async fn create_department(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    _a: Guarded<AdminOnly>,
     body: web::Json<DepartmentInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::create_department(&state, body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(svc::departments::create_department(&state, body.into_inner()).await?))
 }
 
 /// Updates a department.
@@ -79,18 +83,18 @@ async fn create_department(
 #[patch("/api/v1/admin/departments/{id}")]
 async fn update_department(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    _a: Guarded<AdminOnly>,
     id: web::Path<i64>,
     body: web::Json<DepartmentInput>,
 ) -> J<DepartmentView> {
-    Ok(web::Json(svc::update_department(&state, id.into_inner(), body.into_inner()).await?))
+    Ok(web::Json(svc::departments::update_department(&state, id.into_inner(), body.into_inner()).await?))
 }
 
 /// Lists credit subjects.
 #[utoipa::path(tag = "admin", responses((status = 200, body = Vec<SubjectView>)), security(("bearer" = [])))]
 #[get("/api/v1/admin/subjects")]
-async fn list_subjects(state: web::Data<AppState>, _a: AdminUser) -> J<Vec<SubjectView>> {
-    Ok(web::Json(svc::list_subjects(&state.db).await?))
+async fn list_subjects(state: web::Data<AppState>, _a: Guarded<AdminOnly>) -> J<Vec<SubjectView>> {
+    Ok(web::Json(svc::subjects::list_subjects(&state.db).await?))
 }
 
 /// Registers a subject. The code is checked against GB 32100; a failed check
@@ -99,10 +103,10 @@ async fn list_subjects(state: web::Data<AppState>, _a: AdminUser) -> J<Vec<Subje
 #[post("/api/v1/admin/subjects")]
 async fn create_subject(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    _a: Guarded<AdminOnly>,
     body: web::Json<SubjectInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::create_subject(&state, body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(svc::subjects::create_subject(&state, body.into_inner()).await?))
 }
 
 /// Renames a subject.
@@ -110,11 +114,11 @@ async fn create_subject(
 #[patch("/api/v1/admin/subjects/{id}")]
 async fn update_subject(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    _a: Guarded<AdminOnly>,
     id: web::Path<i64>,
     body: web::Json<SubjectInput>,
 ) -> J<SubjectView> {
-    Ok(web::Json(svc::update_subject(&state, id.into_inner(), body.into_inner()).await?))
+    Ok(web::Json(svc::subjects::update_subject(&state, id.into_inner(), body.into_inner()).await?))
 }
 
 /// Creates a record; repair-from, publication end and display category are derived.
@@ -122,10 +126,10 @@ async fn update_subject(
 #[post("/api/v1/admin/records")]
 async fn create_record(
     state: web::Data<AppState>,
-    a: AdminUser,
+    a: Guarded<AdminOnly>,
     body: web::Json<RecordInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::create_record(&state, a.0.id, body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(svc::records::create_record(&state, a.0.id, body.into_inner()).await?))
 }
 
 /// Updates a record's descriptive fields, with the version it is based on.
@@ -133,11 +137,11 @@ async fn create_record(
 #[patch("/api/v1/admin/records/{id}")]
 async fn update_record(
     state: web::Data<AppState>,
-    a: AdminUser,
+    a: Guarded<AdminOnly>,
     id: web::Path<i64>,
     body: web::Json<RecordInput>,
 ) -> J<RecordView> {
-    Ok(web::Json(svc::update_record(&state, a.0.id, id.into_inner(), body.into_inner()).await?))
+    Ok(web::Json(svc::records::update_record(&state, a.0.id, id.into_inner(), body.into_inner()).await?))
 }
 
 /// Links an active sanction measure to a record.
@@ -145,11 +149,12 @@ async fn update_record(
 #[post("/api/v1/admin/records/{id}/sanctions")]
 async fn add_sanction(
     state: web::Data<AppState>,
-    a: AdminUser,
+    a: Guarded<AdminOnly>,
     id: web::Path<i64>,
     body: web::Json<SanctionInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::add_sanction(&state, a.0.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Created()
+        .json(svc::records::add_sanction(&state, a.0.id, id.into_inner(), body.into_inner()).await?))
 }
 
 /// Adds the record's subject to a list (e.g. 严重失信主体名单).
@@ -157,18 +162,19 @@ async fn add_sanction(
 #[post("/api/v1/admin/records/{id}/lists")]
 async fn add_list_entry(
     state: web::Data<AppState>,
-    a: AdminUser,
+    a: Guarded<AdminOnly>,
     id: web::Path<i64>,
     body: web::Json<ListEntryInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::add_list_entry(&state, a.0.id, id.into_inner(), body.into_inner()).await?))
+    Ok(HttpResponse::Created()
+        .json(svc::records::add_list_entry(&state, a.0.id, id.into_inner(), body.into_inner()).await?))
 }
 
 /// The sanction measure catalogue.
 #[utoipa::path(tag = "admin", responses((status = 200, body = Vec<MeasureView>)), security(("bearer" = [])))]
 #[get("/api/v1/admin/measures")]
-async fn list_measures(state: web::Data<AppState>, _a: AdminUser) -> J<Vec<MeasureView>> {
-    Ok(web::Json(svc::list_measures(&state.db).await?))
+async fn list_measures(state: web::Data<AppState>, _a: Guarded<AdminOnly>) -> J<Vec<MeasureView>> {
+    Ok(web::Json(svc::measures::list_measures(&state.db).await?))
 }
 
 /// Adds a measure to the catalogue.
@@ -176,10 +182,10 @@ async fn list_measures(state: web::Data<AppState>, _a: AdminUser) -> J<Vec<Measu
 #[post("/api/v1/admin/measures")]
 async fn create_measure(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    _a: Guarded<AdminOnly>,
     body: web::Json<MeasureInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(svc::create_measure(&state, body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(svc::measures::create_measure(&state, body.into_inner()).await?))
 }
 
 /// Updates a measure.
@@ -187,17 +193,21 @@ async fn create_measure(
 #[patch("/api/v1/admin/measures/{id}")]
 async fn update_measure(
     state: web::Data<AppState>,
-    _a: AdminUser,
+    _a: Guarded<AdminOnly>,
     id: web::Path<i64>,
     body: web::Json<MeasureInput>,
 ) -> J<MeasureView> {
-    Ok(web::Json(svc::update_measure(&state, id.into_inner(), body.into_inner()).await?))
+    Ok(web::Json(svc::measures::update_measure(&state, id.into_inner(), body.into_inner()).await?))
 }
 
 /// Deletes a measure that no sanction uses (409 otherwise).
 #[utoipa::path(tag = "admin", responses((status = 204), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 #[delete("/api/v1/admin/measures/{id}")]
-async fn delete_measure(state: web::Data<AppState>, _a: AdminUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    svc::delete_measure(&state, id.into_inner()).await?;
+async fn delete_measure(
+    state: web::Data<AppState>,
+    _a: Guarded<AdminOnly>,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    svc::measures::delete_measure(&state, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,10 +2,11 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::api::guard::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::services::accounts::{self, TokenPair};
-use crate::services::admin::{UserView, user_view};
+use crate::services::admin::UserView;
+use crate::services::admin::users::user_view;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -60,7 +61,7 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) ->
 #[utoipa::path(tag = "auth", request_body = LogoutRequest, responses((status = 204), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 #[post("/api/v1/auth/logout")]
-async fn logout(state: web::Data<AppState>, user: AuthUser, body: web::Json<LogoutRequest>) -> ApiResult<HttpResponse> {
+async fn logout(state: web::Data<AppState>, user: Caller, body: web::Json<LogoutRequest>) -> ApiResult<HttpResponse> {
     accounts::logout(&state.db, user.id, body.refresh_token.as_deref(), body.all, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -68,6 +69,6 @@ async fn logout(state: web::Data<AppState>, user: AuthUser, body: web::Json<Logo
 /// The logged-in user.
 #[utoipa::path(tag = "auth", responses((status = 200, body = UserView), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/me")]
-async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<web::Json<UserView>> {
+async fn me(state: web::Data<AppState>, user: Caller) -> ApiResult<web::Json<UserView>> {
     Ok(web::Json(user_view(&state.db, user.id).await?))
 }

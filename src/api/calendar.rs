@@ -3,7 +3,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{AdminUser, AuthUser};
+use crate::api::guard::{AdminOnly, Caller, Guarded};
 use crate::domain::calendar::YearFile;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -31,7 +31,7 @@ pub struct DueResponse {
 /// The Nth working day after `from` (the receipt day is not counted).
 #[utoipa::path(tag = "calendar", params(DueQuery), responses((status = 200, body = DueResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/calendar/due")]
-async fn due(state: web::Data<AppState>, _u: AuthUser, q: web::Query<DueQuery>) -> ApiResult<web::Json<DueResponse>> {
+async fn due(state: web::Data<AppState>, _u: Caller, q: web::Query<DueQuery>) -> ApiResult<web::Json<DueResponse>> {
     if q.working_days > 250 {
         return Err(ApiError::field("working_days", "out_of_range", "工作日数不能超过 250"));
     }
@@ -62,7 +62,7 @@ pub struct YearsResponse {
 /// deadlines are still provisional.
 #[utoipa::path(tag = "calendar", responses((status = 200, body = YearsResponse)), security(("bearer" = [])))]
 #[get("/api/v1/calendar/years")]
-async fn years(state: web::Data<AppState>, _u: AuthUser) -> ApiResult<web::Json<YearsResponse>> {
+async fn years(state: web::Data<AppState>, _u: Caller) -> ApiResult<web::Json<YearsResponse>> {
     let provisional_deadlines = crate::services::calendar::provisional_count(&state.db).await?;
     Ok(web::Json(YearsResponse {
         loaded: state.calendar().loaded_years(),
@@ -78,7 +78,7 @@ async fn years(state: web::Data<AppState>, _u: AuthUser) -> ApiResult<web::Json<
 #[put("/api/v1/admin/calendar/{year}")]
 async fn put_year(
     state: web::Data<AppState>,
-    admin: AdminUser,
+    admin: Guarded<AdminOnly>,
     year: web::Path<i32>,
     body: web::Json<YearFile>,
 ) -> ApiResult<web::Json<YearsResponse>> {

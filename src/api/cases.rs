@@ -8,11 +8,12 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::guard::{ApplicantOnly, Caller, CaseParty, Guarded};
 use crate::api::{Page, PageQuery};
-use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::services::cases::{self, act::ActionRequest, create::CreateCase, view::CaseSummary, view::CaseView};
+use crate::services::cases::{self, create::CreateCase, input::ActionRequest, view::CaseSummary, view::CaseView};
 use crate::state::AppState;
+use entity::types::{AttachmentKind, CaseKind, DeadlineKind, DeadlineStatus};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_case)
@@ -34,7 +35,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/api/v1/cases")]
 async fn create_case(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Guarded<ApplicantOnly>,
     req: HttpRequest,
     body: web::Json<CreateCase>,
 ) -> ApiResult<HttpResponse> {
@@ -71,18 +72,18 @@ pub struct CaseQuery {
 #[get("/api/v1/cases")]
 async fn list_cases(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Caller,
     q: web::Query<CaseQuery>,
 ) -> ApiResult<web::Json<Page<CaseSummary>>> {
     let q = q.into_inner();
-    if let Some(k) = &q.kind
-        && !["objection", "repair"].contains(&k.as_str())
-    {
-        return Err(ApiError::field("kind", "invalid_value", "申请类型须为 objection 或 repair"));
-    }
+    let kind = match q.kind.as_deref().map(str::parse::<CaseKind>) {
+        None => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(_)) => return Err(ApiError::field("kind", "invalid_value", "申请类型须为 objection 或 repair")),
+    };
     let (page, per_page) = PageQuery::resolve(q.page, q.per_page)?;
     let f = cases::view::CaseFilter {
-        kind: q.kind,
+        kind,
         state: q.state,
         department_id: q.department_id,
         overdue: q.overdue,
@@ -96,7 +97,7 @@ async fn list_cases(
 /// One case with its history, attachments and the actions the caller may take now.
 #[utoipa::path(tag = "cases", responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/cases/{id}")]
-async fn get_case(state: web::Data<AppState>, user: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<CaseView>> {
+async fn get_case(state: web::Data<AppState>, user: Caller, id: web::Path<i64>) -> ApiResult<web::Json<CaseView>> {
     Ok(web::Json(cases::view::get(&state, &user, id.into_inner()).await?))
 }
 
@@ -110,7 +111,7 @@ async fn get_case(state: web::Data<AppState>, user: AuthUser, id: web::Path<i64>
 #[post("/api/v1/cases/{id}/actions/{name}")]
 async fn take_action(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Caller,
     path: web::Path<(i64, String)>,
     http: HttpRequest,
     body: Result<web::Json<ActionRequest>, actix_web::Error>,
@@ -138,7 +139,7 @@ fn has_body(req: &HttpRequest) -> bool {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttachmentCreated {
     pub id: i64,
-    pub kind: String,
+    pub kind: AttachmentKind,
     pub content_type: String,
     pub size: i64,
     pub sha256: String,
@@ -153,7 +154,7 @@ pub struct AttachmentCreated {
 #[post("/api/v1/cases/{id}/attachments")]
 async fn upload_attachment(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Guarded<CaseParty>,
     id: web::Path<i64>,
     mut form: Multipart,
 ) -> ApiResult<HttpResponse> {
@@ -198,7 +199,7 @@ async fn upload_attachment(
 #[get("/api/v1/cases/{id}/attachments/{attachment_id}")]
 async fn download_attachment(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Caller,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (case_id, aid) = path.into_inner();
@@ -215,15 +216,14 @@ async fn download_attachment(
 pub struct DeadlineView {
     pub id: i64,
     /// `step` (the state's own budget) or `total` (the whole case)
-    pub kind: String,
+    pub kind: DeadlineKind,
     pub state: String,
     pub budget_working_days: i32,
     pub extended_working_days: i32,
     pub started_on: NaiveDate,
     pub due_on: NaiveDate,
     pub due_at: DateTime<Utc>,
-    /// `running`, `paused`, `met` or `cancelled`
-    pub status: String,
+    pub status: DeadlineStatus,
     pub provisional: bool,
     pub paused_on: Option<NaiveDate>,
     pub used_working_days_before_pause: Option<i32>,
@@ -239,7 +239,7 @@ pub struct DeadlineView {
 #[get("/api/v1/cases/{id}/deadlines")]
 async fn case_deadlines(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Vec<DeadlineView>>> {
     use entity::{case, deadline};

@@ -2,11 +2,12 @@ use actix_web::{get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::api::guard::Caller;
 use crate::api::{Page, PageQuery};
-use crate::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody};
 use crate::services::records::{self, RecordFilter, RecordHistory, RecordView};
 use crate::state::AppState;
+use entity::types::PublicationStatus;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_records).service(get_record).service(record_history);
@@ -31,7 +32,7 @@ pub struct RecordQuery {
 #[get("/api/v1/records")]
 async fn list_records(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Caller,
     q: web::Query<RecordQuery>,
 ) -> ApiResult<web::Json<Page<RecordView>>> {
     let q = q.into_inner();
@@ -45,12 +46,14 @@ async fn list_records(
         },
         None => None,
     };
-    if let Some(status) = &q.publication_status
-        && !["published", "not_published", "ended"].contains(&status.as_str())
-    {
-        return Err(crate::error::ApiError::field("publication_status", "invalid_value", "公示状态取值无效"));
-    }
-    let filter = RecordFilter { subject_id, department_id: q.department_id, publication_status: q.publication_status };
+    let publication_status = match q.publication_status.as_deref().map(str::parse::<PublicationStatus>) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => {
+            return Err(crate::error::ApiError::field("publication_status", "invalid_value", "公示状态取值无效"));
+        }
+    };
+    let filter = RecordFilter { subject_id, department_id: q.department_id, publication_status };
     let (items, total) = records::list(&state.db, &user, filter, page, per_page).await?;
     Ok(web::Json(Page { items, total, page, per_page }))
 }
@@ -58,11 +61,7 @@ async fn list_records(
 /// One record, if the caller may see it (404 otherwise).
 #[utoipa::path(tag = "records", responses((status = 200, body = RecordView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/records/{id}")]
-async fn get_record(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<i64>,
-) -> ApiResult<web::Json<RecordView>> {
+async fn get_record(state: web::Data<AppState>, user: Caller, id: web::Path<i64>) -> ApiResult<web::Json<RecordView>> {
     Ok(web::Json(records::get(&state.db, &user, id.into_inner()).await?))
 }
 
@@ -72,7 +71,7 @@ async fn get_record(
 #[get("/api/v1/records/{id}/history")]
 async fn record_history(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<RecordHistory>> {
     Ok(web::Json(records::history(&state.db, &user, id.into_inner()).await?))

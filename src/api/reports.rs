@@ -3,7 +3,7 @@ use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::StaffUser;
+use crate::api::guard::{Guarded, Staff};
 use crate::clock::end_of_local_day;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::services::reports::{self, Overview};
@@ -29,7 +29,7 @@ pub struct PeriodQuery {
 #[get("/api/v1/reports/overview")]
 async fn overview(
     state: web::Data<AppState>,
-    _staff: StaffUser,
+    _staff: Guarded<Staff>,
     q: web::Query<PeriodQuery>,
 ) -> ApiResult<web::Json<Overview>> {
     let today = state.clock.today();

@@ -1,5 +1,9 @@
-//! Pure domain logic: no database, clock or network inside.
+//! Pure domain logic: no database, clock or network inside. Each rule is one
+//! function here (or in `workflow/`), unit-tested with the rulebook's vectors;
+//! services call them and never re-derive.
 
 pub mod calendar;
+pub mod deadline;
+pub mod identity;
 pub mod period;
 pub mod uscc;

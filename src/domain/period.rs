@@ -10,6 +10,7 @@
 //! month's last day if the target month has no such day.
 
 use chrono::{Days, Months, NaiveDate};
+use entity::types::PublicationStatus;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -236,19 +237,6 @@ pub struct Derived {
     pub display_category: String,
 }
 
-/// Repair status of a record on a given day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RepairWindow {
-    /// The record cannot be repaired; it expires with its publication.
-    NotRepairable,
-    /// Repair is possible from the given date.
-    TooEarly { from: NaiveDate },
-    /// Repair is possible today.
-    Open,
-    /// Publication has already ended on the given date.
-    PublicationOver { ended: NaiveDate },
-}
-
 impl PeriodRules {
     /// The rule for the pair, if any (the first one when duplicated).
     pub fn rule(&self, regime: Regime, severity: Severity) -> Option<&PeriodRule> {
@@ -326,25 +314,98 @@ fn display_category(rule: &PeriodRule) -> String {
     }
 }
 
-/// Repair status of a derived record on `today`.
-///
-/// An ended publication is reported first (even for records that were never
-/// repairable); otherwise repair is open when
-/// `repair_from <= today < publication_ends`.
-pub fn is_repairable_on(d: &Derived, today: NaiveDate) -> RepairWindow {
-    if today >= d.publication_ends {
-        return RepairWindow::PublicationOver { ended: d.publication_ends };
-    }
-    match d.repair_from {
-        Some(from) if d.repairable => {
-            if today < from {
-                RepairWindow::TooEarly { from }
-            } else {
-                RepairWindow::Open
-            }
+impl Derived {
+    /// The display category of a record with these derived values and
+    /// publication status: a record that is not published shows 不予公示.
+    pub fn display_category_for(&self, status: PublicationStatus) -> String {
+        if status == PublicationStatus::NotPublished {
+            "不予公示".to_owned()
+        } else {
+            self.display_category.clone()
         }
-        _ => RepairWindow::NotRepairable,
     }
+}
+
+/// What decides whether a record may be repaired on a given day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordStanding {
+    pub status: PublicationStatus,
+    pub deleted: bool,
+    pub repairable: bool,
+    pub repair_from: Option<NaiveDate>,
+    pub publication_ends: NaiveDate,
+    pub repair_barred_until: Option<NaiveDate>,
+}
+
+impl From<&entity::record::Model> for RecordStanding {
+    fn from(r: &entity::record::Model) -> Self {
+        RecordStanding {
+            status: r.publication_status,
+            deleted: r.deleted,
+            repairable: r.repairable,
+            repair_from: r.repair_from,
+            publication_ends: r.publication_ends,
+            repair_barred_until: r.repair_barred_until,
+        }
+    }
+}
+
+/// Whether a repair may be applied for (and granted) on a day, or the first
+/// reason it may not, in the order the rulebook checks them (Part A.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairEligibility {
+    Open,
+    /// The record was deleted (an objection outcome).
+    Deleted,
+    /// Never published: nothing to repair.
+    NotPublished,
+    /// Publication already ended.
+    PublicationEnded,
+    /// Not repairable before its publication ends (on `ends`).
+    NotRepairable {
+        ends: NaiveDate,
+    },
+    /// A revoked repair bars new applications until `until`.
+    Barred {
+        until: NaiveDate,
+    },
+    /// The maximum period ran out on `ends`: the publication is to be ended.
+    PeriodOver {
+        ends: NaiveDate,
+    },
+    /// Repair opens on `from`.
+    TooEarly {
+        from: NaiveDate,
+    },
+}
+
+/// The repair rule: a record may be repaired when it is published, not
+/// deleted, repairable, not barred, `repair_from <= today < publication_ends`.
+pub fn repair_eligibility(r: &RecordStanding, today: NaiveDate) -> RepairEligibility {
+    use RepairEligibility::*;
+    if r.deleted {
+        return Deleted;
+    }
+    match r.status {
+        PublicationStatus::NotPublished => return NotPublished,
+        PublicationStatus::Ended => return PublicationEnded,
+        PublicationStatus::Published => {}
+    }
+    let Some(from) = r.repair_from.filter(|_| r.repairable) else {
+        return NotRepairable { ends: r.publication_ends };
+    };
+    if let Some(until) = r.repair_barred_until
+        && today < until
+    {
+        return Barred { until };
+    }
+    if today >= r.publication_ends {
+        return PeriodOver { ends: r.publication_ends };
+    }
+    if today < from {
+        return TooEarly { from };
+    }
+    Open
 }
 
 #[cfg(test)]
@@ -457,20 +518,47 @@ mod tests {
         assert_eq!(d.publication_ends, date(2022, 8, 31));
     }
 
+    fn standing(d: &Derived) -> RecordStanding {
+        RecordStanding {
+            status: PublicationStatus::Published,
+            deleted: false,
+            repairable: d.repairable,
+            repair_from: d.repair_from,
+            publication_ends: d.publication_ends,
+            repair_barred_until: None,
+        }
+    }
+
     #[test]
     fn repair_window_branches() {
+        use RepairEligibility::*;
         let d = derive(Regime::Current, Severity::General, date(2025, 11, 30));
-        assert_eq!(is_repairable_on(&d, date(2026, 2, 28)), RepairWindow::TooEarly { from: date(2026, 3, 1) });
-        assert_eq!(is_repairable_on(&d, date(2026, 3, 1)), RepairWindow::Open);
-        assert_eq!(is_repairable_on(&d, date(2026, 11, 29)), RepairWindow::Open);
-        assert_eq!(
-            is_repairable_on(&d, date(2026, 11, 30)),
-            RepairWindow::PublicationOver { ended: date(2026, 11, 30) }
-        );
+        let r = standing(&d);
+        assert_eq!(repair_eligibility(&r, date(2026, 2, 28)), TooEarly { from: date(2026, 3, 1) });
+        assert_eq!(repair_eligibility(&r, date(2026, 3, 1)), Open);
+        assert_eq!(repair_eligibility(&r, date(2026, 11, 29)), Open);
+        assert_eq!(repair_eligibility(&r, date(2026, 11, 30)), PeriodOver { ends: date(2026, 11, 30) });
 
         let d = derive(Regime::Legacy527, Severity::LegacySpecificSerious, date(2019, 8, 31));
-        assert_eq!(is_repairable_on(&d, date(2020, 1, 1)), RepairWindow::NotRepairable);
-        assert_eq!(is_repairable_on(&d, date(2022, 9, 1)), RepairWindow::PublicationOver { ended: date(2022, 8, 31) });
+        assert_eq!(repair_eligibility(&standing(&d), date(2020, 1, 1)), NotRepairable { ends: date(2022, 8, 31) });
+    }
+
+    #[test]
+    fn repair_eligibility_checks_in_rulebook_order() {
+        use RepairEligibility::*;
+        let d = derive(Regime::Current, Severity::General, date(2025, 11, 30));
+        let open_day = date(2026, 5, 1);
+        let r = standing(&d);
+        assert_eq!(repair_eligibility(&RecordStanding { deleted: true, ..r.clone() }, open_day), Deleted);
+        let not_published = RecordStanding { status: PublicationStatus::NotPublished, ..r.clone() };
+        assert_eq!(repair_eligibility(&not_published, open_day), NotPublished);
+        let ended = RecordStanding { status: PublicationStatus::Ended, ..r.clone() };
+        assert_eq!(repair_eligibility(&ended, open_day), PublicationEnded);
+        let barred = RecordStanding { repair_barred_until: Some(date(2026, 6, 1)), ..r.clone() };
+        assert_eq!(repair_eligibility(&barred, open_day), Barred { until: date(2026, 6, 1) });
+        assert_eq!(repair_eligibility(&barred, date(2026, 6, 1)), Open, "the bar ends on its date");
+        // A bar is reported before the end of the period.
+        assert_eq!(repair_eligibility(&barred, date(2026, 1, 1)), Barred { until: date(2026, 6, 1) });
     }
 
     #[test]
@@ -481,7 +569,17 @@ mod tests {
             .unwrap();
         assert_eq!(d.publication_ends, date(2025, 2, 1));
         assert_eq!(d.repair_from, Some(date(2026, 1, 11)));
-        assert_eq!(is_repairable_on(&d, date(2025, 6, 1)), RepairWindow::PublicationOver { ended: date(2025, 2, 1) });
+        assert_eq!(
+            repair_eligibility(&standing(&d), date(2025, 6, 1)),
+            RepairEligibility::PeriodOver { ends: date(2025, 2, 1) }
+        );
+    }
+
+    #[test]
+    fn not_published_records_show_as_such() {
+        let d = derive(Regime::Current, Severity::General, date(2025, 11, 30));
+        assert_eq!(d.display_category_for(PublicationStatus::NotPublished), "不予公示");
+        assert_eq!(d.display_category_for(PublicationStatus::Published), "公示满3个月可修复");
     }
 
     #[test]

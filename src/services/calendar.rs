@@ -5,8 +5,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use crate::domain::calendar::{Calendar, YearFile};
 use crate::error::{ApiError, ApiResult};
+use crate::services::cases::deadlines::{Clocks, count_of};
 use crate::state::AppState;
 use entity::calendar_year;
+use entity::types::DeadlineStatus;
 
 /// The shipped calendar overlaid with the years stored in the database.
 pub async fn load<C: ConnectionTrait>(db: &C) -> anyhow::Result<Calendar> {
@@ -65,7 +67,7 @@ pub async fn recompute<C: ConnectionTrait>(
         };
     let rows =
         deadline::Entity::find()
-            .filter(deadline::Column::Status.eq("running"))
+            .filter(deadline::Column::Status.eq(DeadlineStatus::Running))
             .filter(Condition::any().add(deadline::Column::Provisional.eq(true)).add(
                 Condition::all().add(deadline::Column::StartedOn.lte(last)).add(deadline::Column::DueOn.gte(first)),
             ))
@@ -74,9 +76,7 @@ pub async fn recompute<C: ConnectionTrait>(
     let mut cases = Vec::new();
     let mut n = 0;
     for d in rows {
-        let days = (d.budget_days + d.extended_days - d.used_days_at_pause.unwrap_or(0)).max(0) as u32;
-        let due =
-            cal.add_working_days(d.started_on, days).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+        let due = count_of(&d).recompute(cal)?;
         if due.due == d.due_on && due.provisional == d.provisional {
             continue;
         }
@@ -97,7 +97,7 @@ pub async fn recompute<C: ConnectionTrait>(
     cases.sort();
     cases.dedup();
     for id in cases {
-        crate::services::cases::deadlines::refresh_case(db, id).await?;
+        refresh_case(db, id).await?;
     }
     Ok(n)
 }
@@ -108,7 +108,22 @@ pub async fn provisional_count<C: ConnectionTrait>(db: &C) -> ApiResult<u64> {
     use sea_orm::PaginatorTrait;
     Ok(deadline::Entity::find()
         .filter(deadline::Column::Provisional.eq(true))
-        .filter(deadline::Column::Status.is_in(["running", "paused"]))
+        .filter(deadline::Column::Status.is_in(DeadlineStatus::OPEN))
         .count(db)
         .await?)
+}
+
+/// Copies a case's open deadline rows onto its deadline columns.
+async fn refresh_case<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<()> {
+    use entity::case;
+    use sea_orm::sea_query::Expr;
+    let s = Clocks::load(db, case_id).await?.summary();
+    case::Entity::update_many()
+        .col_expr(case::Column::DueAt, Expr::value(s.due_at))
+        .col_expr(case::Column::TotalDueAt, Expr::value(s.total_due_at))
+        .col_expr(case::Column::ProvisionalDeadline, Expr::value(s.provisional))
+        .filter(case::Column::Id.eq(case_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

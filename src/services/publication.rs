@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde_json::{Value, json};
 
+use entity::types::{ActiveStatus, PublicationStatus};
 use entity::{list_membership, record, record_event, sanction};
 
 /// Who caused a change: a user, or the system (None).
@@ -24,12 +25,12 @@ pub async fn end_publication<C: ConnectionTrait>(
     reason: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<record::Model> {
-    if rec.publication_status == "ended" {
+    if rec.publication_status == PublicationStatus::Ended {
         return Ok(rec);
     }
     let version = rec.version;
     let mut am: record::ActiveModel = rec.into();
-    am.publication_status = Set("ended".into());
+    am.publication_status = Set(PublicationStatus::Ended);
     am.publication_ended_at = Set(Some(now));
     am.publication_end_reason = Set(Some(reason.into()));
     am.version = Set(version + 1);
@@ -45,7 +46,7 @@ pub async fn restore_publication<C: ConnectionTrait>(
 ) -> anyhow::Result<record::Model> {
     let version = rec.version;
     let mut am: record::ActiveModel = rec.into();
-    am.publication_status = Set("published".into());
+    am.publication_status = Set(PublicationStatus::Published);
     am.publication_ended_at = Set(None);
     am.publication_end_reason = Set(None);
     am.version = Set(version + 1);
@@ -63,13 +64,13 @@ pub async fn end_lists<C: ConnectionTrait>(
 ) -> anyhow::Result<Vec<i64>> {
     let rows = list_membership::Entity::find()
         .filter(list_membership::Column::RecordId.eq(record_id))
-        .filter(list_membership::Column::Status.eq("active"))
+        .filter(list_membership::Column::Status.eq(ActiveStatus::Active))
         .all(db)
         .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     if !ids.is_empty() {
         list_membership::Entity::update_many()
-            .col_expr(list_membership::Column::Status, Expr::value("ended"))
+            .col_expr(list_membership::Column::Status, Expr::value(ActiveStatus::Ended))
             .col_expr(list_membership::Column::EndedAt, Expr::value(now))
             .col_expr(list_membership::Column::EndedReason, Expr::value(reason))
             .col_expr(list_membership::Column::EndedCaseId, Expr::value(case_id))
@@ -83,7 +84,7 @@ pub async fn end_lists<C: ConnectionTrait>(
 /// Re-activates the list memberships that `case_id` ended.
 pub async fn restore_lists<C: ConnectionTrait>(db: &C, record_id: i64, case_id: i64) -> anyhow::Result<u64> {
     let res = list_membership::Entity::update_many()
-        .col_expr(list_membership::Column::Status, Expr::value("active"))
+        .col_expr(list_membership::Column::Status, Expr::value(ActiveStatus::Active))
         .col_expr(list_membership::Column::EndedAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(list_membership::Column::EndedReason, Expr::value(Option::<String>::None))
         .col_expr(list_membership::Column::EndedCaseId, Expr::value(Option::<i64>::None))
@@ -106,14 +107,14 @@ pub async fn end_sanctions<C: ConnectionTrait>(
 ) -> anyhow::Result<Vec<i64>> {
     let mut q = sanction::Entity::find()
         .filter(sanction::Column::RecordId.eq(record_id))
-        .filter(sanction::Column::Status.eq("active"));
+        .filter(sanction::Column::Status.eq(ActiveStatus::Active));
     if let Some(ids) = only {
         q = q.filter(sanction::Column::Id.is_in(ids.to_vec()));
     }
     let ids: Vec<i64> = q.all(db).await?.into_iter().map(|s| s.id).collect();
     if !ids.is_empty() {
         sanction::Entity::update_many()
-            .col_expr(sanction::Column::Status, Expr::value("ended"))
+            .col_expr(sanction::Column::Status, Expr::value(ActiveStatus::Ended))
             .col_expr(sanction::Column::EndedAt, Expr::value(now))
             .col_expr(sanction::Column::EndedBy, Expr::value(actor.user_id))
             .col_expr(sanction::Column::EndedReason, Expr::value(reason))
@@ -128,7 +129,7 @@ pub async fn end_sanctions<C: ConnectionTrait>(
 /// Re-activates the sanctions that `case_id` ended.
 pub async fn restore_sanctions<C: ConnectionTrait>(db: &C, record_id: i64, case_id: i64) -> anyhow::Result<u64> {
     let res = sanction::Entity::update_many()
-        .col_expr(sanction::Column::Status, Expr::value("active"))
+        .col_expr(sanction::Column::Status, Expr::value(ActiveStatus::Active))
         .col_expr(sanction::Column::EndedAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(sanction::Column::EndedBy, Expr::value(Option::<i64>::None))
         .col_expr(sanction::Column::EndedReason, Expr::value(Option::<String>::None))
@@ -171,18 +172,18 @@ pub async fn expire<C: ConnectionTrait>(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<record::Model>> {
-    if rec.publication_status != "published" || rec.publication_ends > today {
+    if rec.publication_status != PublicationStatus::Published || rec.publication_ends > today {
         return Ok(None);
     }
     // Conditional claim: of two replicas expiring the same record, one wins.
     let res = record::Entity::update_many()
-        .col_expr(record::Column::PublicationStatus, Expr::value("ended"))
+        .col_expr(record::Column::PublicationStatus, Expr::value(PublicationStatus::Ended))
         .col_expr(record::Column::PublicationEndedAt, Expr::value(now))
         .col_expr(record::Column::PublicationEndReason, Expr::value("公示期满自动终止"))
         .col_expr(record::Column::Version, Expr::value(rec.version + 1))
         .col_expr(record::Column::UpdatedAt, Expr::value(now))
         .filter(record::Column::Id.eq(rec.id))
-        .filter(record::Column::PublicationStatus.eq("published"))
+        .filter(record::Column::PublicationStatus.eq(PublicationStatus::Published))
         .exec(db)
         .await?;
     if res.rows_affected != 1 {

@@ -14,6 +14,7 @@ use crate::auth::AuthUser;
 use crate::domain::uscc::Uscc;
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::Role;
+use entity::types::{ActiveStatus, CaseKind, PublicationStatus};
 use entity::{department, list_membership, measure, record, sanction, subject};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -22,8 +23,7 @@ pub struct SanctionView {
     pub measure_id: i64,
     /// Name of the sanction measure.
     pub measure: String,
-    /// `active` or `ended`
-    pub status: String,
+    pub status: ActiveStatus,
     pub started_on: NaiveDate,
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
     pub ended_reason: Option<String>,
@@ -33,8 +33,7 @@ pub struct SanctionView {
 pub struct ListMembershipView {
     pub id: i64,
     pub list_name: String,
-    /// `active` or `ended`
-    pub status: String,
+    pub status: ActiveStatus,
     pub listed_on: NaiveDate,
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -57,8 +56,7 @@ pub struct RecordView {
     pub document_no: String,
     pub decision_date: NaiveDate,
     pub conduct_end_date: Option<NaiveDate>,
-    /// `published`, `not_published` or `ended`
-    pub publication_status: String,
+    pub publication_status: PublicationStatus,
     pub publication_end_reason: Option<String>,
     pub objection_open: bool,
     pub repairable: bool,
@@ -109,7 +107,7 @@ pub async fn find_subject<C: ConnectionTrait>(
 pub struct RecordFilter {
     pub subject_id: Option<i64>,
     pub department_id: Option<i64>,
-    pub publication_status: Option<String>,
+    pub publication_status: Option<PublicationStatus>,
 }
 
 pub async fn list<C: ConnectionTrait>(
@@ -233,7 +231,7 @@ pub async fn views<C: ConnectionTrait>(db: &C, rows: Vec<record::Model>) -> ApiR
                         id: x.id,
                         measure_id: x.measure_id,
                         measure: measures.get(&x.measure_id).cloned().unwrap_or_default(),
-                        status: x.status.clone(),
+                        status: x.status,
                         started_on: x.started_on,
                         ended_at: x.ended_at,
                         ended_reason: x.ended_reason.clone(),
@@ -245,7 +243,7 @@ pub async fn views<C: ConnectionTrait>(db: &C, rows: Vec<record::Model>) -> ApiR
                     .map(|x| ListMembershipView {
                         id: x.id,
                         list_name: x.list_name.clone(),
-                        status: x.status.clone(),
+                        status: x.status,
                         listed_on: x.listed_on,
                         ended_at: x.ended_at,
                     })
@@ -284,7 +282,7 @@ pub async fn public_query<C: ConnectionTrait>(db: &C, code: &str) -> ApiResult<V
     }
     let rows = record::Entity::find()
         .filter(record::Column::SubjectId.eq(subj.id))
-        .filter(record::Column::PublicationStatus.eq("published"))
+        .filter(record::Column::PublicationStatus.eq(PublicationStatus::Published))
         .filter(record::Column::Deleted.eq(false))
         .order_by_desc(record::Column::DecisionDate)
         .all(db)
@@ -323,7 +321,7 @@ pub struct RecordEventView {
 pub struct RecordCaseView {
     pub id: i64,
     pub case_no: String,
-    pub kind: String,
+    pub kind: CaseKind,
     pub state: String,
     pub result: Option<String>,
     pub received_at: chrono::DateTime<chrono::Utc>,

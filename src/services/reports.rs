@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::ApiResult;
+use entity::types::{CaseKind, DeadlineKind};
 use entity::{case, deadline, department};
 
 #[derive(Debug, Default, Serialize, ToSchema)]
@@ -58,7 +59,7 @@ pub async fn overview<C: ConnectionTrait>(
             department_name: names.get(&c.department_id).cloned().unwrap_or_default(),
             ..Default::default()
         });
-        if c.kind == "objection" {
+        if c.kind == CaseKind::Objection {
             l.open_objections += 1;
         } else {
             l.open_repairs += 1;
@@ -81,7 +82,7 @@ pub async fn overview<C: ConnectionTrait>(
     for chunk in ids.chunks(500) {
         for d in deadline::Entity::find()
             .filter(deadline::Column::CaseId.is_in(chunk.to_vec()))
-            .filter(deadline::Column::Kind.eq("total"))
+            .filter(deadline::Column::Kind.eq(DeadlineKind::Total))
             .all(db)
             .await?
         {
@@ -90,7 +91,7 @@ pub async fn overview<C: ConnectionTrait>(
     }
     let (mut objections, mut repairs) = (Timeliness::default(), Timeliness::default());
     for c in &closed {
-        let t = if c.kind == "objection" { &mut objections } else { &mut repairs };
+        let t = if c.kind == CaseKind::Objection { &mut objections } else { &mut repairs };
         t.closed += 1;
         if let (Some(closed_at), Some(due)) = (c.closed_at, total_due.get(&c.id))
             && closed_at <= *due

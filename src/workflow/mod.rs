@@ -17,33 +17,33 @@ use serde::{Deserialize, Serialize};
 pub use definition::{ActionInfo, Definition, DefinitionError, Requires, StateDef, TransitionDef};
 pub use engine::{ActionInput, Decision, EngineError, Facts, decide};
 
+pub use entity::types::{AttachmentKind, Outcome};
+
 /// Outcome values a department may record when verifying an objection.
-pub const OUTCOMES: [&str; 5] = ["corrected", "supplemented", "deleted", "removed_from_list", "maintained"];
+pub const OUTCOMES: [&str; 5] = [
+    Outcome::Corrected.as_str(),
+    Outcome::Supplemented.as_str(),
+    Outcome::Deleted.as_str(),
+    Outcome::RemovedFromList.as_str(),
+    Outcome::Maintained.as_str(),
+];
 
 /// Attachment kinds known to the workflows.
-pub const ATTACHMENT_KINDS: [&str; 4] = ["fulfilment_proof", "commitment_letter", "evidence", "other"];
+pub const ATTACHMENT_KINDS: [&str; 4] = [
+    AttachmentKind::FulfilmentProof.as_str(),
+    AttachmentKind::CommitmentLetter.as_str(),
+    AttachmentKind::Evidence.as_str(),
+    AttachmentKind::Other.as_str(),
+];
 
 /// Chinese label of an outcome value, `None` for unknown values.
 pub fn outcome_title(outcome: &str) -> Option<&'static str> {
-    Some(match outcome {
-        "corrected" => "更正",
-        "supplemented" => "补充",
-        "deleted" => "删除",
-        "removed_from_list" => "移出名单",
-        "maintained" => "维持",
-        _ => return None,
-    })
+    outcome.parse::<Outcome>().ok().map(Outcome::title_zh)
 }
 
 /// Chinese label of an attachment kind, `None` for unknown kinds.
 pub fn attachment_kind_title(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "fulfilment_proof" => "履行完毕证明",
-        "commitment_letter" => "信用承诺书",
-        "evidence" => "证明材料",
-        "other" => "其他材料",
-        _ => return None,
-    })
+    kind.parse::<AttachmentKind>().ok().map(AttachmentKind::title_zh)
 }
 
 /// Who acts on a case.
@@ -343,6 +343,8 @@ mod tests {
         for kind in ATTACHMENT_KINDS {
             assert!(attachment_kind_title(kind).is_some());
         }
+        assert_eq!(OUTCOMES.len(), Outcome::ALL.len());
+        assert_eq!(ATTACHMENT_KINDS.len(), AttachmentKind::ALL.len());
         assert_eq!(outcome_title("lost"), None);
         assert_eq!(attachment_kind_title("photo"), None);
     }

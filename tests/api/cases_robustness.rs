@@ -300,9 +300,30 @@ async fn snapshot(app: &TestApp, token: &str, case_id: i64) -> Snapshot {
     }
 }
 
+/// Makes the database refuse to end any sanction (a real failure inside the
+/// transition's transaction, after the case moved and publication ended).
+async fn refuse_ending_sanctions(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    let db = &app.state.db;
+    let sql: &[&str] = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => &[
+            "CREATE FUNCTION refuse_sanction_end() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'sanctions cannot end (test)'; END $$",
+            "CREATE TRIGGER refuse_sanction_end BEFORE UPDATE ON sanctions FOR EACH ROW \
+             WHEN (NEW.status = 'ended') EXECUTE FUNCTION refuse_sanction_end()",
+        ],
+        _ => &["CREATE TRIGGER refuse_sanction_end BEFORE UPDATE OF status ON sanctions \
+                WHEN NEW.status = 'ended' BEGIN SELECT RAISE(ABORT, 'sanctions cannot end (test)'); END"],
+    };
+    for s in sql {
+        db.execute_unprepared(s).await.expect("install failing trigger");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_effect_rolls_back_everything() {
-    let app = spawn_with(Options { fail_effect: Some("end_sanctions".into()), ..Default::default() }).await;
+    let app = spawn().await;
+    refuse_ending_sanctions(&app).await;
     // Both demo repairs: one with sanctions only, one also on a list.
     for (applicant, doc) in [("ent_a", demo::REPAIRABLE), ("ent_c", demo::LIST_ENTRY)] {
         let id = repair_with_department(&app, applicant, doc).await;

@@ -57,13 +57,12 @@ pub type Tweak = Box<dyn FnOnce(&mut Settings)>;
 
 pub struct Options {
     pub demo: bool,
-    pub fail_effect: Option<String>,
     pub tweak: Option<Tweak>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { demo: true, fail_effect: None, tweak: None }
+        Options { demo: true, tweak: None }
     }
 }
 
@@ -89,8 +88,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         t(&mut settings);
     }
     let clock = Arc::new(ShiftedClock::default());
-    let mut state = build_state(settings, clock.clone()).await.expect("build state");
-    state.fail_effect = opts.fail_effect;
+    let state = build_state(settings, clock.clone()).await.expect("build state");
     let app = Application::build(state.clone(), "127.0.0.1", 0).expect("bind");
     let port = app.port;
     tokio::spawn(app.server);

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
-use super::{audit, now_micros, scope};
+use super::{audit, find_in_scope, now_micros};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::workflow::{ATTACHMENT_KINDS, Role};
-use entity::{attachment, case};
+use crate::workflow::Role;
+use entity::attachment;
+use entity::types::AttachmentKind;
 
 /// The content type of a file judged by its first bytes; None when it is
 /// not an accepted type.
@@ -39,7 +40,8 @@ fn clean_name(name: Option<&str>) -> String {
 }
 
 /// Stores an uploaded file for a case the caller may see. The applicant may
-/// add materials while the case is open; officers in scope may add evidence.
+/// add materials while the case is open; officers in scope may add evidence
+/// (the route admits no administrator).
 pub async fn upload(
     state: &AppState,
     user: &AuthUser,
@@ -48,26 +50,19 @@ pub async fn upload(
     file_name: Option<&str>,
     bytes: Vec<u8>,
 ) -> ApiResult<attachment::Model> {
-    let c = case::Entity::find_by_id(case_id)
-        .filter(scope(user))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("案件"))?;
-    if !ATTACHMENT_KINDS.contains(&kind) {
+    let c = find_in_scope(&state.db, user, case_id).await?;
+    let Ok(kind) = kind.parse::<AttachmentKind>() else {
         return Err(ApiError::field(
             "kind",
             "invalid_value",
             "材料类型须为 fulfilment_proof、commitment_letter、evidence 或 other",
         ));
-    }
+    };
     if c.closed_at.is_some() {
         return Err(ApiError::conflict("case_closed", "案件已办结，不能再上传材料"));
     }
-    if user.role == Role::Admin {
-        return Err(ApiError::Forbidden);
-    }
     // The applicant's own materials come from the applicant; officers add evidence.
-    if user.role != Role::Applicant && !["evidence", "other"].contains(&kind) {
+    if user.role != Role::Applicant && kind.applicant_only() {
         return Err(ApiError::field("kind", "applicant_material", "履行完毕证明和信用承诺书须由申请人提交"));
     }
     if bytes.is_empty() {
@@ -90,7 +85,7 @@ pub async fn upload(
     let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
     let a = attachment::ActiveModel {
         case_id: Set(c.id),
-        kind: Set(kind.into()),
+        kind: Set(kind),
         sha256: Set(sha.clone()),
         size: Set(bytes.len() as i64),
         content_type: Set(content_type.into()),
@@ -101,6 +96,7 @@ pub async fn upload(
     }
     .insert(&txn)
     .await?;
+    audit::lock_case(&txn, c.id).await?;
     audit::append(
         &txn,
         audit::NewEvent {
@@ -127,11 +123,7 @@ pub async fn download(
     case_id: i64,
     id: i64,
 ) -> ApiResult<(attachment::Model, Vec<u8>)> {
-    case::Entity::find_by_id(case_id)
-        .filter(scope(user))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("案件"))?;
+    find_in_scope(&state.db, user, case_id).await?;
     let a = attachment::Entity::find_by_id(id)
         .filter(attachment::Column::CaseId.eq(case_id))
         .one(&state.db)

@@ -73,8 +73,9 @@ fn hash_of(m: &case_event::Model) -> String {
 }
 
 /// Takes the case row's write lock for the rest of the transaction (a no-op
-/// update): appends to one case's chain, and jobs touching its deadlines,
-/// then run one after another, always locking the case before its deadlines.
+/// update), for writers that do not change the case row itself (an upload,
+/// a deadline job): appends to one case's chain, and jobs touching its
+/// deadlines, then run one after another, always locking the case first.
 pub async fn lock_case<C: ConnectionTrait>(db: &C, case_id: i64) -> anyhow::Result<bool> {
     use entity::case;
     let res = case::Entity::update_many()
@@ -86,8 +87,9 @@ pub async fn lock_case<C: ConnectionTrait>(db: &C, case_id: i64) -> anyhow::Resu
 }
 
 /// Appends an event to the case's chain (inside the caller's transaction).
+/// The caller holds the case row's lock (a transition's version-checked
+/// write, or [`lock_case`]), so two appends to one chain never interleave.
 pub async fn append<C: ConnectionTrait>(db: &C, ev: NewEvent<'_>) -> anyhow::Result<case_event::Model> {
-    lock_case(db, ev.case_id).await?;
     let last = case_event::Entity::find()
         .filter(case_event::Column::CaseId.eq(ev.case_id))
         .order_by_desc(case_event::Column::Seq)
@@ -129,6 +131,30 @@ pub async fn append<C: ConnectionTrait>(db: &C, ev: NewEvent<'_>) -> anyhow::Res
     }
     .insert(db)
     .await?)
+}
+
+/// An event the system records on a case without moving it (a deadline
+/// warning, an escalation). The caller holds the case's lock.
+pub async fn system_event<C: ConnectionTrait>(
+    db: &C,
+    c: &entity::case::Model,
+    action: &str,
+    inputs: Value,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let ev = NewEvent {
+        case_id: c.id,
+        actor_user_id: None,
+        actor_role: "system",
+        action,
+        from_state: Some(&c.state),
+        to_state: &c.state,
+        comment: None,
+        inputs,
+        at,
+    };
+    append(db, ev).await?;
+    Ok(())
 }
 
 /// The first broken link found, if any.

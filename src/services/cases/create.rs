@@ -7,12 +7,15 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{audit, deadlines, now_micros, view};
+use super::deadlines::Clocks;
+use super::notice::{self, Parties};
+use super::{audit, now_micros, view};
 use crate::auth::AuthUser;
+use crate::domain::period::{RecordStanding, RepairEligibility, repair_eligibility};
 use crate::error::{ApiError, ApiResult, is_unique_violation};
-use crate::services::outbox;
 use crate::state::AppState;
-use crate::workflow::{Recipient, Role};
+use crate::workflow::Recipient;
+use entity::types::{CaseKind, PublicationStatus};
 use entity::{case, idempotency_key, record};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -56,11 +59,12 @@ pub async fn create(
     req: CreateCase,
     idempotency_key: Option<String>,
 ) -> ApiResult<(view::CaseView, bool)> {
-    if user.role != Role::Applicant {
-        return Err(ApiError::Forbidden);
-    }
-    let Some(def) = state.workflows.current(&req.kind) else {
-        return Err(ApiError::field("kind", "invalid_value", "申请类型须为 objection（异议）或 repair（信用修复）"));
+    let kind: CaseKind = req
+        .kind
+        .parse()
+        .map_err(|_| ApiError::field("kind", "invalid_value", "申请类型须为 objection（异议）或 repair（信用修复）"))?;
+    let Some(def) = state.workflows.current(kind.as_str()) else {
+        return Err(anyhow::anyhow!("no workflow for {kind}").into());
     };
     let reason = req.reason.trim();
     if reason.is_empty() || reason.chars().count() > 2000 {
@@ -92,18 +96,18 @@ pub async fn create(
     if rec.deleted {
         return Err(ApiError::unprocessable("record_deleted", "该信用信息已删除，无需申请"));
     }
-    if req.kind == "repair" {
+    if kind == CaseKind::Repair {
         check_repair_eligibility(state, &rec, today, now).await?;
     }
 
     let txn = state.db.begin().await?;
-    if req.kind == "repair" {
+    if kind == CaseKind::Repair {
         // Hold the record as published until commit: a publication end (the
         // scheduler, another replica) cannot slip between the check and the insert.
         let held = record::Entity::update_many()
             .col_expr(record::Column::Version, sea_orm::sea_query::Expr::col(record::Column::Version))
             .filter(record::Column::Id.eq(rec.id))
-            .filter(record::Column::PublicationStatus.eq("published"))
+            .filter(record::Column::PublicationStatus.eq(PublicationStatus::Published))
             .exec(&txn)
             .await?;
         if held.rows_affected != 1 {
@@ -123,7 +127,7 @@ pub async fn create(
     let initial = def.state(&def.initial).ok_or_else(|| anyhow::anyhow!("initial state missing"))?;
     let inserted = case::ActiveModel {
         case_no: Set(format!("pending-{}", uuid::Uuid::new_v4().simple())),
-        kind: Set(req.kind.clone()),
+        kind: Set(kind),
         state: Set(def.initial.clone()),
         version: Set(1),
         record_id: Set(rec.id),
@@ -166,20 +170,19 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    let prefix = if req.kind == "objection" { "YY" } else { "XF" };
-    let case_no = format!("{prefix}{}{:06}", today.format("%Y"), c.id);
+    let case_no = format!("{}{}{:06}", kind.case_no_prefix(), today.format("%Y"), c.id);
     let cal = state.calendar();
-    let cal_days = |d: Option<u32>| d.unwrap_or(1);
-    let step =
-        deadlines::start(&txn, &cal, c.id, "step", &def.initial, cal_days(initial.deadline_working_days), today, now)
-            .await?;
-    let total = deadlines::start(&txn, &cal, c.id, "total", &def.initial, def.total_working_days, today, now).await?;
+    let mut clocks = Clocks::empty(c.id);
+    let step_due = clocks.start_step(&cal, &def.initial, initial.deadline_working_days.unwrap_or(1), today, now)?;
+    clocks.start_total(&cal, &def.initial, def.total_working_days, today, now)?;
+    let due = clocks.summary();
     let mut am: case::ActiveModel = c.clone().into();
     am.case_no = Set(case_no.clone());
-    am.due_at = Set(Some(step.due_at));
-    am.total_due_at = Set(Some(total.due_at));
-    am.provisional_deadline = Set(step.provisional || total.provisional);
+    am.due_at = Set(due.due_at);
+    am.total_due_at = Set(due.total_due_at);
+    am.provisional_deadline = Set(due.provisional);
     let c = am.update(&txn).await?;
+    clocks.save(&txn).await?;
     if let Some(k) = &idempotency_key {
         let res = idempotency_key::ActiveModel {
             user_id: Set(user.id),
@@ -211,16 +214,15 @@ pub async fn create(
             from_state: None,
             to_state: &def.initial,
             comment: Some(reason),
-            inputs: json!({"kind": req.kind, "record_id": rec.id, "workflow": {"id": def.id, "version": def.version, "hash": def.hash}}),
+            inputs: json!({"kind": kind, "record_id": rec.id, "workflow": {"id": def.id, "version": def.version, "hash": def.hash}}),
             at: now,
         },
     )
     .await?;
-    let ctx = super::act::notify_context(state, &c, &rec, json!({"due_date": step.due_on.to_string()}));
-    for who in [Recipient::Applicant, Recipient::CreditOffice] {
-        let to = outbox::recipients(&txn, who, user.id, c.department_id).await?;
-        outbox::queue_mail(&txn, &state.templates, "case_received", &ctx, &to, Some(c.id), None, now).await?;
-    }
+    let parties = Parties::load(&txn, &c).await?;
+    let ctx = notice::context(state, &c, &def, Some(&rec), &parties, Some(step_due));
+    notice::queue(&txn, state, &c, "case_received", &ctx, &[Recipient::Applicant, Recipient::CreditOffice], now)
+        .await?;
     txn.commit().await?;
     Ok((view::build(state, &state.db, Some(user), c).await?, true))
 }
@@ -230,57 +232,47 @@ fn already_open(case_no: &str) -> ApiError {
         .with_details(json!({"open_case_no": case_no}))
 }
 
-/// Part A.4 intake checks, in order. A record past its publication end is
-/// taken down here and then (in the same way the scheduler would).
+/// Part A.4 intake checks (the rule is `domain::period::repair_eligibility`).
+/// A record past its publication end is taken down here and then (in the
+/// same way the scheduler would).
 async fn check_repair_eligibility(
     state: &AppState,
     rec: &record::Model,
     today: chrono::NaiveDate,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<()> {
-    match rec.publication_status.as_str() {
-        "not_published" => {
-            return Err(ApiError::unprocessable("record_not_published", "该信息未公示，无需申请信用修复"));
+    match repair_eligibility(&RecordStanding::from(rec), today) {
+        RepairEligibility::Open => Ok(()),
+        RepairEligibility::Deleted => Err(ApiError::unprocessable("record_deleted", "该信用信息已删除，无需申请")),
+        RepairEligibility::NotPublished => {
+            Err(ApiError::unprocessable("record_not_published", "该信息未公示，无需申请信用修复"))
         }
-        "ended" => {
-            return Err(ApiError::unprocessable("publication_already_ended", "该信息已终止公示，无需申请信用修复"));
+        RepairEligibility::PublicationEnded => {
+            Err(ApiError::unprocessable("publication_already_ended", "该信息已终止公示，无需申请信用修复"))
         }
-        _ => {}
-    }
-    if !rec.repairable {
-        return Err(ApiError::unprocessable(
+        RepairEligibility::NotRepairable { ends } => Err(ApiError::unprocessable(
             "record_not_repairable",
-            format!(
-                "该信息属于“{}”，公示期满前不可修复，将于 {} 自动终止公示",
-                rec.display_category, rec.publication_ends
-            ),
+            format!("该信息属于“{}”，公示期满前不可修复，将于 {ends} 自动终止公示", rec.display_category),
         )
-        .with_details(json!({"publication_ends": rec.publication_ends})));
-    }
-    if let Some(until) = rec.repair_barred_until
-        && today < until
-    {
-        return Err(ApiError::unprocessable(
+        .with_details(json!({"publication_ends": ends}))),
+        RepairEligibility::Barred { until } => Err(ApiError::unprocessable(
             "repair_barred",
             format!("该信息的信用修复已因弄虚作假被撤销，{until} 前不得再次申请"),
         )
-        .with_details(json!({"barred_until": until})));
+        .with_details(json!({"barred_until": until}))),
+        RepairEligibility::PeriodOver { ends } => {
+            let txn = state.db.begin().await?;
+            super::expiry::expire_record(state, &txn, rec.clone(), today, now).await?;
+            txn.commit().await?;
+            Err(ApiError::unprocessable(
+                "publication_period_over",
+                format!("该信息最长公示期已于 {ends} 届满，系统已自动终止公示，无需申请信用修复"),
+            )
+            .with_details(json!({"publication_ends": ends, "publication_status": "ended"})))
+        }
+        RepairEligibility::TooEarly { from } => {
+            Err(ApiError::unprocessable("repair_too_early", format!("该信息自 {from} 起方可申请信用修复"))
+                .with_details(json!({"repairable_from": from})))
+        }
     }
-    if today >= rec.publication_ends {
-        let txn = state.db.begin().await?;
-        super::expiry::expire_record(state, &txn, rec.clone(), today, now).await?;
-        txn.commit().await?;
-        return Err(ApiError::unprocessable(
-            "publication_period_over",
-            format!("该信息最长公示期已于 {} 届满，系统已自动终止公示，无需申请信用修复", rec.publication_ends),
-        )
-        .with_details(json!({"publication_ends": rec.publication_ends, "publication_status": "ended"})));
-    }
-    if let Some(from) = rec.repair_from
-        && today < from
-    {
-        return Err(ApiError::unprocessable("repair_too_early", format!("该信息自 {from} 起方可申请信用修复"))
-            .with_details(json!({"repairable_from": from})));
-    }
-    Ok(())
 }

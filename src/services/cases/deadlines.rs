@@ -1,19 +1,36 @@
-//! Deadline rows. Entering a state with a deadline starts a `step` row; the
-//! whole case runs on a `total` row that pauses while the applicant supplements
-//! materials. Due = end (24:00 Asia/Shanghai) of the Nth working day after the
-//! start day, which is not counted.
+//! Deadline rows of a case. Entering a state with a deadline starts a `step`
+//! row; the whole case runs on a `total` row that pauses while the applicant
+//! supplements materials. The arithmetic is `domain::deadline`; this module
+//! loads a case's open rows once, applies a transition's clock changes in
+//! memory, and writes only the rows that changed.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
 
 use crate::clock::end_of_local_day;
-use crate::domain::calendar::Calendar;
+use crate::domain::calendar::{Calendar, DueDate};
+use crate::domain::deadline::Count;
 use crate::error::{ApiError, ApiResult};
 use entity::deadline;
+use entity::types::{DeadlineKind, DeadlineStatus};
 
-fn cal_err(e: crate::domain::calendar::CalendarError) -> ApiError {
-    ApiError::unprocessable(e.code(), e.to_string())
+impl From<crate::domain::calendar::CalendarError> for ApiError {
+    fn from(e: crate::domain::calendar::CalendarError) -> Self {
+        ApiError::unprocessable(e.code(), e.to_string())
+    }
+}
+
+/// The counting state of a stored row.
+pub fn count_of(d: &deadline::Model) -> Count {
+    Count {
+        budget_days: d.budget_days.max(0) as u32,
+        extended_days: d.extended_days.max(0) as u32,
+        started_on: d.started_on,
+        due_on: d.due_on,
+        provisional: d.provisional,
+        used_before: d.used_days_at_pause.unwrap_or(0).max(0) as u32,
+    }
 }
 
 fn push_history(history: &str, entry: Value) -> String {
@@ -22,34 +39,32 @@ fn push_history(history: &str, entry: Value) -> String {
     Value::Array(v).to_string()
 }
 
-/// Starts a deadline of `days` working days counted after `start`.
+/// A new running row.
 #[allow(clippy::too_many_arguments)]
-pub async fn start<C: ConnectionTrait>(
-    db: &C,
-    cal: &Calendar,
+fn new_row(
     case_id: i64,
-    kind: &str,
+    kind: DeadlineKind,
     state: &str,
-    days: u32,
     start: NaiveDate,
+    count: &Count,
+    due: &DueDate,
     now: DateTime<Utc>,
-) -> ApiResult<deadline::Model> {
-    let due = cal.add_working_days(start, days).map_err(cal_err)?;
+) -> deadline::ActiveModel {
     let history = json!([{
-        "at": now, "event": "started", "start": start, "working_days": days,
+        "at": now, "event": "started", "start": start, "working_days": count.budget_days,
         "due": due.due, "counted": due.counted, "provisional": due.provisional,
     }]);
-    Ok(deadline::ActiveModel {
+    deadline::ActiveModel {
         case_id: Set(case_id),
-        kind: Set(kind.into()),
+        kind: Set(kind),
         state: Set(state.into()),
-        budget_days: Set(days as i32),
+        budget_days: Set(count.budget_days as i32),
         extended_days: Set(0),
         started_on: Set(start),
-        due_on: Set(due.due),
-        due_at: Set(end_of_local_day(due.due)),
-        provisional: Set(due.provisional),
-        status: Set("running".into()),
+        due_on: Set(count.due_on),
+        due_at: Set(end_of_local_day(count.due_on)),
+        provisional: Set(count.provisional),
+        status: Set(DeadlineStatus::Running),
         paused_on: Set(None),
         used_days_at_pause: Set(None),
         history: Set(history.to_string()),
@@ -58,184 +73,265 @@ pub async fn start<C: ConnectionTrait>(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
-    .await?)
 }
 
-async fn current<C: ConnectionTrait>(db: &C, case_id: i64, kind: &str) -> ApiResult<Option<deadline::Model>> {
-    Ok(deadline::Entity::find()
-        .filter(deadline::Column::CaseId.eq(case_id))
-        .filter(deadline::Column::Kind.eq(kind))
-        .filter(deadline::Column::Status.is_in(["running", "paused"]))
-        .order_by_desc(deadline::Column::Id)
-        .one(db)
-        .await?)
+/// One open row and whether it changed.
+struct Open {
+    row: deadline::Model,
+    changed: bool,
 }
 
-/// Ends the open deadlines of the given kinds (state left, or case closed).
-async fn close<C: ConnectionTrait>(
-    db: &C,
+impl Open {
+    fn set_count(&mut self, c: &Count) {
+        self.row.extended_days = c.extended_days as i32;
+        self.row.started_on = c.started_on;
+        self.row.due_on = c.due_on;
+        self.row.due_at = end_of_local_day(c.due_on);
+        self.row.provisional = c.provisional;
+        self.changed = true;
+    }
+    fn log(&mut self, entry: Value) {
+        self.row.history = push_history(&self.row.history, entry);
+        self.changed = true;
+    }
+}
+
+/// The case's deadline columns: (step due_at, total due_at, any provisional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub due_at: Option<DateTime<Utc>>,
+    pub total_due_at: Option<DateTime<Utc>>,
+    pub provisional: bool,
+}
+
+/// A case's open deadline rows, changed in memory and written once.
+pub struct Clocks {
     case_id: i64,
-    kinds: &[&str],
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    for kind in kinds {
-        if let Some(d) = current(db, case_id, kind).await? {
-            let history = push_history(&d.history, json!({"at": now, "event": "closed", "on": today}));
-            let mut am: deadline::ActiveModel = d.into();
-            am.status = Set("met".into());
-            am.history = Set(history);
+    step: Option<Open>,
+    total: Option<Open>,
+    /// Rows that left the open set (met) and must be written.
+    closed: Vec<deadline::Model>,
+    new_step: Option<deadline::ActiveModel>,
+    new_step_row: Option<deadline::Model>,
+    new_total: Option<deadline::ActiveModel>,
+}
+
+impl Clocks {
+    /// Loads the case's open rows (one query).
+    pub async fn load<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<Clocks> {
+        let rows = deadline::Entity::find()
+            .filter(deadline::Column::CaseId.eq(case_id))
+            .filter(deadline::Column::Status.is_in(DeadlineStatus::OPEN))
+            .order_by_desc(deadline::Column::Id)
+            .all(db)
+            .await?;
+        let mut clocks = Clocks::empty(case_id);
+        for row in rows {
+            let slot = match row.kind {
+                DeadlineKind::Step => &mut clocks.step,
+                DeadlineKind::Total => &mut clocks.total,
+            };
+            if slot.is_none() {
+                *slot = Some(Open { row, changed: false });
+            }
+        }
+        Ok(clocks)
+    }
+
+    /// A new case: no rows yet.
+    pub fn empty(case_id: i64) -> Clocks {
+        Clocks {
+            case_id,
+            step: None,
+            total: None,
+            closed: Vec::new(),
+            new_step: None,
+            new_step_row: None,
+            new_total: None,
+        }
+    }
+
+    fn close(&mut self, kind: DeadlineKind, today: NaiveDate, now: DateTime<Utc>) {
+        let slot = match kind {
+            DeadlineKind::Step => self.step.take(),
+            DeadlineKind::Total => self.total.take(),
+        };
+        if let Some(mut o) = slot {
+            o.log(json!({"at": now, "event": "closed", "on": today}));
+            o.row.status = DeadlineStatus::Met;
+            self.closed.push(o.row);
+        }
+        if kind == DeadlineKind::Step {
+            self.new_step = None;
+            self.new_step_row = None;
+        }
+    }
+
+    /// The state was left: its step deadline is met.
+    pub fn close_step(&mut self, today: NaiveDate, now: DateTime<Utc>) {
+        self.close(DeadlineKind::Step, today, now);
+    }
+
+    /// The case closed: every open deadline is met.
+    pub fn close_all(&mut self, today: NaiveDate, now: DateTime<Utc>) {
+        self.close(DeadlineKind::Step, today, now);
+        self.close(DeadlineKind::Total, today, now);
+    }
+
+    /// Starts the step deadline of the state entered.
+    pub fn start_step(
+        &mut self,
+        cal: &Calendar,
+        state: &str,
+        days: u32,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> ApiResult<NaiveDate> {
+        let (count, due) = Count::start(cal, today, days)?;
+        self.new_step = Some(new_row(self.case_id, DeadlineKind::Step, state, today, &count, &due, now));
+        self.new_step_row = Some(row_of(self.case_id, DeadlineKind::Step, state, &count));
+        Ok(count.due_on)
+    }
+
+    /// Starts the whole case's deadline (intake).
+    pub fn start_total(
+        &mut self,
+        cal: &Calendar,
+        state: &str,
+        days: u32,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> ApiResult<NaiveDate> {
+        let (count, due) = Count::start(cal, today, days)?;
+        let am = new_row(self.case_id, DeadlineKind::Total, state, today, &count, &due, now);
+        self.total = Some(Open { row: row_of(self.case_id, DeadlineKind::Total, state, &count), changed: false });
+        self.new_total = Some(am);
+        Ok(count.due_on)
+    }
+
+    /// Stops the total clock; the working days used so far are kept.
+    pub fn pause_total(&mut self, cal: &Calendar, today: NaiveDate, now: DateTime<Utc>) -> ApiResult<()> {
+        let Some(o) = self.total.as_mut().filter(|o| o.row.status == DeadlineStatus::Running) else { return Ok(()) };
+        let mut c = count_of(&o.row);
+        let used = c.pause(cal, today)?;
+        o.row.status = DeadlineStatus::Paused;
+        o.row.paused_on = Some(today);
+        o.row.used_days_at_pause = Some(used as i32);
+        o.log(json!({"at": now, "event": "paused", "on": today, "used_working_days": used}));
+        Ok(())
+    }
+
+    /// Restarts the total clock with the remaining budget, counted after today.
+    pub fn resume_total(&mut self, cal: &Calendar, today: NaiveDate, now: DateTime<Utc>) -> ApiResult<()> {
+        let Some(o) = self.total.as_mut().filter(|o| o.row.status == DeadlineStatus::Paused) else { return Ok(()) };
+        let mut c = count_of(&o.row);
+        let remaining = c.remaining();
+        let due = c.resume(cal, today)?;
+        o.set_count(&c);
+        o.row.status = DeadlineStatus::Running;
+        o.row.paused_on = None;
+        o.row.warned_at = None;
+        o.log(json!({"at": now, "event": "resumed", "on": today, "remaining_working_days": remaining,
+                     "due": due.due, "counted": due.counted, "provisional": due.provisional}));
+        Ok(())
+    }
+
+    /// Adds `days` working days to the step deadline and to the total.
+    /// Returns the step's new due day.
+    pub fn extend(
+        &mut self,
+        cal: &Calendar,
+        days: u32,
+        reason: &str,
+        approver: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Option<NaiveDate>> {
+        let mut new_step_due = None;
+        for (kind, slot) in [(DeadlineKind::Step, &mut self.step), (DeadlineKind::Total, &mut self.total)] {
+            let Some(o) = slot.as_mut() else { continue };
+            let running = o.row.status == DeadlineStatus::Running;
+            let previous = o.row.due_on;
+            let mut c = count_of(&o.row);
+            let due = c.extend(cal, days, running)?;
+            o.set_count(&c);
+            if running {
+                o.row.warned_at = None;
+                o.row.overdue_at = None;
+            }
+            o.log(json!({"at": now, "event": "extended", "working_days": days, "reason": reason,
+                         "approved_by": approver, "previous_due": previous, "due": due.due,
+                         "counted": due.counted, "provisional": due.provisional}));
+            if kind == DeadlineKind::Step {
+                new_step_due = Some(due.due);
+            }
+        }
+        Ok(new_step_due)
+    }
+
+    /// The case's deadline columns as the rows now stand.
+    pub fn summary(&self) -> Summary {
+        let step = self.new_step_row.as_ref().or(self.step.as_ref().map(|o| &o.row));
+        let total = self.total.as_ref().map(|o| &o.row);
+        let running = |d: Option<&deadline::Model>| d.filter(|d| d.status == DeadlineStatus::Running).map(|d| d.due_at);
+        Summary {
+            due_at: running(step),
+            total_due_at: running(total),
+            provisional: step.is_some_and(|d| d.provisional) || total.is_some_and(|d| d.provisional),
+        }
+    }
+
+    /// Writes the changed and new rows (in the caller's transaction).
+    pub async fn save<C: ConnectionTrait>(mut self, db: &C) -> ApiResult<()> {
+        let changed = self
+            .closed
+            .drain(..)
+            .chain(self.step.take().filter(|o| o.changed).map(|o| o.row))
+            .chain(self.total.take().filter(|o| o.changed).map(|o| o.row));
+        for row in changed {
+            let mut am: deadline::ActiveModel = row.into();
+            for col in [
+                deadline::Column::Status,
+                deadline::Column::ExtendedDays,
+                deadline::Column::StartedOn,
+                deadline::Column::DueOn,
+                deadline::Column::DueAt,
+                deadline::Column::Provisional,
+                deadline::Column::PausedOn,
+                deadline::Column::UsedDaysAtPause,
+                deadline::Column::History,
+                deadline::Column::WarnedAt,
+                deadline::Column::OverdueAt,
+            ] {
+                am.reset(col);
+            }
             am.update(db).await?;
         }
-    }
-    Ok(())
-}
-
-/// Ends the running step deadline (the state was left).
-pub async fn close_step<C: ConnectionTrait>(
-    db: &C,
-    case_id: i64,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    close(db, case_id, &["step"], today, now).await
-}
-
-/// Ends every open deadline of a closed case.
-pub async fn close_all<C: ConnectionTrait>(
-    db: &C,
-    case_id: i64,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    close(db, case_id, &["step", "total"], today, now).await
-}
-
-/// Stops the total clock: the working days used so far are kept.
-pub async fn pause_total<C: ConnectionTrait>(
-    db: &C,
-    cal: &Calendar,
-    case_id: i64,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let Some(d) = current(db, case_id, "total").await? else { return Ok(()) };
-    if d.status != "running" {
-        return Ok(());
-    }
-    let (used_now, _) = cal.working_days_between(d.started_on, today.min(d.due_on)).map_err(cal_err)?;
-    let used = d.used_days_at_pause.unwrap_or(0) + used_now as i32;
-    let history =
-        push_history(&d.history, json!({"at": now, "event": "paused", "on": today, "used_working_days": used}));
-    let mut am: deadline::ActiveModel = d.into();
-    am.status = Set("paused".into());
-    am.paused_on = Set(Some(today));
-    am.used_days_at_pause = Set(Some(used));
-    am.history = Set(history);
-    am.update(db).await?;
-    Ok(())
-}
-
-/// Restarts the total clock with the remaining budget, counted after today.
-pub async fn resume_total<C: ConnectionTrait>(
-    db: &C,
-    cal: &Calendar,
-    case_id: i64,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let Some(d) = current(db, case_id, "total").await? else { return Ok(()) };
-    if d.status != "paused" {
-        return Ok(());
-    }
-    let used = d.used_days_at_pause.unwrap_or(0);
-    let remaining = (d.budget_days + d.extended_days - used).max(0) as u32;
-    let due = cal.add_working_days(today, remaining).map_err(cal_err)?;
-    let history = push_history(
-        &d.history,
-        json!({"at": now, "event": "resumed", "on": today, "remaining_working_days": remaining,
-               "due": due.due, "counted": due.counted, "provisional": due.provisional}),
-    );
-    let mut am: deadline::ActiveModel = d.into();
-    am.status = Set("running".into());
-    am.started_on = Set(today);
-    am.paused_on = Set(None);
-    am.due_on = Set(due.due);
-    am.due_at = Set(end_of_local_day(due.due));
-    am.provisional = Set(due.provisional);
-    am.warned_at = Set(None);
-    am.history = Set(history);
-    am.update(db).await?;
-    Ok(())
-}
-
-/// Adds `days` working days to the running step deadline (and to the total).
-pub async fn extend<C: ConnectionTrait>(
-    db: &C,
-    cal: &Calendar,
-    case_id: i64,
-    days: u32,
-    reason: &str,
-    approver: Option<i64>,
-    now: DateTime<Utc>,
-) -> ApiResult<Option<NaiveDate>> {
-    let mut new_step_due = None;
-    for kind in ["step", "total"] {
-        let Some(d) = current(db, case_id, kind).await? else { continue };
-        let due = cal.add_working_days(d.due_on, days).map_err(cal_err)?;
-        let history = push_history(
-            &d.history,
-            json!({"at": now, "event": "extended", "working_days": days, "reason": reason,
-                   "approved_by": approver, "previous_due": d.due_on, "due": due.due,
-                   "counted": due.counted, "provisional": due.provisional}),
-        );
-        let running = d.status == "running";
-        let mut am: deadline::ActiveModel = d.clone().into();
-        am.extended_days = Set(d.extended_days + days as i32);
-        if running {
-            am.due_on = Set(due.due);
-            am.due_at = Set(end_of_local_day(due.due));
-            am.provisional = Set(due.provisional || d.provisional);
-            am.warned_at = Set(None);
-            am.overdue_at = Set(None);
+        for am in [self.new_step.take(), self.new_total.take()].into_iter().flatten() {
+            am.insert(db).await?;
         }
-        am.history = Set(history);
-        am.update(db).await?;
-        if kind == "step" {
-            new_step_due = Some(due.due);
-        }
+        Ok(())
     }
-    Ok(new_step_due)
 }
 
-/// The case's deadline columns, from its open deadline rows:
-/// (step due_at, total due_at, any provisional).
-pub async fn summary<C: ConnectionTrait>(
-    db: &C,
-    case_id: i64,
-) -> ApiResult<(Option<DateTime<Utc>>, Option<DateTime<Utc>>, bool)> {
-    let step = current(db, case_id, "step").await?;
-    let total = current(db, case_id, "total").await?;
-    let provisional = step.as_ref().is_some_and(|d| d.provisional) || total.as_ref().is_some_and(|d| d.provisional);
-    Ok((
-        step.filter(|d| d.status == "running").map(|d| d.due_at),
-        total.filter(|d| d.status == "running").map(|d| d.due_at),
-        provisional,
-    ))
-}
-
-/// Copies the open deadline rows' due times onto the case row.
-pub async fn refresh_case<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<()> {
-    use entity::case;
-    use sea_orm::sea_query::Expr;
-    let (due_at, total_due_at, provisional) = summary(db, case_id).await?;
-    case::Entity::update_many()
-        .col_expr(case::Column::DueAt, Expr::value(due_at))
-        .col_expr(case::Column::TotalDueAt, Expr::value(total_due_at))
-        .col_expr(case::Column::ProvisionalDeadline, Expr::value(provisional))
-        .filter(case::Column::Id.eq(case_id))
-        .exec(db)
-        .await?;
-    Ok(())
+/// A row as it will be stored (the id is not known before the insert).
+fn row_of(case_id: i64, kind: DeadlineKind, state: &str, c: &Count) -> deadline::Model {
+    deadline::Model {
+        id: 0,
+        case_id,
+        kind,
+        state: state.into(),
+        budget_days: c.budget_days as i32,
+        extended_days: 0,
+        started_on: c.started_on,
+        due_on: c.due_on,
+        due_at: end_of_local_day(c.due_on),
+        provisional: c.provisional,
+        status: DeadlineStatus::Running,
+        paused_on: None,
+        used_days_at_pause: None,
+        history: String::new(),
+        warned_at: None,
+        overdue_at: None,
+        created_at: chrono::DateTime::<Utc>::MIN_UTC,
+    }
 }

@@ -2,23 +2,24 @@
 //! through the caller's transaction; none commits.
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::{Value, json};
 
-use super::act::{ActionRequest, notify_context};
-use super::deadlines;
+use super::input::ActionRequest;
+use super::notice::{self, Parties};
 use crate::auth::AuthUser;
-use crate::domain::calendar::Calendar;
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::services::admin::records::derive_for;
+use crate::services::outbox;
 use crate::services::publication::{self, Actor};
-use crate::services::{admin::derive_fields, outbox};
 use crate::state::AppState;
-use crate::workflow::{Decision, Definition, Effect, Role, attachment_kind_title, outcome_title};
+use crate::workflow::{Decision, Definition, Effect, Role, attachment_kind_title};
+use entity::types::{CaseKind, Outcome};
 use entity::{case, record};
 
 pub struct Ctx<'a> {
     pub state: &'a AppState,
-    pub cal: &'a Calendar,
+    /// The case as the transition leaves it (state, version, deadlines).
     pub case: &'a case::Model,
     pub def: &'a Definition,
     /// The acting user; None when the system acts (deadline jobs).
@@ -33,7 +34,10 @@ pub struct Ctx<'a> {
     /// What changed, for the event's inputs (e.g. the record's previous content).
     pub changes: serde_json::Map<String, Value>,
     pub missing: Vec<String>,
+    /// The step's due day after an extension.
     pub new_due: Option<NaiveDate>,
+    /// Names for notifications, loaded by the first one.
+    pub parties: Option<Parties>,
 }
 
 impl Ctx<'_> {
@@ -41,26 +45,32 @@ impl Ctx<'_> {
         Actor { user_id: self.actor.map(|u| u.id), role: self.role.as_str() }
     }
     fn reason(&self, default: &str) -> String {
-        self.req.comment.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or(default).to_string()
+        self.req.comment().unwrap_or(default).to_string()
     }
 }
 
 /// Input checks the engine cannot know: an objection `corrected` outcome
 /// needs the corrected content; named sanctions must belong to the record.
-pub fn validate_inputs(decision: &Decision<'_>, req: &ActionRequest, rec: &record::Model) -> ApiResult<()> {
+pub fn validate_inputs(
+    decision: &Decision<'_>,
+    req: &ActionRequest,
+    outcome: Option<Outcome>,
+    rec: &record::Model,
+) -> ApiResult<()> {
     let applies_outcome = decision.effects.iter().any(|e| matches!(e, Effect::ApplyOutcome));
-    let outcome = req.outcome.as_deref().unwrap_or("");
-    if req.correction.is_some() && !(applies_outcome && ["corrected", "supplemented"].contains(&outcome)) {
+    if req.correction.is_some()
+        && !(applies_outcome && matches!(outcome, Some(Outcome::Corrected | Outcome::Supplemented)))
+    {
         return Err(ApiError::field("correction", "not_applicable", "仅在核查结论为更正或补充时提交更正内容"));
     }
-    if req.sanction_ids.is_some() && !(applies_outcome && outcome == "corrected") {
+    if req.sanction_ids.is_some() && !(applies_outcome && outcome == Some(Outcome::Corrected)) {
         return Err(ApiError::field("sanction_ids", "not_applicable", "仅在核查结论为更正时指定需解除的惩戒措施"));
     }
     if applies_outcome {
         let c = req.correction.clone().unwrap_or_default();
         let empty = |s: &Option<String>| s.as_deref().is_none_or(|x| x.trim().is_empty());
         match outcome {
-            "corrected"
+            Some(Outcome::Corrected)
                 if empty(&c.title) && empty(&c.content) && empty(&c.document_no) && c.decision_date.is_none() =>
             {
                 return Err(ApiError::field(
@@ -69,7 +79,7 @@ pub fn validate_inputs(decision: &Decision<'_>, req: &ActionRequest, rec: &recor
                     "核查结论为更正时，须提交更正后的信息内容",
                 ));
             }
-            "supplemented" if empty(&c.content) => {
+            Some(Outcome::Supplemented) if empty(&c.content) => {
                 return Err(ApiError::field(
                     "correction",
                     "correction_required",
@@ -92,13 +102,6 @@ pub fn validate_inputs(decision: &Decision<'_>, req: &ActionRequest, rec: &recor
     Ok(())
 }
 
-fn injected(ctx: &Ctx<'_>, effect: &Effect) -> ApiResult<()> {
-    if ctx.state.fail_effect.as_deref() == Some(effect.kind()) {
-        return Err(ApiError::Internal(anyhow::anyhow!("injected failure in effect {}", effect.kind())));
-    }
-    Ok(())
-}
-
 fn record_snapshot(r: &record::Model) -> Value {
     json!({
         "title": r.title, "content": r.content, "document_no": r.document_no, "decision_date": r.decision_date,
@@ -110,7 +113,7 @@ fn record_snapshot(r: &record::Model) -> Value {
 pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effect) -> ApiResult<()> {
     let now = ctx.now;
     let case_id = ctx.case.id;
-    let is_repair = ctx.case.kind == "repair";
+    let is_repair = ctx.case.kind == CaseKind::Repair;
     match effect {
         Effect::MarkObjection | Effect::UnmarkObjection => {
             let on = matches!(effect, Effect::MarkObjection);
@@ -166,21 +169,12 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
             ctx.changes.insert("repair_barred_until".into(), json!(until));
         }
         Effect::RouteToDepartment => {
-            // "谁认定、谁修复": the producing department sees the case from now on.
-            use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
-            case::Entity::update_many()
-                .col_expr(case::Column::DepartmentId, Expr::value(ctx.record.department_id))
-                .col_expr(case::Column::RoutedAt, Expr::value(now))
-                .filter(case::Column::Id.eq(case_id))
-                .exec(db)
-                .await?;
+            // "谁认定、谁修复": the case row was routed with the transition's one write.
             ctx.changes.insert("routed_to_department".into(), json!(ctx.record.department_id));
         }
         Effect::ExtendDeadline => {
-            let days = ctx.def.extension_working_days;
-            let reason = ctx.reason("");
-            ctx.new_due = deadlines::extend(db, ctx.cal, case_id, days, &reason, ctx.actor.map(|u| u.id), now).await?;
-            ctx.changes.insert("extended_working_days".into(), json!(days));
+            // The deadline rows were extended with the transition's clock changes.
+            ctx.changes.insert("extended_working_days".into(), json!(ctx.def.extension_working_days));
             ctx.changes.insert("new_due".into(), json!(ctx.new_due));
         }
         Effect::QueueSync => {
@@ -193,21 +187,21 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
                 "deleted": ctx.record.deleted,
                 "at": now,
             });
-            let key = format!("sync:{}:v{}", case_id, ctx.case.version + 1);
+            let key = format!("sync:{}:v{}", case_id, ctx.case.version);
             outbox::queue_sync(db, &payload, Some(case_id), key, now).await?;
         }
         Effect::Notify { template, to } => notify(db, ctx, template, to).await?,
     }
-    injected(ctx, effect)
+    Ok(())
 }
 
 async fn apply_outcome<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResult<()> {
     let before = record_snapshot(&ctx.record);
-    let outcome = ctx.req.outcome.clone().unwrap_or_default();
+    let outcome = ctx.case.outcome;
     let corr = ctx.req.correction.clone().unwrap_or_default();
     let mut am: record::ActiveModel = ctx.record.clone().into();
-    match outcome.as_str() {
-        "corrected" => {
+    match outcome {
+        Some(Outcome::Corrected) => {
             if let Some(t) = corr.title.filter(|s| !s.trim().is_empty()) {
                 am.title = Set(t);
             }
@@ -220,21 +214,19 @@ async fn apply_outcome<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResu
             if let Some(d) = corr.decision_date {
                 let r = &ctx.record;
                 let derived =
-                    derive_fields(&ctx.state.settings.publication, &r.regime, &r.severity, d, r.conduct_end_date)
+                    derive_for(&ctx.state.settings.publication, &r.regime, &r.severity, d, r.conduct_end_date)
                         .map_err(ApiError::Validation)?;
                 am.decision_date = Set(d);
                 am.repair_from = Set(derived.repair_from);
                 am.publication_ends = Set(derived.publication_ends);
-                if r.publication_status != "not_published" {
-                    am.display_category = Set(derived.display_category);
-                }
+                am.display_category = Set(derived.display_category_for(r.publication_status));
             }
         }
-        "supplemented" => {
+        Some(Outcome::Supplemented) => {
             let extra = corr.content.unwrap_or_default();
             am.content = Set(format!("{}\n【补充】{}", ctx.record.content, extra.trim()));
         }
-        "deleted" => {
+        Some(Outcome::Deleted) => {
             am.deleted = Set(true);
         }
         _ => {}
@@ -242,7 +234,7 @@ async fn apply_outcome<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResu
     am.version = Set(ctx.record.version + 1);
     am.updated_at = Set(ctx.now);
     ctx.record = am.update(db).await?;
-    if outcome == "corrected"
+    if outcome == Some(Outcome::Corrected)
         && let Some(ids) = ctx.req.sanction_ids.clone()
     {
         let reason = ctx.reason("异议核实，惩戒依据有误，予以解除");
@@ -273,32 +265,21 @@ async fn notify<C: ConnectionTrait>(
     template: &str,
     to: &[crate::workflow::Recipient],
 ) -> ApiResult<()> {
-    let current = entity::case::Entity::find_by_id(ctx.case.id).one(db).await?;
-    let current = current.ok_or_else(|| anyhow::anyhow!("case vanished"))?;
-    let dept = entity::department::Entity::find_by_id(ctx.case.department_id).one(db).await?;
-    let subject = entity::subject::Entity::find_by_id(ctx.case.subject_id).one(db).await?;
-    let subject_name = subject.map(|s| s.name).unwrap_or_default();
-    let state_def = ctx.def.state(&ctx.to_state);
-    let due_date =
-        current.due_at.map(|d| d.with_timezone(&crate::clock::shanghai()).date_naive() - chrono::Duration::days(1));
-    let extra = json!({
-        "recipient_name": subject_name,
-        "department_name": dept.map(|d| d.name),
-        "state_title": state_def.map(|s| s.title.clone()),
-        "result": state_def.and_then(|s| s.result.clone()),
-        "comment": ctx.req.comment,
-        "outcome_label": ctx.req.outcome.as_deref().and_then(outcome_title),
-        "due_date": ctx.new_due.or(due_date).map(|d| d.to_string()),
-        "missing": ctx.missing.iter().map(|k| attachment_kind_title(k).unwrap_or(k)).collect::<Vec<_>>(),
-        "objection": ctx.case.kind == "objection",
-        "bar_until": ctx.record.repair_barred_until.map(|d| d.to_string()),
-        "decision_text": (ctx.case.kind == "repair" && ctx.to_state == "completed").then(|| decision_letter(ctx, &subject_name)),
-    });
-    let context = notify_context(ctx.state, &current, &ctx.record, extra);
-    for who in to {
-        let addrs = outbox::recipients(db, *who, ctx.case.applicant_user_id, ctx.case.department_id).await?;
-        outbox::queue_mail(db, &ctx.state.templates, template, &context, &addrs, Some(ctx.case.id), None, ctx.now)
-            .await?;
+    if ctx.parties.is_none() {
+        ctx.parties = Some(Parties::load(db, ctx.case).await?);
     }
-    Ok(())
+    let parties = ctx.parties.clone().unwrap_or_default();
+    let mut m = notice::context(ctx.state, ctx.case, ctx.def, Some(&ctx.record), &parties, ctx.new_due);
+    let decided = ctx.case.kind == CaseKind::Repair && ctx.to_state == "completed";
+    let extra = json!({
+        "comment": ctx.req.comment,
+        "outcome_label": ctx.case.outcome.map(Outcome::title_zh),
+        "missing": ctx.missing.iter().map(|k| attachment_kind_title(k).unwrap_or(k)).collect::<Vec<_>>(),
+        "bar_until": ctx.record.repair_barred_until.map(|d| d.to_string()),
+        "decision_text": decided.then(|| decision_letter(ctx, &parties.subject_name)),
+    });
+    if let Value::Object(e) = extra {
+        m.extend(e);
+    }
+    notice::queue(db, ctx.state, ctx.case, template, &m, to, ctx.now).await
 }

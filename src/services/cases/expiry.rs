@@ -6,11 +6,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-use super::act::{ActionRequest, transition_in};
+use super::act::transition_in;
+use super::input::ActionRequest;
 use crate::error::ApiResult;
 use crate::services::{outbox, publication};
 use crate::state::AppState;
 use crate::workflow::Role;
+use entity::types::CaseKind;
 use entity::{case, record};
 
 /// Returns the ended record, or None when there was nothing to end.
@@ -25,14 +27,11 @@ pub async fn expire_record(
     outbox::notify_publication_ended(txn, &state.templates, &updated, now).await?;
     if let Some(open) = case::Entity::find()
         .filter(case::Column::OpenRecordKey.eq(updated.id))
-        .filter(case::Column::Kind.eq("repair"))
+        .filter(case::Column::Kind.eq(CaseKind::Repair))
         .one(txn)
         .await?
     {
-        let req = ActionRequest {
-            comment: Some("信息最长公示期届满，已自动终止公示，本申请办结".into()),
-            ..Default::default()
-        };
+        let req = ActionRequest::system("信息最长公示期届满，已自动终止公示，本申请办结");
         transition_in(state, txn, None, Role::System, open.id, "expire", req).await?;
     }
     Ok(Some(updated))

@@ -7,12 +7,17 @@ pub mod audit;
 pub mod create;
 pub mod deadlines;
 pub mod effects;
+pub mod escalation;
 pub mod expiry;
+pub mod facts;
+pub mod input;
+pub mod notice;
 pub mod view;
 
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
 use crate::workflow::Role;
 use entity::case;
 
@@ -34,13 +39,9 @@ pub fn scope(user: &AuthUser) -> Condition {
     }
 }
 
-/// Chinese label of a case kind.
-pub fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "objection" => "异议申请",
-        "repair" => "信用修复申请",
-        _ => "申请",
-    }
+/// The case if `user` may see it; 404 otherwise (existence does not leak).
+pub async fn find_in_scope<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> ApiResult<case::Model> {
+    case::Entity::find_by_id(id).filter(scope(user)).one(db).await?.ok_or_else(|| ApiError::not_found("案件"))
 }
 
 /// Current time truncated to microseconds, so that timestamps read back from

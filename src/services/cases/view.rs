@@ -6,11 +6,12 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{kind_label, scope};
+use super::{facts, find_in_scope, scope};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::workflow::{ActionInfo, Definition, Facts, attachment_kind_title, outcome_title};
+use crate::workflow::ActionInfo;
+use entity::types::{AttachmentKind, CaseKind, Outcome};
 use entity::{attachment, case, case_event, department, record, subject, user};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,7 +55,7 @@ pub struct EventView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttachmentView {
     pub id: i64,
-    pub kind: String,
+    pub kind: AttachmentKind,
     pub kind_title: String,
     pub content_type: String,
     pub size: i64,
@@ -68,8 +69,7 @@ pub struct AttachmentView {
 pub struct CaseView {
     pub id: i64,
     pub case_no: String,
-    /// `objection` or `repair`
-    pub kind: String,
+    pub kind: CaseKind,
     pub kind_label: String,
     pub state: String,
     pub state_title: String,
@@ -83,7 +83,7 @@ pub struct CaseView {
     pub department_id: i64,
     pub department_name: String,
     pub reason: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub outcome_title: Option<String>,
     pub result: Option<String>,
     /// End of the current step's deadline.
@@ -113,7 +113,7 @@ pub struct CaseView {
 pub struct CaseSummary {
     pub id: i64,
     pub case_no: String,
-    pub kind: String,
+    pub kind: CaseKind,
     pub state: String,
     pub state_title: String,
     pub version: i32,
@@ -127,45 +127,8 @@ pub struct CaseSummary {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-/// Guard facts for a case, computed from its attachments and record.
-pub async fn facts<C: ConnectionTrait>(
-    db: &C,
-    def: &Definition,
-    c: &case::Model,
-    rec: &record::Model,
-    today: NaiveDate,
-) -> ApiResult<Facts> {
-    let kinds: Vec<String> = attachment::Entity::find()
-        .select_only()
-        .column(attachment::Column::Kind)
-        .filter(attachment::Column::CaseId.eq(c.id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(Facts {
-        missing_materials: def.missing_materials(&kinds),
-        extension_used: c.extension_used,
-        urged_today: c.last_urged_on == Some(today),
-        repair_window_open: repair_window_open(rec, today),
-    })
-}
-
-/// Repair may proceed: repairable, published, not barred, inside the window.
-pub fn repair_window_open(rec: &record::Model, today: NaiveDate) -> bool {
-    rec.repairable
-        && !rec.deleted
-        && rec.publication_status == "published"
-        && rec.repair_barred_until.is_none_or(|b| today >= b)
-        && rec.repair_from.is_some_and(|f| today >= f)
-        && today < rec.publication_ends
-}
-
 pub async fn get(state: &AppState, user: &AuthUser, id: i64) -> ApiResult<CaseView> {
-    let c = case::Entity::find_by_id(id)
-        .filter(scope(user))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("案件"))?;
+    let c = find_in_scope(&state.db, user, id).await?;
     build(state, &state.db, Some(user), c).await
 }
 
@@ -181,7 +144,7 @@ pub async fn build<C: ConnectionTrait>(
     let subj = subject::Entity::find_by_id(c.subject_id).one(db).await?;
     let dept = department::Entity::find_by_id(c.department_id).one(db).await?;
     let today = state.clock.today();
-    let facts = facts(db, &def, &c, &rec, today).await?;
+    let facts = facts::of(db, &def, &c, &rec, today).await?;
     let actions = match viewer {
         Some(u) => def.available_actions(&c.state, u.role, &facts).into_iter().map(Into::into).collect(),
         None => Vec::new(),
@@ -195,7 +158,7 @@ pub async fn build<C: ConnectionTrait>(
         .map(|a| AttachmentView {
             download_url: format!("/api/v1/cases/{}/attachments/{}", c.id, a.id),
             id: a.id,
-            kind_title: attachment_kind_title(&a.kind).unwrap_or("其他材料").to_string(),
+            kind_title: a.kind.title_zh().to_string(),
             kind: a.kind,
             content_type: a.content_type,
             size: a.size,
@@ -236,7 +199,7 @@ pub async fn build<C: ConnectionTrait>(
     Ok(CaseView {
         id: c.id,
         case_no: c.case_no,
-        kind_label: kind_label(&c.kind).to_string(),
+        kind_label: c.kind.label_zh().to_string(),
         kind: c.kind,
         state_title: st.map(|s| s.title.clone()).unwrap_or_default(),
         terminal: st.is_some_and(|s| s.terminal),
@@ -250,7 +213,7 @@ pub async fn build<C: ConnectionTrait>(
         department_id: c.department_id,
         department_name: dept.map(|d| d.name).unwrap_or_default(),
         reason: c.reason,
-        outcome_title: c.outcome.as_deref().and_then(outcome_title).map(str::to_string),
+        outcome_title: c.outcome.map(|o| o.title_zh().to_string()),
         outcome: c.outcome,
         result: c.result,
         due_at: c.due_at,
@@ -272,7 +235,7 @@ pub async fn build<C: ConnectionTrait>(
 }
 
 pub struct CaseFilter {
-    pub kind: Option<String>,
+    pub kind: Option<CaseKind>,
     pub state: Option<String>,
     pub department_id: Option<i64>,
     pub overdue: Option<bool>,

@@ -1,5 +1,8 @@
 //! Queueing notifications and downstream-sync messages in the outbox, inside
-//! the caller's transaction. Delivery happens later (scheduler).
+//! the caller's transaction. Delivery happens later (the scheduler calls
+//! [`delivery::deliver`]).
+
+pub mod delivery;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TryInsertResult};

@@ -1,0 +1,123 @@
+//! The credit office's daily digest and the administrators' alert about
+//! provisional calendar years.
+
+use chrono::{Duration, Timelike};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use serde_json::json;
+
+use super::{claim, local_date};
+use crate::services::outbox;
+use crate::state::AppState;
+use entity::types::DeadlineStatus;
+use entity::{case, deadline, department, user};
+
+/// Working days: once per day after the digest hour, one mail to the credit
+/// office listing overdue and due-soon open cases by department.
+pub(super) async fn daily_digest(state: &AppState, worker: &str) -> anyhow::Result<u32> {
+    let now = state.clock.now();
+    let local = now.with_timezone(&crate::clock::shanghai());
+    let today = local.date_naive();
+    if local.hour() < state.settings.digest_hour {
+        return Ok(0);
+    }
+    let cal = state.calendar();
+    if !cal.day(today).map(|d| d.working).unwrap_or(true) {
+        return Ok(0);
+    }
+    let soon = cal.next_working_day(today).map(crate::clock::end_of_local_day).unwrap_or(now + Duration::days(1));
+    let txn = state.db.begin().await?;
+    if !claim(&txn, &format!("digest:{today}"), worker, now).await? {
+        return Ok(0);
+    }
+    let open = case::Entity::find()
+        .filter(case::Column::ClosedAt.is_null())
+        .filter(sea_orm::Condition::any().add(case::Column::Overdue.eq(true)).add(case::Column::DueAt.lte(soon)))
+        .order_by_asc(case::Column::DepartmentId)
+        .order_by_asc(case::Column::DueAt)
+        .all(&txn)
+        .await?;
+    let depts: std::collections::HashMap<i64, String> =
+        department::Entity::find().all(&txn).await?.into_iter().map(|d| (d.id, d.name)).collect();
+    let mut groups: Vec<serde_json::Value> = Vec::new();
+    let (mut overdue_count, mut soon_count) = (0, 0);
+    for chunk in open.chunk_by(|a, b| a.department_id == b.department_id) {
+        let mut overdue = Vec::new();
+        let mut due_soon = Vec::new();
+        for c in chunk {
+            let def = state.workflows.pinned(&txn, &c.workflow_hash).await?;
+            let item = json!({
+                "case_no": c.case_no,
+                "kind_label": c.kind.label_zh(),
+                "state_title": def.state(&c.state).map(|s| s.title.clone()),
+                "due_date": c.due_at.map(|d| (local_date(d) - Duration::days(1)).to_string()),
+            });
+            if c.overdue {
+                overdue.push(item);
+            } else {
+                due_soon.push(item);
+            }
+        }
+        overdue_count += overdue.len();
+        soon_count += due_soon.len();
+        groups.push(json!({
+            "name": depts.get(&chunk[0].department_id).cloned().unwrap_or_default(),
+            "overdue": overdue,
+            "due_soon": due_soon,
+        }));
+    }
+    let ctx = json!({"date": today.to_string(), "departments": groups, "overdue_count": overdue_count, "due_soon_count": soon_count});
+    let to = outbox::credit_office_emails(&txn).await?;
+    outbox::queue_mail(&txn, &state.templates, "daily_digest", &ctx, &to, None, Some(format!("digest:{today}")), now)
+        .await?;
+    txn.commit().await?;
+    Ok(1)
+}
+
+/// While any running deadline is provisional (its year's arrangement is not
+/// loaded), alert the administrators once a day.
+pub(super) async fn provisional_alert(state: &AppState, worker: &str) -> anyhow::Result<u32> {
+    let now = state.clock.now();
+    let today = local_date(now);
+    let provisional = deadline::Entity::find()
+        .filter(deadline::Column::Status.is_in(DeadlineStatus::OPEN))
+        .filter(deadline::Column::Provisional.eq(true))
+        .all(&state.db)
+        .await?;
+    if provisional.is_empty() {
+        return Ok(0);
+    }
+    let cal = state.calendar();
+    let mut years: Vec<i32> = provisional
+        .iter()
+        .flat_map(|d| [chrono::Datelike::year(&d.started_on), chrono::Datelike::year(&d.due_on)])
+        .filter(|y| !cal.is_loaded(*y))
+        .collect();
+    years.sort();
+    years.dedup();
+    let txn = state.db.begin().await?;
+    if !claim(&txn, &format!("provisional-alert:{today}"), worker, now).await? {
+        return Ok(0);
+    }
+    let to: Vec<String> = user::Entity::find()
+        .filter(user::Column::Role.eq("admin"))
+        .filter(user::Column::Active.eq(true))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .filter_map(|u| u.email)
+        .collect();
+    let ctx = json!({"years": years, "count": provisional.len()});
+    outbox::queue_mail(
+        &txn,
+        &state.templates,
+        "calendar_provisional",
+        &ctx,
+        &to,
+        None,
+        Some(format!("provisional-alert:{today}")),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(1)
+}

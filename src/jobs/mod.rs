@@ -1,0 +1,75 @@
+//! Scheduled work. Every server process runs [`tick`]; each item is claimed
+//! through a conditional update or a unique key in the database, so several
+//! processes on one PostgreSQL database do each item exactly once. A server
+//! that was down catches up on what came due, once. The jobs find what is
+//! due; the writes are the services' (`services::cases::escalation`,
+//! `services::cases::expiry`, `services::outbox`).
+
+mod deadlines;
+mod digest;
+mod publications;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait, Set, TryInsertResult};
+use serde::Serialize;
+
+use crate::mailer::Mailer;
+use crate::services::outbox::delivery;
+use crate::state::AppState;
+use entity::job_claim;
+
+/// Rows a job reads at a time.
+const BATCH: u64 = 500;
+
+#[derive(Debug, Default, Serialize, Clone, PartialEq)]
+pub struct TickReport {
+    pub warned: u32,
+    pub overdue: u32,
+    pub supplements_expired: u32,
+    pub publications_ended: u32,
+    pub digests: u32,
+    pub provisional_alerts: u32,
+    pub delivered: u32,
+    pub delivery_failures: u32,
+}
+
+/// One scheduler tick: every job, in order.
+pub async fn tick(state: &AppState, mailer: &Mailer, worker: &str) -> anyhow::Result<TickReport> {
+    let mut r = TickReport::default();
+    refresh_calendar(state).await?;
+    r.warned = deadlines::warn_due(state).await?;
+    r.overdue = deadlines::mark_overdue(state).await?;
+    r.supplements_expired = deadlines::expire_supplements(state).await?;
+    r.publications_ended = publications::expire_publications(state).await?;
+    r.digests = digest::daily_digest(state, worker).await?;
+    r.provisional_alerts = digest::provisional_alert(state, worker).await?;
+    let (ok, failed) = delivery::deliver(state, mailer).await?;
+    r.delivered = ok;
+    r.delivery_failures = failed;
+    Ok(r)
+}
+
+/// Another server process may have loaded a calendar year: take it over.
+async fn refresh_calendar(state: &AppState) -> anyhow::Result<()> {
+    let cal = crate::services::calendar::load(&state.db).await?;
+    if let Ok(mut c) = state.calendar.write() {
+        *c = cal;
+    }
+    Ok(())
+}
+
+/// Inserts a unique claim key; true when this call inserted it.
+pub async fn claim<C: ConnectionTrait>(db: &C, key: &str, worker: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let row = job_claim::ActiveModel {
+        key: Set(key.into()),
+        claimed_by: Set(worker.into()),
+        claimed_at: Set(now),
+        ..Default::default()
+    };
+    let res = job_claim::Entity::insert(row).on_conflict_do_nothing_on([job_claim::Column::Key]).exec(db).await?;
+    Ok(matches!(res, TryInsertResult::Inserted(_)))
+}
+
+fn local_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&crate::clock::shanghai()).date_naive()
+}

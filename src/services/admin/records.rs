@@ -1,0 +1,373 @@
+//! Records entered by an administrator, with their sanctions and list
+//! entries. Publication windows come from `domain::period`.
+
+use chrono::NaiveDate;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::require;
+use crate::domain::period::{Derived, PeriodRules, Regime, Severity};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::state::AppState;
+use entity::types::{ActiveStatus, PublicationStatus};
+use entity::{department, list_membership, measure, record, sanction, subject};
+
+pub const RECORD_TYPES: [&str; 4] =
+    ["administrative_penalty", "serious_dishonesty_list", "abnormal_operation_list", "other"];
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput {
+    pub subject_id: Option<i64>,
+    pub record_type: Option<String>,
+    pub title: Option<String>,
+    pub content: Option<String>,
+    /// `minor`, `general`, `serious`, `legacy_general`, `legacy_serious`, `legacy_specific_serious`
+    pub severity: Option<String>,
+    /// `current`, `order58` or `legacy527`
+    pub regime: Option<String>,
+    pub department_id: Option<i64>,
+    pub document_no: Option<String>,
+    pub decision_date: Option<NaiveDate>,
+    pub conduct_end_date: Option<NaiveDate>,
+    /// Overrides the default publication status derived from the rules.
+    pub publication_status: Option<String>,
+    /// Required when updating: the version the change is based on.
+    pub version: Option<i32>,
+}
+
+/// The publication window of a record given as stored strings (regime,
+/// severity): the rule is `PeriodRules::derive`; this only parses the input
+/// into the domain's types, with field errors.
+pub fn derive_for(
+    rules: &PeriodRules,
+    regime: &str,
+    severity: &str,
+    decision: NaiveDate,
+    conduct_end: Option<NaiveDate>,
+) -> Result<Derived, Vec<FieldError>> {
+    let mut errs = Vec::new();
+    let r = Regime::parse(regime);
+    let s = Severity::parse(severity);
+    if r.is_none() {
+        errs.push(FieldError::new("regime", "invalid_value", "适用规则取值无效（current、order58、legacy527）"));
+    }
+    if s.is_none() {
+        errs.push(FieldError::new("severity", "invalid_value", "失信程度取值无效"));
+    }
+    let (Some(r), Some(s)) = (r, s) else { return Err(errs) };
+    rules.derive(r, s, decision, conduct_end).map_err(|e| vec![FieldError::new("severity", e.code(), e.to_string())])
+}
+
+/// A decision date must lie between 2000 and today.
+fn check_decision_date(d: NaiveDate, today: NaiveDate) -> Option<FieldError> {
+    if d > today {
+        Some(FieldError::new("decision_date", "in_future", "决定日期不能晚于今天"))
+    } else if chrono::Datelike::year(&d) < 2000 {
+        Some(FieldError::new("decision_date", "out_of_range", "决定日期超出有效范围"))
+    } else {
+        None
+    }
+}
+
+/// The end of the conduct must lie between 1990 and today.
+fn check_conduct_end(c: NaiveDate, today: NaiveDate) -> Option<FieldError> {
+    (c > today || chrono::Datelike::year(&c) < 1990)
+        .then(|| FieldError::new("conduct_end_date", "out_of_range", "失信行为终止日期不合理"))
+}
+
+fn admin_actor(admin_id: i64) -> crate::services::publication::Actor<'static> {
+    crate::services::publication::Actor { user_id: Some(admin_id), role: "admin" }
+}
+
+pub async fn create_record(
+    state: &AppState,
+    admin_id: i64,
+    input: RecordInput,
+) -> ApiResult<crate::services::records::RecordView> {
+    let mut errs = Vec::new();
+    let subject_id = input.subject_id;
+    match subject_id {
+        None => errs.push(FieldError::new("subject_id", "required", "信用主体不能为空")),
+        Some(id) if subject::Entity::find_by_id(id).one(&state.db).await?.is_none() => {
+            errs.push(FieldError::new("subject_id", "not_found", "信用主体不存在"))
+        }
+        _ => {}
+    }
+    match input.department_id {
+        None => errs.push(FieldError::new("department_id", "required", "认定单位不能为空")),
+        Some(id) => match department::Entity::find_by_id(id).one(&state.db).await? {
+            Some(d) if d.kind == "producing" => {}
+            _ => errs.push(FieldError::new("department_id", "not_found", "认定单位不存在")),
+        },
+    }
+    let record_type = input.record_type.clone().unwrap_or_default();
+    if !RECORD_TYPES.contains(&record_type.as_str()) {
+        errs.push(FieldError::new("record_type", "invalid_value", "信息类型取值无效"));
+    }
+    let title = require(&input.title, "title", "信息名称").map_err(|e| errs.push(e)).ok().map(str::to_string);
+    let document_no =
+        require(&input.document_no, "document_no", "决定书文号").map_err(|e| errs.push(e)).ok().map(str::to_string);
+    let today = state.clock.today();
+    let decision = match input.decision_date {
+        None => {
+            errs.push(FieldError::new("decision_date", "required", "决定日期不能为空"));
+            None
+        }
+        Some(d) => match check_decision_date(d, today) {
+            Some(e) => {
+                errs.push(e);
+                None
+            }
+            None => Some(d),
+        },
+    };
+    if let Some(e) = input.conduct_end_date.and_then(|c| check_conduct_end(c, today)) {
+        errs.push(e);
+    }
+    let derived = match (decision, &input.regime, &input.severity) {
+        (Some(d), Some(r), Some(s)) => match derive_for(&state.settings.publication, r, s, d, input.conduct_end_date) {
+            Ok(x) => Some(x),
+            Err(mut e) => {
+                errs.append(&mut e);
+                None
+            }
+        },
+        (_, r, s) => {
+            if r.is_none() {
+                errs.push(FieldError::new("regime", "required", "适用规则不能为空"));
+            }
+            if s.is_none() {
+                errs.push(FieldError::new("severity", "required", "失信程度不能为空"));
+            }
+            None
+        }
+    };
+    let status = match input.publication_status.as_deref().map(str::parse::<PublicationStatus>) {
+        None => None,
+        Some(Ok(s)) if s != PublicationStatus::Ended => Some(s),
+        Some(_) => {
+            errs.push(FieldError::new(
+                "publication_status",
+                "invalid_value",
+                "公示状态须为 published 或 not_published",
+            ));
+            None
+        }
+    };
+    if !errs.is_empty() {
+        return Err(ApiError::Validation(errs));
+    }
+    let (Some(derived), Some(decision)) = (derived, decision) else {
+        return Err(ApiError::Validation(errs));
+    };
+    let now = state.clock.now();
+    let status = status.unwrap_or(if derived.published_by_default {
+        PublicationStatus::Published
+    } else {
+        PublicationStatus::NotPublished
+    });
+    let display_category = derived.display_category_for(status);
+    let txn = state.db.begin().await?;
+    let m = record::ActiveModel {
+        subject_id: Set(subject_id.unwrap_or_default()),
+        record_type: Set(record_type),
+        title: Set(title.unwrap_or_default()),
+        content: Set(input.content.unwrap_or_default()),
+        severity: Set(input.severity.unwrap_or_default()),
+        regime: Set(input.regime.unwrap_or_default()),
+        department_id: Set(input.department_id.unwrap_or_default()),
+        document_no: Set(document_no.unwrap_or_default()),
+        decision_date: Set(decision),
+        conduct_end_date: Set(input.conduct_end_date),
+        publication_status: Set(status),
+        publication_ended_at: Set(None),
+        publication_end_reason: Set(None),
+        repairable: Set(derived.repairable),
+        repair_from: Set(derived.repair_from),
+        publication_ends: Set(derived.publication_ends),
+        display_category: Set(display_category),
+        objection_open: Set(false),
+        objection_case_id: Set(None),
+        repair_barred_until: Set(None),
+        deleted: Set(false),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let detail = serde_json::json!({"document_no": m.document_no, "publication_status": m.publication_status});
+    crate::services::publication::record_event(&txn, m.id, admin_actor(admin_id), "record_created", detail, now)
+        .await?;
+    txn.commit().await?;
+    crate::services::records::view_by_id(&state.db, m.id).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SanctionInput {
+    pub measure_id: i64,
+    pub started_on: Option<NaiveDate>,
+}
+
+pub async fn add_sanction(
+    state: &AppState,
+    admin_id: i64,
+    record_id: i64,
+    input: SanctionInput,
+) -> ApiResult<crate::services::records::RecordView> {
+    let r =
+        record::Entity::find_by_id(record_id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    if measure::Entity::find_by_id(input.measure_id).one(&state.db).await?.is_none() {
+        return Err(ApiError::field("measure_id", "not_found", "惩戒措施不存在"));
+    }
+    let txn = state.db.begin().await?;
+    let sn = sanction::ActiveModel {
+        record_id: Set(r.id),
+        measure_id: Set(input.measure_id),
+        status: Set(ActiveStatus::Active),
+        started_on: Set(input.started_on.unwrap_or(r.decision_date)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let detail = serde_json::json!({"sanction_id": sn.id, "measure_id": sn.measure_id});
+    crate::services::publication::record_event(
+        &txn,
+        r.id,
+        admin_actor(admin_id),
+        "sanction_added",
+        detail,
+        state.clock.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    crate::services::records::view_by_id(&state.db, record_id).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListEntryInput {
+    pub list_name: String,
+    pub listed_on: Option<NaiveDate>,
+}
+
+pub async fn add_list_entry(
+    state: &AppState,
+    admin_id: i64,
+    record_id: i64,
+    input: ListEntryInput,
+) -> ApiResult<crate::services::records::RecordView> {
+    let r =
+        record::Entity::find_by_id(record_id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    if input.list_name.trim().is_empty() {
+        return Err(ApiError::field("list_name", "required", "名单名称不能为空"));
+    }
+    let txn = state.db.begin().await?;
+    let entry = list_membership::ActiveModel {
+        record_id: Set(r.id),
+        subject_id: Set(r.subject_id),
+        list_name: Set(input.list_name.trim().to_string()),
+        status: Set(ActiveStatus::Active),
+        listed_on: Set(input.listed_on.unwrap_or(r.decision_date)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let detail = serde_json::json!({"list_membership_id": entry.id, "list_name": entry.list_name});
+    crate::services::publication::record_event(
+        &txn,
+        r.id,
+        admin_actor(admin_id),
+        "list_entry_added",
+        detail,
+        state.clock.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    crate::services::records::view_by_id(&state.db, record_id).await
+}
+
+// ---------- measures ----------
+
+/// Updates descriptive fields of a record (title, content, document number,
+/// conduct-end date). Optimistic: `version` must match. Changes to regime,
+/// severity or dates re-derive the publication window.
+pub async fn update_record(
+    state: &AppState,
+    admin_id: i64,
+    id: i64,
+    input: RecordInput,
+) -> ApiResult<crate::services::records::RecordView> {
+    use sea_orm::sea_query::Expr;
+    let r = record::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let Some(version) = input.version else {
+        return Err(ApiError::field("version", "required", "请提供信息版本号（version）"));
+    };
+    if input.subject_id.is_some()
+        || input.department_id.is_some()
+        || input.record_type.is_some()
+        || input.publication_status.is_some()
+    {
+        return Err(ApiError::field("subject_id", "immutable", "主体、认定单位、信息类型和公示状态不能通过此接口修改"));
+    }
+    let regime = input.regime.clone().unwrap_or(r.regime.clone());
+    let severity = input.severity.clone().unwrap_or(r.severity.clone());
+    let decision = input.decision_date.unwrap_or(r.decision_date);
+    if let Some(e) = input.decision_date.and_then(|d| check_decision_date(d, state.clock.today())) {
+        return Err(ApiError::Validation(vec![e]));
+    }
+    let Some(next_version) = version.checked_add(1) else {
+        return Err(ApiError::conflict("stale_version", "信息已被他人修改，请刷新后重试"));
+    };
+    if let Some(e) = input.conduct_end_date.and_then(|c| check_conduct_end(c, state.clock.today())) {
+        return Err(ApiError::Validation(vec![e]));
+    }
+    let conduct_end = input.conduct_end_date.or(r.conduct_end_date);
+    let derived = derive_for(&state.settings.publication, &regime, &severity, decision, conduct_end)
+        .map_err(ApiError::Validation)?;
+    let mut q = record::Entity::update_many()
+        .col_expr(record::Column::Regime, Expr::value(regime))
+        .col_expr(record::Column::Severity, Expr::value(severity))
+        .col_expr(record::Column::DecisionDate, Expr::value(decision))
+        .col_expr(record::Column::ConductEndDate, Expr::value(conduct_end))
+        .col_expr(record::Column::Repairable, Expr::value(derived.repairable))
+        .col_expr(record::Column::RepairFrom, Expr::value(derived.repair_from))
+        .col_expr(record::Column::PublicationEnds, Expr::value(derived.publication_ends))
+        .col_expr(record::Column::Version, Expr::value(next_version))
+        .col_expr(record::Column::UpdatedAt, Expr::value(state.clock.now()));
+    q = q.col_expr(record::Column::DisplayCategory, Expr::value(derived.display_category_for(r.publication_status)));
+    if let Some(t) = input.title.filter(|s| !s.trim().is_empty()) {
+        q = q.col_expr(record::Column::Title, Expr::value(t));
+    }
+    if let Some(c) = input.content {
+        q = q.col_expr(record::Column::Content, Expr::value(c));
+    }
+    if let Some(d) = input.document_no.filter(|s| !s.trim().is_empty()) {
+        q = q.col_expr(record::Column::DocumentNo, Expr::value(d));
+    }
+    let txn = state.db.begin().await?;
+    let res = q.filter(record::Column::Id.eq(id)).filter(record::Column::Version.eq(version)).exec(&txn).await?;
+    if res.rows_affected != 1 {
+        return Err(ApiError::conflict("stale_version", "信息已被他人修改，请刷新后重试"));
+    }
+    let before = serde_json::json!({
+        "title": r.title, "content": r.content, "document_no": r.document_no, "regime": r.regime,
+        "severity": r.severity, "decision_date": r.decision_date, "conduct_end_date": r.conduct_end_date,
+        "version": r.version,
+    });
+    crate::services::publication::record_event(
+        &txn,
+        id,
+        admin_actor(admin_id),
+        "record_updated",
+        serde_json::json!({"before": before}),
+        state.clock.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    crate::services::records::view_by_id(&state.db, id).await
+}

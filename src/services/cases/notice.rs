@@ -1,0 +1,102 @@
+//! The template context of a case's notifications, built in one place for
+//! the transitions, intake and the deadline jobs, and queued to a recipient
+//! group.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait};
+use serde_json::{Map, Value, json};
+
+use crate::error::ApiResult;
+use crate::services::outbox;
+use crate::state::AppState;
+use crate::workflow::{Definition, Recipient};
+use entity::{case, department, record, subject};
+
+/// The names a notification shows: loaded once per transition.
+#[derive(Debug, Clone, Default)]
+pub struct Parties {
+    pub subject_name: String,
+    pub department_name: Option<String>,
+}
+
+impl Parties {
+    pub async fn load<C: ConnectionTrait>(db: &C, c: &case::Model) -> ApiResult<Parties> {
+        let subject = subject::Entity::find_by_id(c.subject_id).one(db).await?;
+        let dept = department::Entity::find_by_id(c.department_id).one(db).await?;
+        Ok(Parties { subject_name: subject.map(|s| s.name).unwrap_or_default(), department_name: dept.map(|d| d.name) })
+    }
+}
+
+/// The day a deadline falls due, from its end instant (24:00 local time).
+pub fn due_day(due_at: DateTime<Utc>) -> NaiveDate {
+    due_at.with_timezone(&crate::clock::shanghai()).date_naive() - chrono::Duration::days(1)
+}
+
+/// Fields every case notification has; callers add their own.
+pub fn context(
+    state: &AppState,
+    c: &case::Model,
+    def: &Definition,
+    rec: Option<&record::Model>,
+    parties: &Parties,
+    due_on: Option<NaiveDate>,
+) -> Map<String, Value> {
+    let st = def.state(&c.state);
+    let v = json!({
+        "case_no": c.case_no,
+        "kind_label": c.kind.label_zh(),
+        "objection": c.kind == entity::types::CaseKind::Objection,
+        "state_title": st.map(|s| s.title.clone()),
+        "result": st.and_then(|s| s.result.clone()),
+        "recipient_name": parties.subject_name,
+        "department_name": parties.department_name,
+        "record_title": rec.map(|r| r.title.clone()),
+        "document_no": rec.map(|r| r.document_no.clone()),
+        "due_date": due_on.or(c.due_at.map(due_day)).map(|d| d.to_string()),
+        "link": format!("{}/api/v1/cases/{}", state.settings.public_url, c.id),
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Renders `template` with `ctx` and queues one mail to the recipient groups
+/// together (each address once).
+pub async fn queue_once<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    c: &case::Model,
+    template: &str,
+    ctx: &Map<String, Value>,
+    to: &[Recipient],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let mut addrs = Vec::new();
+    for who in to {
+        addrs.extend(outbox::recipients(db, *who, c.applicant_user_id, c.department_id).await?);
+    }
+    addrs.sort();
+    addrs.dedup();
+    let ctx = Value::Object(ctx.clone());
+    outbox::queue_mail(db, &state.templates, template, &ctx, &addrs, Some(c.id), None, now).await?;
+    Ok(())
+}
+
+/// Renders `template` with `ctx` and queues it to each recipient group.
+pub async fn queue<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    c: &case::Model,
+    template: &str,
+    ctx: &Map<String, Value>,
+    to: &[Recipient],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let ctx = Value::Object(ctx.clone());
+    for who in to {
+        let addrs = outbox::recipients(db, *who, c.applicant_user_id, c.department_id).await?;
+        outbox::queue_mail(db, &state.templates, template, &ctx, &addrs, Some(c.id), None, now).await?;
+    }
+    Ok(())
+}
