@@ -175,7 +175,7 @@ async fn seed(state: &AppState, txn: &DatabaseTransaction) -> anyhow::Result<()>
         let d = department::ActiveModel {
             code: Set(code.to_string()),
             name: Set(name.to_string()),
-            kind: Set(kind.to_string()),
+            kind: Set(kind.parse()?),
             email: Set(Some(format!("{}@credit.local", code.to_lowercase()))),
             created_at: Set(now),
             ..Default::default()
@@ -189,7 +189,7 @@ async fn seed(state: &AppState, txn: &DatabaseTransaction) -> anyhow::Result<()>
         let s = subject::ActiveModel {
             code: Set(code.to_string()),
             name: Set(name.to_string()),
-            kind: Set(kind.to_string()),
+            kind: Set(kind.parse()?),
             check_overridden: Set(false),
             created_at: Set(now),
             ..Default::default()

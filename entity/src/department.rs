@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::types::DepartmentKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "departments")]
 pub struct Model {
@@ -8,8 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub name: String,
-    /// `producing` or `credit_office`
-    pub kind: String,
+    pub kind: DepartmentKind,
     pub email: Option<String>,
     pub created_at: DateTimeUtc,
 }

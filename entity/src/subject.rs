@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::types::SubjectKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "subjects")]
 pub struct Model {
@@ -8,8 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub name: String,
-    /// `legal_person`, `individual_business`, `other_organisation` or `natural_person`
-    pub kind: String,
+    pub kind: SubjectKind,
     /// An administrator accepted a code whose check character does not match.
     pub check_overridden: bool,
     pub created_at: DateTimeUtc,

@@ -200,6 +200,25 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// A department produces records, or is the credit office.
+    DepartmentKind {
+        Producing = "producing",
+        CreditOffice = "credit_office",
+    }
+}
+
+string_enum! {
+    /// What kind of credit subject.
+    SubjectKind {
+        LegalPerson = "legal_person",
+        IndividualBusiness = "individual_business",
+        OtherOrganisation = "other_organisation",
+        /// Never shown to the public.
+        NaturalPerson = "natural_person",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

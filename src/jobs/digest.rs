@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{claim, local_date};
 use crate::services::outbox;
 use crate::state::AppState;
+use crate::workflow::Role;
 use entity::types::DeadlineStatus;
 use entity::{case, deadline, department, user};
 
@@ -99,7 +100,7 @@ pub(super) async fn provisional_alert(state: &AppState, worker: &str) -> anyhow:
         return Ok(0);
     }
     let to: Vec<String> = user::Entity::find()
-        .filter(user::Column::Role.eq("admin"))
+        .filter(user::Column::Role.eq(Role::Admin.as_str()))
         .filter(user::Column::Active.eq(true))
         .all(&txn)
         .await?

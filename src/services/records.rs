@@ -14,7 +14,7 @@ use crate::auth::AuthUser;
 use crate::domain::uscc::Uscc;
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::Role;
-use entity::types::{ActiveStatus, CaseKind, PublicationStatus};
+use entity::types::{ActiveStatus, CaseKind, PublicationStatus, SubjectKind};
 use entity::{department, list_membership, measure, record, sanction, subject};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -44,7 +44,7 @@ pub struct RecordView {
     pub subject_id: i64,
     pub subject_code: String,
     pub subject_name: String,
-    pub subject_kind: String,
+    pub subject_kind: Option<SubjectKind>,
     /// `administrative_penalty`, `serious_dishonesty_list`, `abnormal_operation_list` or `other`
     pub record_type: String,
     pub title: String,
@@ -138,13 +138,14 @@ pub async fn list<C: ConnectionTrait>(
     Ok((views(db, rows).await?, total))
 }
 
-/// One record the caller may see; 404 otherwise (existence does not leak).
+/// The record if `user` may see it; 404 otherwise (existence does not leak).
+pub async fn find_in_scope<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> ApiResult<record::Model> {
+    record::Entity::find_by_id(id).filter(scope(user)).one(db).await?.ok_or_else(|| ApiError::not_found("信用信息"))
+}
+
+/// One record the caller may see.
 pub async fn get<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> ApiResult<RecordView> {
-    let row = record::Entity::find_by_id(id)
-        .filter(scope(user))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let row = find_in_scope(db, user, id).await?;
     Ok(views(db, vec![row]).await?.remove(0))
 }
 
@@ -203,7 +204,7 @@ pub async fn views<C: ConnectionTrait>(db: &C, rows: Vec<record::Model>) -> ApiR
                 subject_id: r.subject_id,
                 subject_code: s.map(|s| s.code.clone()).unwrap_or_default(),
                 subject_name: s.map(|s| s.name.clone()).unwrap_or_default(),
-                subject_kind: s.map(|s| s.kind.clone()).unwrap_or_default(),
+                subject_kind: s.map(|s| s.kind),
                 record_type: r.record_type,
                 title: r.title,
                 content: r.content,
@@ -277,7 +278,7 @@ pub async fn public_query<C: ConnectionTrait>(db: &C, code: &str) -> ApiResult<V
     let Some(subj) = find_subject(db, code, true).await? else {
         return Ok(Vec::new());
     };
-    if subj.kind == "natural_person" {
+    if subj.kind == SubjectKind::NaturalPerson {
         return Ok(Vec::new());
     }
     let rows = record::Entity::find()
@@ -339,11 +340,7 @@ pub struct RecordHistory {
 /// What happened to a record the caller may see.
 pub async fn history<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> ApiResult<RecordHistory> {
     use entity::{case, record_event};
-    let rec = record::Entity::find_by_id(id)
-        .filter(scope(user))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let rec = find_in_scope(db, user, id).await?;
     let events = record_event::Entity::find()
         .filter(record_event::Column::RecordId.eq(rec.id))
         .order_by_asc(record_event::Column::Id)

@@ -8,14 +8,14 @@ use super::{check_email, require, unique_or};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use entity::department;
+use entity::types::DepartmentKind;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DepartmentView {
     pub id: i64,
     pub code: String,
     pub name: String,
-    /// `producing` or `credit_office`
-    pub kind: String,
+    pub kind: DepartmentKind,
     pub email: Option<String>,
 }
 
@@ -38,10 +38,14 @@ pub async fn create_department(state: &AppState, input: DepartmentInput) -> ApiR
     let mut errs = Vec::new();
     let code = require(&input.code, "code", "单位编码").map_err(|e| errs.push(e)).ok();
     let name = require(&input.name, "name", "单位名称").map_err(|e| errs.push(e)).ok();
-    let kind = input.kind.clone().unwrap_or_else(|| "producing".into());
-    if !["producing", "credit_office"].contains(&kind.as_str()) {
-        errs.push(FieldError::new("kind", "invalid_value", "单位类型须为 producing 或 credit_office"));
-    }
+    let kind = match input.kind.as_deref().map(str::parse::<DepartmentKind>) {
+        None => DepartmentKind::Producing,
+        Some(Ok(k)) => k,
+        Some(Err(_)) => {
+            errs.push(FieldError::new("kind", "invalid_value", "单位类型须为 producing 或 credit_office"));
+            DepartmentKind::Producing
+        }
+    };
     check_email(&input.email, "email", &mut errs);
     if !errs.is_empty() {
         return Err(ApiError::Validation(errs));

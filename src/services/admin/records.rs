@@ -10,7 +10,8 @@ use super::require;
 use crate::domain::period::{Derived, PeriodRules, Regime, Severity};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
-use entity::types::{ActiveStatus, PublicationStatus};
+use crate::workflow::Role;
+use entity::types::{ActiveStatus, DepartmentKind, PublicationStatus};
 use entity::{department, list_membership, measure, record, sanction, subject};
 
 pub const RECORD_TYPES: [&str; 4] =
@@ -78,7 +79,7 @@ fn check_conduct_end(c: NaiveDate, today: NaiveDate) -> Option<FieldError> {
 }
 
 fn admin_actor(admin_id: i64) -> crate::services::publication::Actor<'static> {
-    crate::services::publication::Actor { user_id: Some(admin_id), role: "admin" }
+    crate::services::publication::Actor { user_id: Some(admin_id), role: Role::Admin.as_str() }
 }
 
 pub async fn create_record(
@@ -98,7 +99,7 @@ pub async fn create_record(
     match input.department_id {
         None => errs.push(FieldError::new("department_id", "required", "认定单位不能为空")),
         Some(id) => match department::Entity::find_by_id(id).one(&state.db).await? {
-            Some(d) if d.kind == "producing" => {}
+            Some(d) if d.kind == DepartmentKind::Producing => {}
             _ => errs.push(FieldError::new("department_id", "not_found", "认定单位不存在")),
         },
     }

@@ -9,14 +9,14 @@ use crate::domain::identity::check_subject_code;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use entity::subject;
+use entity::types::SubjectKind;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubjectView {
     pub id: i64,
     pub code: String,
     pub name: String,
-    /// `legal_person`, `individual_business`, `other_organisation` or `natural_person`
-    pub kind: String,
+    pub kind: SubjectKind,
     /// The code failed the GB 32100 check and an administrator accepted it.
     pub check_overridden: bool,
 }
@@ -39,20 +39,22 @@ pub struct SubjectInput {
     pub override_check: bool,
 }
 
-const SUBJECT_KINDS: [&str; 4] = ["legal_person", "individual_business", "other_organisation", "natural_person"];
-
 pub async fn create_subject(state: &AppState, input: SubjectInput) -> ApiResult<SubjectView> {
     let mut errs = Vec::new();
     let name = require(&input.name, "name", "主体名称").map_err(|e| errs.push(e)).ok().map(str::to_string);
-    let kind = input.kind.clone().unwrap_or_else(|| "legal_person".into());
-    if !SUBJECT_KINDS.contains(&kind.as_str()) {
-        errs.push(FieldError::new("kind", "invalid_value", "主体类型取值无效"));
-    }
+    let kind = match input.kind.as_deref().map(str::parse::<SubjectKind>) {
+        None => SubjectKind::LegalPerson,
+        Some(Ok(k)) => k,
+        Some(Err(_)) => {
+            errs.push(FieldError::new("kind", "invalid_value", "主体类型取值无效"));
+            SubjectKind::LegalPerson
+        }
+    };
     let raw = require(&input.code, "code", "统一社会信用代码").map_err(|e| errs.push(e)).ok().map(|s| s.to_uppercase());
     let mut overridden = false;
     let mut code = None;
     if let Some(raw) = raw {
-        match check_subject_code(kind == "natural_person", &raw, input.override_check) {
+        match check_subject_code(kind == SubjectKind::NaturalPerson, &raw, input.override_check) {
             Ok((c, o)) => {
                 code = Some(c);
                 overridden = o;

@@ -8,6 +8,7 @@ use super::{check_email, require, unique_or};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use crate::workflow::Role;
+use entity::types::DepartmentKind;
 use entity::{department, subject, user};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -100,7 +101,7 @@ async fn check_binding<C: ConnectionTrait>(
             None => errs.push(FieldError::new("department_id", "required", "部门经办人须关联单位")),
             Some(id) => match department::Entity::find_by_id(id).one(db).await? {
                 None => errs.push(FieldError::new("department_id", "not_found", "单位不存在")),
-                Some(d) if d.kind != "producing" => {
+                Some(d) if d.kind != DepartmentKind::Producing => {
                     errs.push(FieldError::new("department_id", "not_producing", "部门经办人须关联认定单位"))
                 }
                 _ => {}

@@ -9,7 +9,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TryIn
 use serde_json::Value;
 
 use crate::notify::Templates;
-use crate::workflow::Recipient;
+use crate::workflow::{Recipient, Role};
+use entity::types::DepartmentKind;
 use entity::{department, outbox, user};
 
 /// E-mail addresses for a recipient group.
@@ -36,7 +37,7 @@ pub async fn recipients<C: ConnectionTrait>(
             }
             let officers = user::Entity::find()
                 .filter(user::Column::DepartmentId.eq(department_id))
-                .filter(user::Column::Role.eq("department_officer"))
+                .filter(user::Column::Role.eq(Role::DepartmentOfficer.as_str()))
                 .filter(user::Column::Active.eq(true))
                 .all(db)
                 .await?;
@@ -52,14 +53,14 @@ pub async fn recipients<C: ConnectionTrait>(
 /// The credit office's addresses: its department mailbox and its officers.
 pub async fn credit_office_emails<C: ConnectionTrait>(db: &C) -> anyhow::Result<Vec<String>> {
     let mut out: Vec<String> = department::Entity::find()
-        .filter(department::Column::Kind.eq("credit_office"))
+        .filter(department::Column::Kind.eq(DepartmentKind::CreditOffice))
         .all(db)
         .await?
         .into_iter()
         .filter_map(|d| d.email)
         .collect();
     let officers = user::Entity::find()
-        .filter(user::Column::Role.eq("credit_office"))
+        .filter(user::Column::Role.eq(Role::CreditOffice.as_str()))
         .filter(user::Column::Active.eq(true))
         .all(db)
         .await?;
