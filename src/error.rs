@@ -7,6 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::domain::calendar::CalendarError;
+use crate::workflow::EngineError;
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
@@ -144,6 +147,34 @@ impl ResponseError for ApiError {
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         ApiError::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl From<CalendarError> for ApiError {
+    fn from(e: CalendarError) -> Self {
+        ApiError::unprocessable(e.code(), e.to_string())
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        let code = e.code();
+        let msg = e.to_string();
+        match e {
+            EngineError::UnknownAction(_) => ApiError::NotFound { what: "操作" },
+            EngineError::UnknownState(_) => ApiError::Internal(anyhow::anyhow!("case in unknown state: {msg}")),
+            EngineError::NotAllowedInState { .. } => ApiError::conflict(code, msg),
+            EngineError::RoleNotAllowed { .. } => ApiError::Forbidden,
+            EngineError::MissingComment => ApiError::field("comment", code, msg),
+            EngineError::MissingOutcome | EngineError::InvalidOutcome(_) => ApiError::field("outcome", code, msg),
+            EngineError::MissingAttachments(_) => ApiError::unprocessable(code, msg),
+            EngineError::GuardFailed { missing, .. } => {
+                let labels: Vec<&str> =
+                    missing.iter().map(|k| crate::workflow::attachment_kind_title(k).unwrap_or(k.as_str())).collect();
+                ApiError::conflict(code, msg)
+                    .with_details(serde_json::json!({"missing_materials": missing, "missing_titles": labels}))
+            }
+        }
     }
 }
 

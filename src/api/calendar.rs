@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::guard::{AdminOnly, Caller, Guarded};
 use crate::domain::calendar::YearFile;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -32,13 +32,7 @@ pub struct DueResponse {
 #[utoipa::path(tag = "calendar", params(DueQuery), responses((status = 200, body = DueResponse), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/calendar/due")]
 async fn due(state: web::Data<AppState>, _u: Caller, q: web::Query<DueQuery>) -> ApiResult<web::Json<DueResponse>> {
-    if q.working_days > 250 {
-        return Err(ApiError::field("working_days", "out_of_range", "工作日数不能超过 250"));
-    }
-    let d = state
-        .calendar()
-        .add_working_days(q.from, q.working_days)
-        .map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+    let d = crate::services::calendar::due(&state, q.from, q.working_days)?;
     Ok(web::Json(DueResponse {
         due: d.due,
         counted: d.counted,
@@ -82,14 +76,7 @@ async fn put_year(
     year: web::Path<i32>,
     body: web::Json<YearFile>,
 ) -> ApiResult<web::Json<YearsResponse>> {
-    let body = body.into_inner();
-    if !(2000..=2100).contains(&body.year) {
-        return Err(ApiError::field("year", "out_of_range", "年份须在 2000 年至 2100 年之间"));
-    }
-    if body.year != year.into_inner() {
-        return Err(ApiError::field("year", "mismatch", "路径中的年份与数据中的年份不一致"));
-    }
-    let (loaded, n) = crate::services::calendar::put_year(&state, admin.0.id, body).await?;
-    let provisional_deadlines = crate::services::calendar::provisional_count(&state.db).await?;
+    let (loaded, n, provisional_deadlines) =
+        crate::services::calendar::put_year(&state, admin.0.id, year.into_inner(), body.into_inner()).await?;
     Ok(web::Json(YearsResponse { loaded, recomputed_deadlines: Some(n), provisional_deadlines }))
 }

@@ -2,18 +2,17 @@
 
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::guard::{ApplicantOnly, Caller, CaseParty, Guarded};
 use crate::api::{Page, PageQuery};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::services::cases::{self, create::CreateCase, input::ActionRequest, view::CaseSummary, view::CaseView};
+use crate::services::cases::view::{CaseSummary, CaseView, DeadlineView};
+use crate::services::cases::{self, create::CreateCase, input::ActionRequest};
 use crate::state::AppState;
-use entity::types::{AttachmentKind, CaseKind, DeadlineKind, DeadlineStatus};
+use entity::types::{AttachmentKind, CaseKind};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_case)
@@ -212,28 +211,6 @@ async fn download_attachment(
         .body(bytes))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeadlineView {
-    pub id: i64,
-    /// `step` (the state's own budget) or `total` (the whole case)
-    pub kind: DeadlineKind,
-    pub state: String,
-    pub budget_working_days: i32,
-    pub extended_working_days: i32,
-    pub started_on: NaiveDate,
-    pub due_on: NaiveDate,
-    pub due_at: DateTime<Utc>,
-    pub status: DeadlineStatus,
-    pub provisional: bool,
-    pub paused_on: Option<NaiveDate>,
-    pub used_working_days_before_pause: Option<i32>,
-    pub warned_at: Option<DateTime<Utc>>,
-    pub overdue_at: Option<DateTime<Utc>>,
-    /// Every start, pause, resumption, extension and recomputation, with the days counted.
-    #[schema(value_type = Vec<Object>)]
-    pub explanation: serde_json::Value,
-}
-
 /// Explains every deadline of the case: budget, days counted, pauses, extensions.
 #[utoipa::path(tag = "cases", responses((status = 200, body = Vec<DeadlineView>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/cases/{id}/deadlines")]
@@ -242,36 +219,5 @@ async fn case_deadlines(
     user: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Vec<DeadlineView>>> {
-    use entity::{case, deadline};
-    let c = case::Entity::find_by_id(id.into_inner())
-        .filter(cases::scope(&user))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("案件"))?;
-    let rows = deadline::Entity::find()
-        .filter(deadline::Column::CaseId.eq(c.id))
-        .order_by_asc(deadline::Column::Id)
-        .all(&state.db)
-        .await?;
-    Ok(web::Json(
-        rows.into_iter()
-            .map(|d| DeadlineView {
-                id: d.id,
-                kind: d.kind,
-                state: d.state,
-                budget_working_days: d.budget_days,
-                extended_working_days: d.extended_days,
-                started_on: d.started_on,
-                due_on: d.due_on,
-                due_at: d.due_at,
-                status: d.status,
-                provisional: d.provisional,
-                paused_on: d.paused_on,
-                used_working_days_before_pause: d.used_days_at_pause,
-                warned_at: d.warned_at,
-                overdue_at: d.overdue_at,
-                explanation: serde_json::from_str(&d.history).unwrap_or_default(),
-            })
-            .collect(),
-    ))
+    Ok(web::Json(cases::view::deadlines(&state.db, &user, id.into_inner()).await?))
 }

@@ -1,5 +1,4 @@
 use actix_web::{HttpResponse, get, web};
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::state::AppState;
@@ -12,9 +11,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(tag = "system", responses((status = 200, description = "数据库连接正常"), (status = 503, description = "数据库不可用")))]
 #[get("/healthz")]
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let backend = state.db.get_database_backend();
-    match state.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => HttpResponse::Ok().json(json!({"status": "ok", "database": format!("{backend:?}").to_lowercase()})),
+    match crate::services::health::ping(&state.db).await {
+        Ok(backend) => HttpResponse::Ok().json(json!({"status": "ok", "database": backend})),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
             HttpResponse::ServiceUnavailable()

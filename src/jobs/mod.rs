@@ -3,20 +3,17 @@
 //! processes on one PostgreSQL database do each item exactly once. A server
 //! that was down catches up on what came due, once. The jobs find what is
 //! due; the writes are the services' (`services::cases::escalation`,
-//! `services::cases::expiry`, `services::outbox`).
+//! `services::cases::expiry`, `services::digest`, `services::outbox`).
 
 mod deadlines;
-mod digest;
 mod publications;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait, Set, TryInsertResult};
 use serde::Serialize;
 
 use crate::mailer::Mailer;
+use crate::services::digest;
 use crate::services::outbox::delivery;
 use crate::state::AppState;
-use entity::job_claim;
 
 /// Rows a job reads at a time.
 const BATCH: u64 = 500;
@@ -58,18 +55,4 @@ async fn refresh_calendar(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Inserts a unique claim key; true when this call inserted it.
-pub async fn claim<C: ConnectionTrait>(db: &C, key: &str, worker: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    let row = job_claim::ActiveModel {
-        key: Set(key.into()),
-        claimed_by: Set(worker.into()),
-        claimed_at: Set(now),
-        ..Default::default()
-    };
-    let res = job_claim::Entity::insert(row).on_conflict_do_nothing_on([job_claim::Column::Key]).exec(db).await?;
-    Ok(matches!(res, TryInsertResult::Inserted(_)))
-}
-
-fn local_date(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&crate::clock::shanghai()).date_naive()
-}
+pub use crate::services::claims::claim;

@@ -3,7 +3,7 @@
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use crate::domain::calendar::{Calendar, YearFile};
+use crate::domain::calendar::{Calendar, DueDate, YearFile};
 use crate::error::{ApiError, ApiResult};
 use crate::services::cases::deadlines::{Clocks, count_of};
 use crate::state::AppState;
@@ -20,16 +20,35 @@ pub async fn load<C: ConnectionTrait>(db: &C) -> anyhow::Result<Calendar> {
     Ok(cal)
 }
 
-/// Stores a year's arrangement, makes it live and recomputes the running
-/// deadlines it changes (provisional ones, and those counting days of that
-/// year), in one transaction. Returns the loaded years
-/// and the number of deadlines recomputed.
-pub async fn put_year(state: &AppState, admin_id: i64, year: YearFile) -> ApiResult<(Vec<i32>, u64)> {
-    year.validate().map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+/// The Nth working day after `from` (at most 250 working days).
+pub fn due(state: &AppState, from: chrono::NaiveDate, working_days: u32) -> ApiResult<DueDate> {
+    if working_days > 250 {
+        return Err(ApiError::field("working_days", "out_of_range", "工作日数不能超过 250"));
+    }
+    Ok(state.calendar().add_working_days(from, working_days)?)
+}
+
+/// Stores a year's arrangement (for `path_year`), makes it live and
+/// recomputes the running deadlines it changes (provisional ones, and those
+/// counting days of that year), in one transaction. Returns the loaded years,
+/// the number of deadlines recomputed and the number still provisional.
+pub async fn put_year(
+    state: &AppState,
+    admin_id: i64,
+    path_year: i32,
+    year: YearFile,
+) -> ApiResult<(Vec<i32>, u64, u64)> {
+    if !(2000..=2100).contains(&year.year) {
+        return Err(ApiError::field("year", "out_of_range", "年份须在 2000 年至 2100 年之间"));
+    }
+    if year.year != path_year {
+        return Err(ApiError::field("year", "mismatch", "路径中的年份与数据中的年份不一致"));
+    }
+    year.validate()?;
     let data = serde_json::to_string(&year).map_err(anyhow::Error::from)?;
     let now = state.clock.now();
     let mut cal = state.calendar();
-    cal.load_year(year.clone()).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+    cal.load_year(year.clone())?;
     let txn = state.db.begin().await?;
     let existing = calendar_year::Entity::find_by_id(year.year).one(&txn).await?;
     let am = calendar_year::ActiveModel {
@@ -47,7 +66,7 @@ pub async fn put_year(state: &AppState, admin_id: i64, year: YearFile) -> ApiRes
     txn.commit().await?;
     let loaded = cal.loaded_years();
     *state.calendar.write().map_err(|_| anyhow::anyhow!("calendar lock poisoned"))? = cal;
-    Ok((loaded, recomputed))
+    Ok((loaded, recomputed, provisional_count(&state.db).await?))
 }
 
 /// Recomputes running deadlines that were computed provisionally, or whose

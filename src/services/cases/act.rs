@@ -17,31 +17,9 @@ use super::{audit, facts, find_in_scope, now_micros, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::workflow::{ActionInput, Effect, EngineError, Guard, Role, attachment_kind_title, decide};
+use crate::workflow::{ActionInput, Effect, EngineError, Guard, Role, decide};
 use entity::types::Outcome;
 use entity::{case, record};
-
-impl From<EngineError> for ApiError {
-    fn from(e: EngineError) -> Self {
-        let code = e.code();
-        let msg = e.to_string();
-        match e {
-            EngineError::UnknownAction(_) => ApiError::NotFound { what: "操作" },
-            EngineError::UnknownState(_) => ApiError::Internal(anyhow::anyhow!("case in unknown state: {msg}")),
-            EngineError::NotAllowedInState { .. } => ApiError::conflict(code, msg),
-            EngineError::RoleNotAllowed { .. } => ApiError::Forbidden,
-            EngineError::MissingComment => ApiError::field("comment", code, msg),
-            EngineError::MissingOutcome | EngineError::InvalidOutcome(_) => ApiError::field("outcome", code, msg),
-            EngineError::MissingAttachments(_) => ApiError::unprocessable(code, msg),
-            EngineError::GuardFailed { missing, .. } => {
-                let labels: Vec<&str> =
-                    missing.iter().map(|k| attachment_kind_title(k).unwrap_or(k.as_str())).collect();
-                ApiError::conflict(code, msg)
-                    .with_details(json!({"missing_materials": missing, "missing_titles": labels}))
-            }
-        }
-    }
-}
 
 fn stale() -> ApiError {
     ApiError::conflict("stale_version", "案件已被他人处理或已更新，请刷新后重试")

@@ -85,12 +85,8 @@ pub async fn create(
         return Ok((existing, false));
     }
 
-    let subject_id = user.subject_id.ok_or(ApiError::Forbidden)?;
-    let rec = record::Entity::find_by_id(req.record_id)
-        .filter(record::Column::SubjectId.eq(subject_id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("信用信息"))?;
+    // An applicant's scope is its own subject's records.
+    let rec = crate::services::records::find_in_scope(&state.db, user, req.record_id).await?;
     let today = state.clock.today();
     let now = now_micros(state);
     if rec.deleted {

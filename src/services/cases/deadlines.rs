@@ -11,15 +11,9 @@ use serde_json::{Value, json};
 use crate::clock::end_of_local_day;
 use crate::domain::calendar::{Calendar, DueDate};
 use crate::domain::deadline::Count;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use entity::deadline;
 use entity::types::{DeadlineKind, DeadlineStatus};
-
-impl From<crate::domain::calendar::CalendarError> for ApiError {
-    fn from(e: crate::domain::calendar::CalendarError) -> Self {
-        ApiError::unprocessable(e.code(), e.to_string())
-    }
-}
 
 /// The counting state of a stored row.
 pub fn count_of(d: &deadline::Model) -> Count {

@@ -11,8 +11,8 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::workflow::ActionInfo;
-use entity::types::{AttachmentKind, CaseKind, Outcome};
-use entity::{attachment, case, case_event, department, record, subject, user};
+use entity::types::{AttachmentKind, CaseKind, DeadlineKind, DeadlineStatus, Outcome};
+use entity::{attachment, case, case_event, deadline, department, record, subject, user};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActionView {
@@ -232,6 +232,59 @@ pub async fn build<C: ConnectionTrait>(
         attachments,
         history,
     })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadlineView {
+    pub id: i64,
+    /// `step` (the state's own budget) or `total` (the whole case)
+    pub kind: DeadlineKind,
+    pub state: String,
+    pub budget_working_days: i32,
+    pub extended_working_days: i32,
+    pub started_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub due_at: DateTime<Utc>,
+    pub status: DeadlineStatus,
+    pub provisional: bool,
+    pub paused_on: Option<NaiveDate>,
+    pub used_working_days_before_pause: Option<i32>,
+    pub warned_at: Option<DateTime<Utc>>,
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Every start, pause, resumption, extension and recomputation, with the days counted.
+    #[schema(value_type = Vec<Object>)]
+    pub explanation: serde_json::Value,
+}
+
+/// Every deadline of a case the caller may see: budget, days counted,
+/// pauses, extensions.
+pub async fn deadlines<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> ApiResult<Vec<DeadlineView>> {
+    let c = find_in_scope(db, user, id).await?;
+    let rows = deadline::Entity::find()
+        .filter(deadline::Column::CaseId.eq(c.id))
+        .order_by_asc(deadline::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| DeadlineView {
+            id: d.id,
+            kind: d.kind,
+            state: d.state,
+            budget_working_days: d.budget_days,
+            extended_working_days: d.extended_days,
+            started_on: d.started_on,
+            due_on: d.due_on,
+            due_at: d.due_at,
+            status: d.status,
+            provisional: d.provisional,
+            paused_on: d.paused_on,
+            used_working_days_before_pause: d.used_days_at_pause,
+            warned_at: d.warned_at,
+            overdue_at: d.overdue_at,
+            explanation: serde_json::from_str(&d.history).unwrap_or_default(),
+        })
+        .collect())
 }
 
 pub struct CaseFilter {

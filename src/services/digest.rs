@@ -1,11 +1,12 @@
 //! The credit office's daily digest and the administrators' alert about
-//! provisional calendar years.
+//! provisional calendar years: once a day each, claimed by a unique key so
+//! one replica sends it.
 
 use chrono::{Duration, Timelike};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde_json::json;
 
-use super::{claim, local_date};
+use super::claims::{claim, local_date};
 use crate::services::outbox;
 use crate::state::AppState;
 use crate::workflow::Role;
@@ -14,7 +15,7 @@ use entity::{case, deadline, department, user};
 
 /// Working days: once per day after the digest hour, one mail to the credit
 /// office listing overdue and due-soon open cases by department.
-pub(super) async fn daily_digest(state: &AppState, worker: &str) -> anyhow::Result<u32> {
+pub async fn daily_digest(state: &AppState, worker: &str) -> anyhow::Result<u32> {
     let now = state.clock.now();
     let local = now.with_timezone(&crate::clock::shanghai());
     let today = local.date_naive();
@@ -76,7 +77,7 @@ pub(super) async fn daily_digest(state: &AppState, worker: &str) -> anyhow::Resu
 
 /// While any running deadline is provisional (its year's arrangement is not
 /// loaded), alert the administrators once a day.
-pub(super) async fn provisional_alert(state: &AppState, worker: &str) -> anyhow::Result<u32> {
+pub async fn provisional_alert(state: &AppState, worker: &str) -> anyhow::Result<u32> {
     let now = state.clock.now();
     let today = local_date(now);
     let provisional = deadline::Entity::find()

@@ -1,0 +1,24 @@
+//! Claims of once-only work (a day's digest, an alert) by a unique key, so
+//! that of several replicas exactly one does it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait, Set, TryInsertResult};
+
+use entity::job_claim;
+
+/// Inserts a unique claim key; true when this call inserted it.
+pub async fn claim<C: ConnectionTrait>(db: &C, key: &str, worker: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let row = job_claim::ActiveModel {
+        key: Set(key.into()),
+        claimed_by: Set(worker.into()),
+        claimed_at: Set(now),
+        ..Default::default()
+    };
+    let res = job_claim::Entity::insert(row).on_conflict_do_nothing_on([job_claim::Column::Key]).exec(db).await?;
+    Ok(matches!(res, TryInsertResult::Inserted(_)))
+}
+
+/// The local (Asia/Shanghai) date of an instant.
+pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&crate::clock::shanghai()).date_naive()
+}
