@@ -7,68 +7,6 @@ use crate::helpers::*;
 
 // ------------------------------------------------------------- helpers ----
 
-/// Files a case and returns the raw response.
-async fn try_file(app: &TestApp, token: &str, kind: &str, record_id: i64) -> Resp {
-    app.post(
-        "/api/v1/cases",
-        token,
-        json!({"kind": kind, "record_id": record_id, "reason": "申请理由：信息有误或已履行义务"}),
-    )
-    .await
-}
-
-/// Files a case that must be accepted for intake (201); returns the case.
-async fn file_case(app: &TestApp, token: &str, kind: &str, record_id: i64) -> Value {
-    let res = try_file(app, token, kind, record_id).await;
-    assert_eq!(res.status.as_u16(), 201, "filing {kind} on {record_id}: {}", res.body);
-    assert_eq!(res.body["state"], "submitted", "{}", res.body);
-    res.body
-}
-
-fn case_id(case: &Value) -> i64 {
-    case["id"].as_i64().unwrap_or_else(|| panic!("case id missing: {case}"))
-}
-
-/// Takes an action on a case.
-async fn act(app: &TestApp, token: &str, id: i64, action: &str, body: Value) -> Resp {
-    app.post(&format!("/api/v1/cases/{id}/actions/{action}"), token, body).await
-}
-
-/// Uploads a small PDF as material of `kind`.
-async fn upload_pdf(app: &TestApp, token: &str, id: i64, kind: &str) -> Resp {
-    let part = reqwest::multipart::Part::bytes(format!("%PDF-1.4\n% {kind} for case {id}\n%%EOF\n").into_bytes())
-        .file_name(format!("{kind}.pdf"))
-        .mime_str("application/pdf")
-        .unwrap();
-    let form = reqwest::multipart::Form::new().text("kind", kind.to_string()).part("file", part);
-    let res = app
-        .client
-        .post(app.url(&format!("/api/v1/cases/{id}/attachments")))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    let status = res.status();
-    let text = res.text().await.unwrap_or_default();
-    Resp { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
-}
-
-async fn get_case(app: &TestApp, token: &str, id: i64) -> Value {
-    app.get(&format!("/api/v1/cases/{id}"), token).await.ok()
-}
-
-async fn get_record(app: &TestApp, token: &str, id: i64) -> Value {
-    app.get(&format!("/api/v1/records/{id}"), token).await.ok()
-}
-
-/// The public query's items for a subject code (no login).
-async fn public_items(app: &TestApp, code: &str) -> Vec<Value> {
-    let body =
-        app.request(reqwest::Method::GET, &format!("/api/v1/public/records?subject={code}"), None, None).await.ok();
-    body["items"].as_array().unwrap_or_else(|| panic!("items missing: {body}")).clone()
-}
-
 fn find_by_id(items: &[Value], id: i64) -> Option<&Value> {
     items.iter().find(|r| r["id"].as_i64() == Some(id))
 }
@@ -134,18 +72,18 @@ async fn accepted_objection(app: &TestApp) -> Objection {
     let ent_c = app.login("ent_c").await;
     let office = app.login("office").await;
     let sthj = app.login("sthj").await;
-    let before = get_record(app, &office, record_id).await;
+    let before = app.record(&office, record_id).await;
     assert_eq!(before["objection_open"], false, "{before}");
     assert_eq!(before["publication_status"], "published", "{before}");
-    let case = file_case(app, &ent_c, "objection", record_id).await;
-    let id = case_id(&case);
-    assert_eq!(get_record(app, &office, record_id).await["objection_open"], false, "not marked before acceptance");
+    let case = app.file(&ent_c, "objection", record_id).await;
+    let id = id_of(&case);
+    assert_eq!(app.record(&office, record_id).await["objection_open"], false, "not marked before acceptance");
 
-    let case = act(app, &office, id, "accept", json!({})).await.ok();
+    let case = app.act(&office, id, "accept", json!({})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
-    let rec = get_record(app, &office, record_id).await;
+    let rec = app.record(&office, record_id).await;
     assert_eq!(rec["objection_open"], true, "{rec}");
-    let public = public_items(app, demo::ENT_C).await;
+    let public = app.public_items(demo::ENT_C).await;
     let item = find_by_id(&public, record_id).unwrap_or_else(|| panic!("record not public: {public:?}"));
     assert_eq!(item["objection_open"], true, "{item}");
     assert_eq!(item["objection_label"], "异议处理中", "{item}");
@@ -154,9 +92,9 @@ async fn accepted_objection(app: &TestApp) -> Objection {
 
 /// After a verification: the mark is gone, privately and publicly.
 async fn assert_unmarked(app: &TestApp, o: &Objection) -> Value {
-    let rec = get_record(app, &o.office, o.record_id).await;
+    let rec = app.record(&o.office, o.record_id).await;
     assert_eq!(rec["objection_open"], false, "{rec}");
-    if let Some(item) = find_by_id(&public_items(app, demo::ENT_C).await, o.record_id) {
+    if let Some(item) = find_by_id(&app.public_items(demo::ENT_C).await, o.record_id) {
         assert_eq!(item["objection_open"], false, "{item}");
         assert!(item["objection_label"].is_null(), "{item}");
     }
@@ -171,30 +109,6 @@ async fn outbox_rows(app: &TestApp, case: i64) -> Vec<entity::outbox::Model> {
         .expect("outbox rows")
 }
 
-struct Repair {
-    id: i64,
-    record_id: i64,
-    office: String,
-    officer: String,
-    applicant: String,
-}
-
-/// Files a repair, uploads both materials and has the office accept it.
-async fn accepted_repair(app: &TestApp, applicant: &str, doc: &str) -> Repair {
-    let record_id = app.record_id(doc).await;
-    let applicant = app.login(applicant).await;
-    let office = app.login("office").await;
-    let officer = app.login("sthj").await;
-    let id = case_id(&file_case(app, &applicant, "repair", record_id).await);
-    for kind in ["fulfilment_proof", "commitment_letter"] {
-        let res = upload_pdf(app, &applicant, id, kind).await;
-        assert_eq!(res.status.as_u16(), 201, "{}", res.body);
-    }
-    let case = act(app, &office, id, "accept", json!({})).await.ok();
-    assert_eq!(case["state"], "with_department", "{case}");
-    Repair { id, record_id, office, officer, applicant }
-}
-
 // -------------------------------------------------- objection outcomes ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,33 +121,29 @@ async fn objection_corrected_changes_content_and_ends_named_sanction() {
     let kept = sanctions[1]["id"].as_i64().unwrap();
 
     // The corrected content is required.
-    let res = act(&app, &o.sthj, o.id, "verify", json!({"outcome": "corrected", "comment": "核查属实"})).await;
+    let res = app.act(&o.sthj, o.id, "verify", json!({"outcome": "corrected", "comment": "核查属实"})).await;
     expect_field(res, "correction", "correction_required");
-    assert_eq!(get_case(&app, &o.office, o.id).await["state"], "with_department");
+    assert_eq!(app.case(&o.office, o.id).await["state"], "with_department");
 
     let new_content = "经核查，排污数据篡改情节认定有误，更正为未按规定运行自动监测设备。";
     // A sanction of another record: refused, and nothing of the verification sticks.
-    let other = get_record(&app, &o.office, app.record_id(demo::REPAIRABLE).await).await;
+    let other = app.record(&o.office, app.record_id(demo::REPAIRABLE).await).await;
     let foreign = other["sanctions"][0]["id"].as_i64().unwrap();
-    let res = act(
-        &app,
-        &o.sthj,
+    let res = app.act(&o.sthj,
         o.id,
         "verify",
         json!({"outcome": "corrected", "comment": "更正", "correction": {"content": new_content}, "sanction_ids": [foreign]}),
     )
     .await;
     expect_field(res, "sanction_ids", "not_found");
-    let unchanged = get_record(&app, &o.office, o.record_id).await;
+    let unchanged = app.record(&o.office, o.record_id).await;
     assert_eq!(unchanged["content"], o.before["content"], "rolled back: {unchanged}");
     assert_eq!(unchanged["objection_open"], true, "{unchanged}");
-    let still = get_case(&app, &o.office, o.id).await;
+    let still = app.case(&o.office, o.id).await;
     assert_eq!(still["state"], "with_department", "{still}");
     assert!(still["history"].as_array().unwrap().iter().all(|e| e["action"] != "verify"), "{still}");
 
-    let case = act(
-        &app,
-        &o.sthj,
+    let case = app.act(&o.sthj,
         o.id,
         "verify",
         json!({"outcome": "corrected", "comment": "核查属实，予以更正", "correction": {"content": new_content}, "sanction_ids": [wrong]}),
@@ -259,7 +169,7 @@ async fn objection_corrected_changes_content_and_ends_named_sanction() {
     assert_eq!(verify["inputs"]["record_before"]["content"], o.before["content"], "{verify}");
     assert_eq!(verify["inputs"]["record_after"]["content"], new_content, "{verify}");
 
-    let public = public_items(&app, demo::ENT_C).await;
+    let public = app.public_items(demo::ENT_C).await;
     assert_eq!(find_by_id(&public, o.record_id).expect("still public")["content"], new_content);
     let rows = outbox_rows(&app, o.id).await;
     assert_eq!(rows.iter().filter(|r| r.kind == "sync").count(), 1, "{rows:?}");
@@ -270,19 +180,19 @@ async fn objection_corrected_changes_content_and_ends_named_sanction() {
 async fn objection_supplemented_appends_to_content() {
     let app = spawn().await;
     let o = accepted_objection(&app).await;
-    let res = act(&app, &o.sthj, o.id, "verify", json!({"outcome": "supplemented", "comment": "补充说明"})).await;
+    let res = app.act(&o.sthj, o.id, "verify", json!({"outcome": "supplemented", "comment": "补充说明"})).await;
     expect_field(res, "correction", "correction_required");
 
     let extra = "当事人已于次月完成整改并通过验收。";
-    let case = act(
-        &app,
-        &o.sthj,
-        o.id,
-        "verify",
-        json!({"outcome": "supplemented", "comment": "补充说明", "correction": {"content": extra}}),
-    )
-    .await
-    .ok();
+    let case = app
+        .act(
+            &o.sthj,
+            o.id,
+            "verify",
+            json!({"outcome": "supplemented", "comment": "补充说明", "correction": {"content": extra}}),
+        )
+        .await
+        .ok();
     assert_eq!(case["state"], "closed_resolved", "{case}");
     let rec = assert_unmarked(&app, &o).await;
     let content = rec["content"].as_str().unwrap();
@@ -297,14 +207,14 @@ async fn objection_deleted_ends_publication_and_sanctions() {
     let app = spawn().await;
     let o = accepted_objection(&app).await;
     let case =
-        act(&app, &o.sthj, o.id, "verify", json!({"outcome": "deleted", "comment": "信息错误，予以删除"})).await.ok();
+        app.act(&o.sthj, o.id, "verify", json!({"outcome": "deleted", "comment": "信息错误，予以删除"})).await.ok();
     assert_eq!(case["state"], "closed_resolved", "{case}");
     assert_eq!(case["outcome"], "deleted");
     let rec = assert_unmarked(&app, &o).await;
     assert_eq!(rec["deleted"], true, "{rec}");
     assert_eq!(rec["publication_status"], "ended", "{rec}");
     assert_eq!(statuses(&rec["sanctions"]), ["ended", "ended"], "{rec}");
-    assert!(find_by_id(&public_items(&app, demo::ENT_C).await, o.record_id).is_none(), "deleted record still public");
+    assert!(find_by_id(&app.public_items(demo::ENT_C).await, o.record_id).is_none(), "deleted record still public");
     let sync = outbox_rows(&app, o.id).await;
     assert!(sync.iter().any(|r| r.kind == "sync"), "sync queued");
 }
@@ -314,7 +224,8 @@ async fn objection_removed_from_list_ends_membership_and_sanctions() {
     let app = spawn().await;
     let o = accepted_objection(&app).await;
     assert_eq!(statuses(&o.before["lists"]), ["active"], "{}", o.before);
-    let case = act(&app, &o.sthj, o.id, "verify", json!({"outcome": "removed_from_list", "comment": "不符合列入条件"}))
+    let case = app
+        .act(&o.sthj, o.id, "verify", json!({"outcome": "removed_from_list", "comment": "不符合列入条件"}))
         .await
         .ok();
     assert_eq!(case["state"], "closed_resolved", "{case}");
@@ -323,7 +234,7 @@ async fn objection_removed_from_list_ends_membership_and_sanctions() {
     assert_eq!(statuses(&rec["sanctions"]), ["ended", "ended"], "{rec}");
     assert_eq!(rec["publication_status"], "published", "{rec}");
     assert_eq!(rec["deleted"], false, "{rec}");
-    assert!(find_by_id(&public_items(&app, demo::ENT_C).await, o.record_id).is_some(), "still published");
+    assert!(find_by_id(&app.public_items(demo::ENT_C).await, o.record_id).is_some(), "still published");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,20 +242,20 @@ async fn objection_maintained_leaves_record_and_removes_mark() {
     let app = spawn().await;
     let o = accepted_objection(&app).await;
     // A correction does not belong to a maintained outcome.
-    let res = act(
-        &app,
-        &o.sthj,
-        o.id,
-        "verify",
-        json!({"outcome": "maintained", "comment": "维持", "correction": {"content": "x"}}),
-    )
-    .await;
+    let res = app
+        .act(
+            &o.sthj,
+            o.id,
+            "verify",
+            json!({"outcome": "maintained", "comment": "维持", "correction": {"content": "x"}}),
+        )
+        .await;
     expect_field(res, "correction", "not_applicable");
 
-    let case =
-        act(&app, &o.sthj, o.id, "verify", json!({"outcome": "maintained", "comment": "经核查信息无误，予以维持"}))
-            .await
-            .ok();
+    let case = app
+        .act(&o.sthj, o.id, "verify", json!({"outcome": "maintained", "comment": "经核查信息无误，予以维持"}))
+        .await
+        .ok();
     assert_eq!(case["state"], "closed_resolved", "{case}");
     assert_eq!(case["outcome"], "maintained");
     let rec = assert_unmarked(&app, &o).await;
@@ -352,7 +263,7 @@ async fn objection_maintained_leaves_record_and_removes_mark() {
     {
         assert_eq!(rec[k], o.before[k], "{k} changed: {rec}");
     }
-    let public = public_items(&app, demo::ENT_C).await;
+    let public = app.public_items(demo::ENT_C).await;
     assert!(find_by_id(&public, o.record_id).is_some());
     let _ = o.ent_c;
 }
@@ -365,27 +276,27 @@ async fn objection_reject_needs_comment_and_never_marks() {
     let record_id = app.record_id(demo::LIST_ENTRY).await;
     let ent_c = app.login("ent_c").await;
     let office = app.login("office").await;
-    let id = case_id(&file_case(&app, &ent_c, "objection", record_id).await);
+    let id = id_of(&app.file(&ent_c, "objection", record_id).await);
 
-    expect_field(act(&app, &office, id, "reject", json!({})).await, "comment", "comment_required");
-    expect_field(act(&app, &office, id, "reject", json!({"comment": "   "})).await, "comment", "comment_required");
-    assert_eq!(get_case(&app, &office, id).await["state"], "submitted");
+    expect_field(app.act(&office, id, "reject", json!({})).await, "comment", "comment_required");
+    expect_field(app.act(&office, id, "reject", json!({"comment": "   "})).await, "comment", "comment_required");
+    assert_eq!(app.case(&office, id).await["state"], "submitted");
 
-    let case = act(&app, &office, id, "reject", json!({"comment": "申请事项不属于异议受理范围"})).await.ok();
+    let case = app.act(&office, id, "reject", json!({"comment": "申请事项不属于异议受理范围"})).await.ok();
     assert_eq!(case["state"], "closed_not_accepted", "{case}");
     assert_eq!(case["result"], "不予受理", "{case}");
     assert!(case["closed_at"].is_string(), "{case}");
     assert_eq!(last_event(&case, "reject")["comment"], "申请事项不属于异议受理范围");
-    let rec = get_record(&app, &office, record_id).await;
+    let rec = app.record(&office, record_id).await;
     assert_eq!(rec["objection_open"], false, "{rec}");
-    let public = public_items(&app, demo::ENT_C).await;
+    let public = app.public_items(demo::ENT_C).await;
     let item = find_by_id(&public, record_id).expect("still public");
     assert_eq!(item["objection_open"], false);
     assert!(item["objection_label"].is_null(), "{item}");
     // Nothing can follow a closed case.
-    act(&app, &office, id, "accept", json!({})).await.expect(409, "action_not_allowed");
+    app.act(&office, id, "accept", json!({})).await.expect(409, "action_not_allowed");
     // A new objection may be filed once the first is closed.
-    file_case(&app, &ent_c, "objection", record_id).await;
+    app.file(&ent_c, "objection", record_id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -394,26 +305,26 @@ async fn objection_supplement_loop_pauses_and_resumes_total_deadline() {
     let record_id = app.record_id(demo::LIST_ENTRY).await;
     let ent_c = app.login("ent_c").await;
     let office = app.login("office").await;
-    let id = case_id(&file_case(&app, &ent_c, "objection", record_id).await);
+    let id = id_of(&app.file(&ent_c, "objection", record_id).await);
 
-    expect_field(act(&app, &office, id, "request_supplement", json!({})).await, "comment", "comment_required");
-    let case = act(&app, &office, id, "request_supplement", json!({"comment": "请补充相关证明材料"})).await.ok();
+    expect_field(app.act(&office, id, "request_supplement", json!({})).await, "comment", "comment_required");
+    let case = app.act(&office, id, "request_supplement", json!({"comment": "请补充相关证明材料"})).await.ok();
     assert_eq!(case["state"], "supplement_requested", "{case}");
     assert!(case["total_due_at"].is_null(), "total clock paused: {case}");
-    let seen = get_case(&app, &ent_c, id).await;
+    let seen = app.case(&ent_c, id).await;
     assert!(action_names(&seen).contains(&"supplement".to_string()), "{seen}");
-    assert!(action_names(&get_case(&app, &office, id).await).is_empty(), "office waits for the applicant");
+    assert!(action_names(&app.case(&office, id).await).is_empty(), "office waits for the applicant");
     // The office cannot accept while waiting for the supplement.
-    act(&app, &office, id, "accept", json!({})).await.expect(409, "action_not_allowed");
+    app.act(&office, id, "accept", json!({})).await.expect(409, "action_not_allowed");
 
-    let res = upload_pdf(&app, &ent_c, id, "evidence").await;
+    let res = app.upload_pdf(&ent_c, id, "evidence").await;
     assert_eq!(res.status.as_u16(), 201, "{}", res.body);
-    let case = act(&app, &ent_c, id, "supplement", json!({"comment": "已补充"})).await.ok();
+    let case = app.act(&ent_c, id, "supplement", json!({"comment": "已补充"})).await.ok();
     assert_eq!(case["state"], "submitted", "{case}");
     assert!(case["total_due_at"].is_string(), "total clock running again: {case}");
-    let case = act(&app, &office, id, "accept", json!({})).await.ok();
+    let case = app.act(&office, id, "accept", json!({})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
-    assert_eq!(get_record(&app, &office, record_id).await["objection_open"], true);
+    assert_eq!(app.record(&office, record_id).await["objection_open"], true);
 
     let deadlines = app.get(&format!("/api/v1/cases/{id}/deadlines"), &ent_c).await.ok();
     let total: Vec<&Value> = deadlines.as_array().unwrap().iter().filter(|d| d["kind"] == "total").collect();
@@ -440,14 +351,14 @@ async fn objection_supplement_loop_pauses_and_resumes_total_deadline() {
 async fn objection_withdrawn_after_acceptance_removes_mark() {
     let app = spawn().await;
     let o = accepted_objection(&app).await;
-    let case = act(&app, &o.ent_c, o.id, "withdraw", json!({"comment": "不再坚持异议"})).await.ok();
+    let case = app.act(&o.ent_c, o.id, "withdraw", json!({"comment": "不再坚持异议"})).await.ok();
     assert_eq!(case["state"], "withdrawn", "{case}");
     assert_eq!(case["result"], "已撤回", "{case}");
     let rec = assert_unmarked(&app, &o).await;
     assert_eq!(rec["content"], o.before["content"]);
     assert_eq!(statuses(&rec["sanctions"]), ["active", "active"]);
     // The department can no longer verify.
-    act(&app, &o.sthj, o.id, "verify", json!({"outcome": "maintained", "comment": "x"}))
+    app.act(&o.sthj, o.id, "verify", json!({"outcome": "maintained", "comment": "x"}))
         .await
         .expect(409, "action_not_allowed");
 }
@@ -461,9 +372,9 @@ async fn repair_approved_ends_publication_sanctions_and_queues_notices() {
     let ent_a = app.login("ent_a").await;
     let office = app.login("office").await;
     let sthj = app.login("sthj").await;
-    assert!(find_by_id(&public_items(&app, demo::ENT_A).await, record_id).is_some(), "published before");
-    let case = file_case(&app, &ent_a, "repair", record_id).await;
-    let id = case_id(&case);
+    assert!(find_by_id(&app.public_items(demo::ENT_A).await, record_id).is_some(), "published before");
+    let case = app.file(&ent_a, "repair", record_id).await;
+    let id = id_of(&case);
     assert_eq!(sorted(&["fulfilment_proof", "commitment_letter"]), {
         let mut m: Vec<String> =
             case["missing_materials"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
@@ -472,23 +383,23 @@ async fn repair_approved_ends_publication_sanctions_and_queues_notices() {
     });
 
     // Accept waits for both materials.
-    let body = act(&app, &office, id, "accept", json!({})).await.expect(409, "materials_missing");
+    let body = app.act(&office, id, "accept", json!({})).await.expect(409, "materials_missing");
     let missing = body["details"]["missing_materials"].as_array().unwrap();
     assert_eq!(missing.len(), 2, "{body}");
-    assert_eq!(upload_pdf(&app, &ent_a, id, "fulfilment_proof").await.status.as_u16(), 201);
-    let body = act(&app, &office, id, "accept", json!({})).await.expect(409, "materials_missing");
+    assert_eq!(app.upload_pdf(&ent_a, id, "fulfilment_proof").await.status.as_u16(), 201);
+    let body = app.act(&office, id, "accept", json!({})).await.expect(409, "materials_missing");
     assert_eq!(body["details"]["missing_materials"], json!(["commitment_letter"]), "{body}");
-    assert_eq!(upload_pdf(&app, &ent_a, id, "commitment_letter").await.status.as_u16(), 201);
-    let case = act(&app, &office, id, "accept", json!({})).await.ok();
+    assert_eq!(app.upload_pdf(&ent_a, id, "commitment_letter").await.status.as_u16(), 201);
+    let case = app.act(&office, id, "accept", json!({})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
     assert_eq!(case["attachments"].as_array().unwrap().len(), 2, "{case}");
     assert!(case["missing_materials"].as_array().unwrap().is_empty(), "{case}");
 
-    let case = act(&app, &sthj, id, "approve", json!({"comment": "已履行法定义务，同意修复"})).await.ok();
+    let case = app.act(&sthj, id, "approve", json!({"comment": "已履行法定义务，同意修复"})).await.ok();
     assert_eq!(case["state"], "completed", "{case}");
     assert_eq!(case["result"], "修复完成", "{case}");
 
-    let rec = get_record(&app, &office, record_id).await;
+    let rec = app.record(&office, record_id).await;
     assert_eq!(rec["publication_status"], "ended", "{rec}");
     assert!(rec["publication_end_reason"].is_string(), "{rec}");
     let sanctions = rec["sanctions"].as_array().unwrap();
@@ -498,7 +409,7 @@ async fn repair_approved_ends_publication_sanctions_and_queues_notices() {
         assert!(s["ended_at"].is_string(), "{s}");
         assert!(s["ended_reason"].as_str().is_some_and(|r| !r.is_empty()), "{s}");
     }
-    let public = public_items(&app, demo::ENT_A).await;
+    let public = app.public_items(demo::ENT_A).await;
     assert!(find_by_id(&public, record_id).is_none(), "repaired record still public: {public:?}");
     assert!(public.iter().any(|r| r["document_no"] == demo::TOO_EARLY), "other records stay: {public:?}");
 
@@ -515,37 +426,37 @@ async fn repair_approved_ends_publication_sanctions_and_queues_notices() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repair_approved_on_list_entry_ends_list_membership() {
     let app = spawn().await;
-    let r = accepted_repair(&app, "ent_c", demo::LIST_ENTRY).await;
-    let before = get_record(&app, &r.office, r.record_id).await;
+    let r = app.accepted_repair("ent_c", demo::LIST_ENTRY).await;
+    let before = app.record(&r.office, r.record_id).await;
     assert_eq!(statuses(&before["lists"]), ["active"], "{before}");
-    let case = act(&app, &r.officer, r.id, "approve", json!({})).await.ok();
+    let case = app.act(&r.officer, r.id, "approve", json!({})).await.ok();
     assert_eq!(case["state"], "completed", "{case}");
-    let rec = get_record(&app, &r.office, r.record_id).await;
+    let rec = app.record(&r.office, r.record_id).await;
     assert_eq!(statuses(&rec["lists"]), ["ended"], "{rec}");
     assert!(rec["lists"][0]["ended_at"].is_string(), "{rec}");
     assert_eq!(statuses(&rec["sanctions"]), ["ended", "ended"], "{rec}");
     assert_eq!(rec["publication_status"], "ended", "{rec}");
-    assert!(find_by_id(&public_items(&app, demo::ENT_C).await, r.record_id).is_none());
+    assert!(find_by_id(&app.public_items(demo::ENT_C).await, r.record_id).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repair_denied_needs_comment_and_keeps_record() {
     let app = spawn().await;
-    let r = accepted_repair(&app, "ent_a", demo::REPAIRABLE).await;
-    expect_field(act(&app, &r.officer, r.id, "deny", json!({})).await, "comment", "comment_required");
-    assert_eq!(get_case(&app, &r.office, r.id).await["state"], "with_department");
+    let r = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    expect_field(app.act(&r.officer, r.id, "deny", json!({})).await, "comment", "comment_required");
+    assert_eq!(app.case(&r.office, r.id).await["state"], "with_department");
 
-    let case = act(&app, &r.officer, r.id, "deny", json!({"comment": "罚款尚未缴清"})).await.ok();
+    let case = app.act(&r.officer, r.id, "deny", json!({"comment": "罚款尚未缴清"})).await.ok();
     assert_eq!(case["state"], "denied", "{case}");
     assert_eq!(case["result"], "不予修复", "{case}");
-    let rec = get_record(&app, &r.office, r.record_id).await;
+    let rec = app.record(&r.office, r.record_id).await;
     assert_eq!(rec["publication_status"], "published", "{rec}");
     assert_eq!(statuses(&rec["sanctions"]), ["active", "active"], "{rec}");
-    assert!(find_by_id(&public_items(&app, demo::ENT_A).await, r.record_id).is_some());
+    assert!(find_by_id(&app.public_items(demo::ENT_A).await, r.record_id).is_some());
     let rows = outbox_rows(&app, r.id).await;
     assert!(!rows.iter().any(|x| x.kind == "sync"), "nothing to sync on denial: {rows:?}");
     // A new application is possible once the denied one is closed.
-    file_case(&app, &r.applicant, "repair", r.record_id).await;
+    app.file(&r.applicant, "repair", r.record_id).await;
 }
 
 // ------------------------------------------------------------ intake ----
@@ -557,16 +468,16 @@ async fn intake_refuses_ineligible_records() {
     let ent_b = app.login("ent_b").await;
 
     let not_repairable = app.record_id(demo::NOT_REPAIRABLE).await;
-    try_file(&app, &ent_b, "repair", not_repairable).await.expect(422, "record_not_repairable");
+    app.try_file(&ent_b, "repair", not_repairable).await.expect(422, "record_not_repairable");
 
     let too_early = app.record_id(demo::TOO_EARLY).await;
-    let body = try_file(&app, &ent_a, "repair", too_early).await.expect(422, "repair_too_early");
+    let body = app.try_file(&ent_a, "repair", too_early).await.expect(422, "repair_too_early");
     let from = body["details"]["repairable_from"].as_str().unwrap_or_else(|| panic!("{body}"));
     let from = chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d").expect("a date");
     assert!(from > app.state.clock.today(), "{from}");
 
     let not_published = app.record_id(demo::NOT_PUBLISHED).await;
-    try_file(&app, &ent_b, "repair", not_published).await.expect(422, "record_not_published");
+    app.try_file(&ent_b, "repair", not_published).await.expect(422, "record_not_published");
 
     // No case was created by any refusal.
     let office = app.login("office").await;
@@ -580,14 +491,14 @@ async fn intake_ends_publication_past_its_period() {
     let ent_c = app.login("ent_c").await;
     let office = app.login("office").await;
     let expired = app.record_id(demo::EXPIRED).await;
-    assert_eq!(get_record(&app, &office, expired).await["publication_status"], "published");
-    let body = try_file(&app, &ent_c, "repair", expired).await.expect(422, "publication_period_over");
+    assert_eq!(app.record(&office, expired).await["publication_status"], "published");
+    let body = app.try_file(&ent_c, "repair", expired).await.expect(422, "publication_period_over");
     assert_eq!(body["details"]["publication_status"], "ended", "{body}");
-    let rec = get_record(&app, &office, expired).await;
+    let rec = app.record(&office, expired).await;
     assert_eq!(rec["publication_status"], "ended", "{rec}");
-    assert!(find_by_id(&public_items(&app, demo::ENT_C).await, expired).is_none());
+    assert!(find_by_id(&app.public_items(demo::ENT_C).await, expired).is_none());
     // Asking again answers that publication already ended.
-    try_file(&app, &ent_c, "repair", expired).await.expect(422, "publication_already_ended");
+    app.try_file(&ent_c, "repair", expired).await.expect(422, "publication_already_ended");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -596,21 +507,21 @@ async fn intake_past_the_end_closes_the_open_repair_on_the_record() {
     let ent_a = app.login("ent_a").await;
     let office = app.login("office").await;
     let repairable = app.record_id(demo::REPAIRABLE).await;
-    let open = case_id(&file_case(&app, &ent_a, "repair", repairable).await);
+    let open = id_of(&app.file(&ent_a, "repair", repairable).await);
     // The window ends while the application is still open; nothing ran since.
     let ends: chrono::NaiveDate =
-        get_record(&app, &office, repairable).await["publication_ends"].as_str().unwrap().parse().unwrap();
+        app.record(&office, repairable).await["publication_ends"].as_str().unwrap().parse().unwrap();
     app.clock.set_local(ends, 9, 0);
     let ent_a = app.login("ent_a").await;
     let office = app.login("office").await;
     // A second application is refused, and the window's end is applied at once:
     // publication ends and the open application closes as expired.
-    let body = try_file(&app, &ent_a, "repair", repairable).await.expect(422, "publication_period_over");
+    let body = app.try_file(&ent_a, "repair", repairable).await.expect(422, "publication_period_over");
     assert_eq!(body["details"]["publication_status"], "ended", "{body}");
-    let case = get_case(&app, &office, open).await;
+    let case = app.case(&office, open).await;
     assert_eq!(case["state"], "expired", "{case}");
     assert!(case["history"].as_array().unwrap().iter().any(|e| e["action"] == "expire" && e["actor_role"] == "system"));
-    let rec = get_record(&app, &office, repairable).await;
+    let rec = app.record(&office, repairable).await;
     assert_eq!(rec["publication_status"], "ended", "{rec}");
     assert!(rec["sanctions"].as_array().unwrap().iter().all(|s| s["status"] == "ended"), "{rec}");
 }
@@ -622,22 +533,22 @@ async fn intake_refuses_duplicates_foreign_records_and_non_applicants() {
     let office = app.login("office").await;
     let repairable = app.record_id(demo::REPAIRABLE).await;
 
-    let first = file_case(&app, &ent_a, "repair", repairable).await;
+    let first = app.file(&ent_a, "repair", repairable).await;
     assert!(first["case_no"].as_str().is_some_and(|n| n.starts_with("XF")), "{first}");
-    try_file(&app, &ent_a, "repair", repairable).await.expect(422, "case_already_open");
+    app.try_file(&ent_a, "repair", repairable).await.expect(422, "case_already_open");
     // An objection on the same record is refused too while the repair is open.
-    try_file(&app, &ent_a, "objection", repairable).await.expect(422, "case_already_open");
+    app.try_file(&ent_a, "objection", repairable).await.expect(422, "case_already_open");
 
     let foreign = app.record_id(demo::NOT_PUBLISHED).await;
-    try_file(&app, &ent_a, "objection", foreign).await.expect(404, "not_found");
-    try_file(&app, &ent_a, "repair", foreign).await.expect(404, "not_found");
+    app.try_file(&ent_a, "objection", foreign).await.expect(404, "not_found");
+    app.try_file(&ent_a, "repair", foreign).await.expect(404, "not_found");
 
-    try_file(&app, &office, "repair", repairable).await.expect(403, "forbidden");
+    app.try_file(&office, "repair", repairable).await.expect(403, "forbidden");
     let sthj = app.login("sthj").await;
-    try_file(&app, &sthj, "objection", repairable).await.expect(403, "forbidden");
+    app.try_file(&sthj, "objection", repairable).await.expect(403, "forbidden");
 
     let too_early = app.record_id(demo::TOO_EARLY).await;
-    expect_field(try_file(&app, &ent_a, "complaint", too_early).await, "kind", "invalid_value");
+    expect_field(app.try_file(&ent_a, "complaint", too_early).await, "kind", "invalid_value");
 
     let list = app.get("/api/v1/cases", &office).await.ok();
     assert_eq!(list["total"], 1, "{list}");
@@ -648,18 +559,18 @@ async fn intake_refuses_duplicates_foreign_records_and_non_applicants() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_restores_everything_and_bars_new_repair() {
     let app = spawn().await;
-    let r = accepted_repair(&app, "ent_c", demo::LIST_ENTRY).await;
-    act(&app, &r.officer, r.id, "approve", json!({})).await.ok();
-    let ended = get_record(&app, &r.office, r.record_id).await;
+    let r = app.accepted_repair("ent_c", demo::LIST_ENTRY).await;
+    app.act(&r.officer, r.id, "approve", json!({})).await.ok();
+    let ended = app.record(&r.office, r.record_id).await;
     assert_eq!(ended["publication_status"], "ended");
 
-    expect_field(act(&app, &r.office, r.id, "revoke", json!({})).await, "comment", "comment_required");
-    act(&app, &r.officer, r.id, "revoke", json!({"comment": "x"})).await.expect(403, "forbidden");
-    let case = act(&app, &r.office, r.id, "revoke", json!({"comment": "履约证明系伪造"})).await.ok();
+    expect_field(app.act(&r.office, r.id, "revoke", json!({})).await, "comment", "comment_required");
+    app.act(&r.officer, r.id, "revoke", json!({"comment": "x"})).await.expect(403, "forbidden");
+    let case = app.act(&r.office, r.id, "revoke", json!({"comment": "履约证明系伪造"})).await.ok();
     assert_eq!(case["state"], "revoked", "{case}");
     assert_eq!(case["result"], "撤销修复", "{case}");
 
-    let rec = get_record(&app, &r.office, r.record_id).await;
+    let rec = app.record(&r.office, r.record_id).await;
     assert_eq!(rec["publication_status"], "published", "{rec}");
     assert!(rec["publication_end_reason"].is_null(), "{rec}");
     assert_eq!(statuses(&rec["sanctions"]), ["active", "active"], "{rec}");
@@ -668,9 +579,9 @@ async fn revocation_restores_everything_and_bars_new_repair() {
     }
     assert_eq!(statuses(&rec["lists"]), ["active"], "{rec}");
     assert!(rec["repair_barred_until"].is_string(), "{rec}");
-    assert!(find_by_id(&public_items(&app, demo::ENT_C).await, r.record_id).is_some(), "published again");
+    assert!(find_by_id(&app.public_items(demo::ENT_C).await, r.record_id).is_some(), "published again");
 
-    let body = try_file(&app, &r.applicant, "repair", r.record_id).await.expect(422, "repair_barred");
+    let body = app.try_file(&r.applicant, "repair", r.record_id).await.expect(422, "repair_barred");
     assert_eq!(body["details"]["barred_until"], rec["repair_barred_until"], "{body}");
     let rows = outbox_rows(&app, r.id).await;
     assert_eq!(rows.iter().filter(|x| x.kind == "sync").count(), 2, "approval and revocation synced: {rows:?}");
@@ -682,20 +593,18 @@ async fn revocation_restores_only_what_the_repair_ended() {
     let app = spawn().await;
     let o = accepted_objection(&app).await;
     let wrong = o.before["sanctions"][0]["id"].as_i64().unwrap();
-    act(
-        &app,
-        &o.sthj,
+    app.act(&o.sthj,
         o.id,
         "verify",
         json!({"outcome": "corrected", "comment": "惩戒依据有误", "correction": {"content": "更正后的内容"}, "sanction_ids": [wrong]}),
     )
     .await
     .ok();
-    let r = accepted_repair(&app, "ent_c", demo::LIST_ENTRY).await;
-    act(&app, &r.officer, r.id, "approve", json!({})).await.ok();
-    assert_eq!(statuses(&get_record(&app, &r.office, r.record_id).await["sanctions"]), ["ended", "ended"]);
-    act(&app, &r.office, r.id, "revoke", json!({"comment": "材料造假"})).await.ok();
-    let rec = get_record(&app, &r.office, r.record_id).await;
+    let r = app.accepted_repair("ent_c", demo::LIST_ENTRY).await;
+    app.act(&r.officer, r.id, "approve", json!({})).await.ok();
+    assert_eq!(statuses(&app.record(&r.office, r.record_id).await["sanctions"]), ["ended", "ended"]);
+    app.act(&r.office, r.id, "revoke", json!({"comment": "材料造假"})).await.ok();
+    let rec = app.record(&r.office, r.record_id).await;
     let wrong_now = rec["sanctions"].as_array().unwrap().iter().find(|s| s["id"] == wrong).unwrap();
     assert_eq!(wrong_now["status"], "ended", "ended by the objection, not restored: {rec}");
     assert_eq!(statuses(&rec["sanctions"]).iter().filter(|s| *s == "active").count(), 1, "{rec}");
@@ -717,19 +626,19 @@ async fn cases_are_scoped_to_applicant_and_department() {
     let yjgl = app.login("yjgl").await;
     let scjg = app.login("scjg").await;
 
-    let repair = case_id(&file_case(&app, &ent_a, "repair", app.record_id(demo::REPAIRABLE).await).await);
-    let obj_c = case_id(&file_case(&app, &ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
-    let obj_b = case_id(&file_case(&app, &ent_b, "objection", app.record_id(demo::NOT_REPAIRABLE).await).await);
-    let obj_a = case_id(&file_case(&app, &ent_a, "objection", app.record_id(demo::TOO_EARLY).await).await);
+    let repair = id_of(&app.file(&ent_a, "repair", app.record_id(demo::REPAIRABLE).await).await);
+    let obj_c = id_of(&app.file(&ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
+    let obj_b = id_of(&app.file(&ent_b, "objection", app.record_id(demo::NOT_REPAIRABLE).await).await);
+    let obj_a = id_of(&app.file(&ent_a, "objection", app.record_id(demo::TOO_EARLY).await).await);
 
     // Another department and another applicant see nothing of the case.
     app.get(&format!("/api/v1/cases/{repair}"), &yjgl).await.expect(404, "not_found");
-    act(&app, &yjgl, repair, "approve", json!({})).await.expect(404, "not_found");
+    app.act(&yjgl, repair, "approve", json!({})).await.expect(404, "not_found");
     app.get(&format!("/api/v1/cases/{repair}/deadlines"), &yjgl).await.expect(404, "not_found");
     app.get(&format!("/api/v1/cases/{repair}"), &ent_b).await.expect(404, "not_found");
-    act(&app, &ent_b, repair, "withdraw", json!({})).await.expect(404, "not_found");
-    assert_eq!(upload_pdf(&app, &ent_b, repair, "evidence").await.status.as_u16(), 404);
-    assert_eq!(get_case(&app, &ent_a, repair).await["id"], repair);
+    app.act(&ent_b, repair, "withdraw", json!({})).await.expect(404, "not_found");
+    assert_eq!(app.upload_pdf(&ent_b, repair, "evidence").await.status.as_u16(), 404);
+    assert_eq!(app.case(&ent_a, repair).await["id"], repair);
 
     let ids = |body: Value| -> Vec<i64> {
         let mut v: Vec<i64> = body["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
@@ -740,17 +649,17 @@ async fn cases_are_scoped_to_applicant_and_department() {
     app.get(&format!("/api/v1/cases/{repair}"), &sthj).await.expect(404, "not_found");
     assert!(ids(app.get("/api/v1/cases", &sthj).await.ok()).is_empty());
     for kind in ["fulfilment_proof", "commitment_letter"] {
-        assert_eq!(upload_pdf(&app, &ent_a, repair, kind).await.status.as_u16(), 201);
+        assert_eq!(app.upload_pdf(&ent_a, repair, kind).await.status.as_u16(), 201);
     }
     for id in [repair, obj_c, obj_b, obj_a] {
-        act(&app, &office, id, "accept", json!({})).await.ok();
+        app.act(&office, id, "accept", json!({})).await.ok();
     }
-    assert_eq!(get_case(&app, &sthj, repair).await["id"], repair);
+    assert_eq!(app.case(&sthj, repair).await["id"], repair);
     // Officers add evidence; the applicant's own materials only come from the applicant.
-    let res = upload_pdf(&app, &sthj, repair, "fulfilment_proof").await;
+    let res = app.upload_pdf(&sthj, repair, "fulfilment_proof").await;
     assert_eq!(res.status.as_u16(), 422, "{}", res.body);
     assert_eq!(res.body["fields"][0]["code"], "applicant_material", "{}", res.body);
-    assert_eq!(upload_pdf(&app, &sthj, repair, "evidence").await.status.as_u16(), 201);
+    assert_eq!(app.upload_pdf(&sthj, repair, "evidence").await.status.as_u16(), 201);
     let mut all = vec![repair, obj_c, obj_b, obj_a];
     all.sort();
     assert_eq!(ids(app.get("/api/v1/cases", &office).await.ok()), all);
@@ -766,7 +675,7 @@ async fn cases_are_scoped_to_applicant_and_department() {
 
     // Filters.
     assert!(ids(app.get("/api/v1/cases?kind=repair&state=completed", &office).await.ok()).is_empty());
-    act(&app, &sthj, repair, "approve", json!({})).await.ok();
+    app.act(&sthj, repair, "approve", json!({})).await.ok();
     assert_eq!(ids(app.get("/api/v1/cases?kind=repair&state=completed", &office).await.ok()), vec![repair]);
     assert_eq!(ids(app.get("/api/v1/cases?kind=repair&state=completed", &sthj).await.ok()), vec![repair]);
     assert!(ids(app.get("/api/v1/cases?kind=repair&state=completed", &yjgl).await.ok()).is_empty());
@@ -789,33 +698,33 @@ async fn available_actions_follow_role_and_state_and_extension_is_once() {
     let ent_c = app.login("ent_c").await;
     let office = app.login("office").await;
     let sthj = app.login("sthj").await;
-    let id = case_id(&file_case(&app, &ent_c, "objection", record_id).await);
+    let id = id_of(&app.file(&ent_c, "objection", record_id).await);
 
-    assert_eq!(action_names(&get_case(&app, &ent_c, id).await), ["withdraw"]);
-    assert_eq!(action_names(&get_case(&app, &office, id).await), sorted(&["accept", "reject", "request_supplement"]));
+    assert_eq!(action_names(&app.case(&ent_c, id).await), ["withdraw"]);
+    assert_eq!(action_names(&app.case(&office, id).await), sorted(&["accept", "reject", "request_supplement"]));
     // Not routed yet: the department does not see the case at all.
     app.get(&format!("/api/v1/cases/{id}"), &sthj).await.expect(404, "not_found");
 
-    act(&app, &office, id, "accept", json!({})).await.ok();
-    let seen = get_case(&app, &sthj, id).await;
+    app.act(&office, id, "accept", json!({})).await.ok();
+    let seen = app.case(&sthj, id).await;
     assert_eq!(action_names(&seen), sorted(&["verify", "extend"]), "{seen}");
     let verify = seen["actions"].as_array().unwrap().iter().find(|a| a["name"] == "verify").unwrap();
     assert_eq!(verify["requires_outcome"], true);
     let mut outcomes: Vec<&str> = verify["outcomes"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
     outcomes.sort();
     assert_eq!(outcomes, ["corrected", "deleted", "maintained", "removed_from_list", "supplemented"]);
-    assert_eq!(action_names(&get_case(&app, &ent_c, id).await), ["withdraw"]);
-    assert_eq!(action_names(&get_case(&app, &office, id).await), ["urge"]);
+    assert_eq!(action_names(&app.case(&ent_c, id).await), ["withdraw"]);
+    assert_eq!(action_names(&app.case(&office, id).await), ["urge"]);
     assert_eq!(seen["extension_used"], false);
 
-    expect_field(act(&app, &sthj, id, "extend", json!({})).await, "comment", "comment_required");
+    expect_field(app.act(&sthj, id, "extend", json!({})).await, "comment", "comment_required");
     let before_due = seen["due_at"].as_str().unwrap().to_string();
-    let case = act(&app, &sthj, id, "extend", json!({"comment": "需现场核查，申请延期"})).await.ok();
+    let case = app.act(&sthj, id, "extend", json!({"comment": "需现场核查，申请延期"})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
     assert_eq!(case["extension_used"], true, "{case}");
     assert!(case["due_at"].as_str().unwrap() > before_due.as_str(), "due moved later: {before_due} -> {case}");
     assert_eq!(action_names(&case), ["verify"], "extend offered no more: {case}");
-    act(&app, &sthj, id, "extend", json!({"comment": "再次延期"})).await.expect(409, "extension_used");
+    app.act(&sthj, id, "extend", json!({"comment": "再次延期"})).await.expect(409, "extension_used");
     let step = app.get(&format!("/api/v1/cases/{id}/deadlines"), &sthj).await.ok();
     let step = step.as_array().unwrap().iter().rev().find(|d| d["kind"] == "step").unwrap().clone();
     assert_eq!(step["extended_working_days"], 3, "{step}");
@@ -824,45 +733,45 @@ async fn available_actions_follow_role_and_state_and_extension_is_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_actions_answer_stable_codes() {
     let app = spawn().await;
-    let r = accepted_repair(&app, "ent_a", demo::REPAIRABLE).await;
+    let r = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
 
     // Wrong role for an action available in the state.
-    act(&app, &r.applicant, r.id, "approve", json!({})).await.expect(403, "forbidden");
-    act(&app, &r.office, r.id, "approve", json!({})).await.expect(403, "forbidden");
+    app.act(&r.applicant, r.id, "approve", json!({})).await.expect(403, "forbidden");
+    app.act(&r.office, r.id, "approve", json!({})).await.expect(403, "forbidden");
     // Not available in the state.
-    act(&app, &r.office, r.id, "accept", json!({})).await.expect(409, "action_not_allowed");
+    app.act(&r.office, r.id, "accept", json!({})).await.expect(409, "action_not_allowed");
     // Not an action of this workflow at all.
-    act(&app, &r.office, r.id, "teleport", json!({})).await.expect(404, "not_found");
+    app.act(&r.office, r.id, "teleport", json!({})).await.expect(404, "not_found");
     // An outcome the action does not take.
     expect_field(
-        act(&app, &r.officer, r.id, "approve", json!({"outcome": "deleted"})).await,
+        app.act(&r.officer, r.id, "approve", json!({"outcome": "deleted"})).await,
         "outcome",
         "invalid_outcome",
     );
 
     let record_c = app.record_id(demo::LIST_ENTRY).await;
     let ent_c = app.login("ent_c").await;
-    let obj = case_id(&file_case(&app, &ent_c, "objection", record_c).await);
-    act(&app, &r.office, obj, "accept", json!({})).await.ok();
-    act(&app, &r.officer, obj, "approve", json!({})).await.expect(404, "not_found");
-    expect_field(act(&app, &r.officer, obj, "verify", json!({"comment": "x"})).await, "outcome", "outcome_required");
+    let obj = id_of(&app.file(&ent_c, "objection", record_c).await);
+    app.act(&r.office, obj, "accept", json!({})).await.ok();
+    app.act(&r.officer, obj, "approve", json!({})).await.expect(404, "not_found");
+    expect_field(app.act(&r.officer, obj, "verify", json!({"comment": "x"})).await, "outcome", "outcome_required");
     expect_field(
-        act(&app, &r.officer, obj, "verify", json!({"comment": "x", "outcome": "approved"})).await,
+        app.act(&r.officer, obj, "verify", json!({"comment": "x", "outcome": "approved"})).await,
         "outcome",
         "invalid_outcome",
     );
 
     // Optimistic concurrency: a stale version changes nothing.
-    let current = get_case(&app, &r.officer, r.id).await;
+    let current = app.case(&r.officer, r.id).await;
     let version = current["version"].as_i64().unwrap();
-    act(&app, &r.officer, r.id, "deny", json!({"comment": "不符合条件", "version": version - 1}))
+    app.act(&r.officer, r.id, "deny", json!({"comment": "不符合条件", "version": version - 1}))
         .await
         .expect(409, "stale_version");
-    let unchanged = get_case(&app, &r.officer, r.id).await;
+    let unchanged = app.case(&r.officer, r.id).await;
     assert_eq!(unchanged["state"], "with_department");
     assert_eq!(unchanged["version"], version);
-    let case = act(&app, &r.officer, r.id, "approve", json!({"version": version})).await.ok();
+    let case = app.act(&r.officer, r.id, "approve", json!({"version": version})).await.ok();
     assert_eq!(case["state"], "completed", "{case}");
     assert_eq!(case["version"], version + 1, "{case}");
-    act(&app, &r.officer, r.id, "approve", json!({"version": version})).await.expect(409, "stale_version");
+    app.act(&r.officer, r.id, "approve", json!({"version": version})).await.expect(409, "stale_version");
 }

@@ -16,28 +16,10 @@ use entity::{
 
 const CASES: &str = "/api/v1/cases";
 
-/// A minimal PDF of exactly `len` bytes (at least the header).
-fn pdf(len: usize) -> Vec<u8> {
-    let mut b = b"%PDF-1.4\n%robustness test\n".to_vec();
-    while b.len() < len {
-        b.push(b'0' + (b.len() % 10) as u8);
-    }
-    b.truncate(len.max(8));
-    b
-}
-
 #[track_caller]
 fn status_is(resp: Resp, status: u16) -> Value {
     assert_eq!(resp.status.as_u16(), status, "body: {}", resp.body);
     resp.body
-}
-
-/// Sends a request and wraps the answer.
-async fn send(req: reqwest::RequestBuilder) -> Resp {
-    let res = req.send().await.expect("request");
-    let status = res.status();
-    let text = res.text().await.unwrap_or_default();
-    Resp { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
 }
 
 /// POST /api/v1/cases with an optional Idempotency-Key.
@@ -54,29 +36,6 @@ async fn post_raw(app: &TestApp, token: &str, body: &'static str) -> Resp {
     send(app.client.post(app.url(CASES)).bearer_auth(token).header("content-type", "application/json").body(body)).await
 }
 
-/// Multipart upload: `kind` (if given) and `file` (if given, with a name and a declared type).
-async fn upload(
-    app: &TestApp,
-    token: &str,
-    case_id: i64,
-    kind: Option<&str>,
-    file: Option<(&str, &str, Vec<u8>)>,
-) -> Resp {
-    let mut form = reqwest::multipart::Form::new();
-    if let Some(k) = kind {
-        form = form.text("kind", k.to_string());
-    }
-    if let Some((name, mime, bytes)) = file {
-        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()).mime_str(mime).unwrap();
-        form = form.part("file", part);
-    }
-    send(app.client.post(app.url(&format!("{CASES}/{case_id}/attachments"))).bearer_auth(token).multipart(form)).await
-}
-
-async fn action(app: &TestApp, token: &str, case_id: i64, name: &str, body: Value) -> Resp {
-    app.post(&format!("{CASES}/{case_id}/actions/{name}"), token, body).await
-}
-
 /// Files a repair for `doc` as `applicant` and uploads both required materials.
 async fn repair_submitted(app: &TestApp, applicant: &str, doc: &str) -> i64 {
     let token = app.login(applicant).await;
@@ -86,17 +45,8 @@ async fn repair_submitted(app: &TestApp, applicant: &str, doc: &str) -> i64 {
     let id = case["id"].as_i64().expect("case id");
     for kind in ["fulfilment_proof", "commitment_letter"] {
         let name = format!("{kind}.pdf");
-        status_is(upload(app, &token, id, Some(kind), Some((&name, "application/pdf", pdf(600)))).await, 201);
+        status_is(app.upload(&token, id, Some(kind), Some((&name, "application/pdf", pdf(600)))).await, 201);
     }
-    id
-}
-
-/// A repair case accepted by the office: waiting for the department.
-async fn repair_with_department(app: &TestApp, applicant: &str, doc: &str) -> i64 {
-    let id = repair_submitted(app, applicant, doc).await;
-    let office = app.login("office").await;
-    let case = action(app, &office, id, "accept", json!({"comment": "材料齐全，予以受理"})).await.ok();
-    assert_eq!(case["state"], "with_department", "{case}");
     id
 }
 
@@ -228,14 +178,14 @@ async fn concurrent_posts_with_one_key_create_one_case() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_approvals_apply_once() {
     let app = spawn().await;
-    let id = repair_with_department(&app, "ent_a", demo::REPAIRABLE).await;
+    let id = app.accepted_repair("ent_a", demo::REPAIRABLE).await.id;
     let record_id = app.record_id(demo::REPAIRABLE).await;
     assert_eq!(sanctions_of(&app, record_id).await.len(), 2, "demo record has two sanctions");
     let sthj = app.login("sthj").await;
 
     let (a, b) = tokio::join!(
-        action(&app, &sthj, id, "approve", json!({"comment": "同意修复"})),
-        action(&app, &sthj, id, "approve", json!({"comment": "同意修复"})),
+        app.act(&sthj, id, "approve", json!({"comment": "同意修复"})),
+        app.act(&sthj, id, "approve", json!({"comment": "同意修复"})),
     );
     let mut statuses = [a.status.as_u16(), b.status.as_u16()];
     statuses.sort();
@@ -326,7 +276,7 @@ async fn failing_effect_rolls_back_everything() {
     refuse_ending_sanctions(&app).await;
     // Both demo repairs: one with sanctions only, one also on a list.
     for (applicant, doc) in [("ent_a", demo::REPAIRABLE), ("ent_c", demo::LIST_ENTRY)] {
-        let id = repair_with_department(&app, applicant, doc).await;
+        let id = app.accepted_repair(applicant, doc).await.id;
         let sthj = app.login("sthj").await;
         let before = snapshot(&app, &sthj, id).await;
         assert_eq!(before.case.state, "with_department");
@@ -337,7 +287,7 @@ async fn failing_effect_rolls_back_everything() {
             assert_eq!(before.lists.len(), 1, "the list entry is on one list");
         }
 
-        action(&app, &sthj, id, "approve", json!({"comment": "同意修复"})).await.expect(500, "internal_error");
+        app.act(&sthj, id, "approve", json!({"comment": "同意修复"})).await.expect(500, "internal_error");
 
         let after = snapshot(&app, &sthj, id).await;
         assert_eq!(after.case.state, "with_department", "{doc}");
@@ -361,10 +311,10 @@ async fn failing_effect_rolls_back_everything() {
 async fn approval_without_failure_completes() {
     let app = spawn().await;
     for (applicant, doc) in [("ent_a", demo::REPAIRABLE), ("ent_c", demo::LIST_ENTRY)] {
-        let id = repair_with_department(&app, applicant, doc).await;
+        let id = app.accepted_repair(applicant, doc).await.id;
         let sthj = app.login("sthj").await;
         let before = snapshot(&app, &sthj, id).await;
-        let case = action(&app, &sthj, id, "approve", json!({"comment": "同意修复"})).await.ok();
+        let case = app.act(&sthj, id, "approve", json!({"comment": "同意修复"})).await.ok();
         assert_eq!(case["state"], "completed", "{case}");
         assert_eq!(case["version"], before.case.version + 1);
         let after = snapshot(&app, &sthj, id).await;
@@ -396,21 +346,23 @@ async fn attachments_are_checked_by_content() {
 
     // A text file, even named and declared as a PDF.
     let text = b"just some plain text, not a pdf".to_vec();
-    upload(&app, &token, id, Some("fulfilment_proof"), Some(("proof.pdf", "application/pdf", text)))
+    app.upload(&token, id, Some("fulfilment_proof"), Some(("proof.pdf", "application/pdf", text)))
         .await
         .expect(415, "unsupported_media_type");
-    upload(&app, &token, id, Some("fulfilment_proof"), Some(("notes.txt", "text/plain", b"hello".to_vec())))
+    app.upload(&token, id, Some("fulfilment_proof"), Some(("notes.txt", "text/plain", b"hello".to_vec())))
         .await
         .expect(415, "unsupported_media_type");
 
     // Unknown kind, missing file, missing kind.
-    let body = upload(&app, &token, id, Some("selfie"), Some(("a.pdf", "application/pdf", pdf(100))))
+    let body = app
+        .upload(&token, id, Some("selfie"), Some(("a.pdf", "application/pdf", pdf(100))))
         .await
         .expect(422, "validation_failed");
     assert_eq!(body["fields"][0]["field"], "kind", "{body}");
-    let body = upload(&app, &token, id, Some("fulfilment_proof"), None).await.expect(422, "validation_failed");
+    let body = app.upload(&token, id, Some("fulfilment_proof"), None).await.expect(422, "validation_failed");
     assert_eq!(body["fields"][0]["field"], "file", "{body}");
-    let body = upload(&app, &token, id, None, Some(("a.pdf", "application/pdf", pdf(100))))
+    let body = app
+        .upload(&token, id, None, Some(("a.pdf", "application/pdf", pdf(100))))
         .await
         .expect(422, "validation_failed");
     assert_eq!(body["fields"][0]["field"], "kind", "{body}");
@@ -419,8 +371,7 @@ async fn attachments_are_checked_by_content() {
     let bytes = pdf(3000);
     let client_name = "客户文件-ZZTOPSECRETNAME.pdf";
     let created = status_is(
-        upload(
-            &app,
+        app.upload(
             &token,
             id,
             Some("fulfilment_proof"),
@@ -484,7 +435,7 @@ async fn attachments_are_checked_by_content() {
     for who in ["ent_b", "ent_c", "scjg"] {
         let t = app.login(who).await;
         app.get(&format!("{CASES}/{id}/attachments/{aid}"), &t).await.expect(404, "not_found");
-        let r = upload(&app, &t, id, Some("evidence"), Some(("x.pdf", "application/pdf", pdf(100)))).await;
+        let r = app.upload(&t, id, Some("evidence"), Some(("x.pdf", "application/pdf", pdf(100)))).await;
         assert!(r.status.as_u16() == 404 || r.status.as_u16() == 403, "{who}: {} {}", r.status, r.body);
     }
     // An attachment id of another case is not reachable through this case.
@@ -505,7 +456,7 @@ async fn oversized_attachment_is_rejected() {
         201,
     );
     let id = case["id"].as_i64().unwrap();
-    upload(&app, &token, id, Some("fulfilment_proof"), Some(("big.pdf", "application/pdf", pdf(2048))))
+    app.upload(&token, id, Some("fulfilment_proof"), Some(("big.pdf", "application/pdf", pdf(2048))))
         .await
         .expect(413, "payload_too_large");
     let view = app.get(&format!("{CASES}/{id}"), &token).await.ok();
@@ -515,7 +466,7 @@ async fn oversized_attachment_is_rejected() {
     assert!(stored.iter().all(|p| p.is_dir()), "nothing stored: {stored:?}");
     // At the limit it is accepted.
     status_is(
-        upload(&app, &token, id, Some("fulfilment_proof"), Some(("ok.pdf", "application/pdf", pdf(1024)))).await,
+        app.upload(&token, id, Some("fulfilment_proof"), Some(("ok.pdf", "application/pdf", pdf(1024)))).await,
         201,
     );
 }
@@ -526,9 +477,9 @@ async fn oversized_attachment_is_rejected() {
 async fn verify_audit_detects_tampering() {
     let app = spawn().await;
     // #1 submit, #2 and #3 attach, #4 accept (with a comment), #5 approve.
-    let id = repair_with_department(&app, "ent_a", demo::REPAIRABLE).await;
+    let id = app.accepted_repair("ent_a", demo::REPAIRABLE).await.id;
     let sthj = app.login("sthj").await;
-    action(&app, &sthj, id, "approve", json!({"comment": "同意修复"})).await.ok();
+    app.act(&sthj, id, "approve", json!({"comment": "同意修复"})).await.ok();
     // A second case, so the check spans several chains.
     let other = repair_submitted(&app, "ent_c", demo::LIST_ENTRY).await;
     assert_ne!(other, id);
@@ -703,10 +654,10 @@ async fn bad_input_on_case_endpoints() {
 
     app.get(&format!("{CASES}/99999999"), &token).await.expect(404, "not_found");
     app.get(&format!("{CASES}/abc"), &token).await.expect(404, "not_found");
-    action(&app, &token, 99_999_999, "withdraw", json!({})).await.expect(404, "not_found");
+    app.act(&token, 99_999_999, "withdraw", json!({})).await.expect(404, "not_found");
     let office = app.login("office").await;
-    action(&app, &office, id, "frobnicate", json!({})).await.expect(404, "not_found");
-    action(&app, &token, id, "frobnicate", json!({})).await.expect(404, "not_found");
+    app.act(&office, id, "frobnicate", json!({})).await.expect(404, "not_found");
+    app.act(&token, id, "frobnicate", json!({})).await.expect(404, "not_found");
     // Another applicant cannot see the case.
     let other = app.login("ent_b").await;
     app.get(&format!("{CASES}/{id}"), &other).await.expect(404, "not_found");

@@ -25,30 +25,6 @@ fn sorted(v: &[&str]) -> Vec<String> {
     v
 }
 
-/// The id of a demo department by name (admin view).
-async fn department_id(app: &TestApp, admin: &str, name: &str) -> i64 {
-    let list = app.get("/api/v1/admin/departments", admin).await.ok();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["name"] == name)
-        .unwrap_or_else(|| panic!("department {name} not found in {list}"))["id"]
-        .as_i64()
-        .unwrap()
-}
-
-/// The id of a subject by code (admin view).
-async fn subject_id(app: &TestApp, admin: &str, code: &str) -> i64 {
-    let list = app.get("/api/v1/admin/subjects", admin).await.ok();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["code"] == code)
-        .unwrap_or_else(|| panic!("subject {code} not found in {list}"))["id"]
-        .as_i64()
-        .unwrap()
-}
-
 /// Sends a raw body with a JSON content type.
 async fn post_raw(app: &TestApp, path: &str, token: Option<&str>, body: impl Into<reqwest::Body>) -> Resp {
     let mut req = app.client.post(app.url(path)).header("content-type", "application/json").body(body);
@@ -453,7 +429,7 @@ async fn record_dates_are_derived() {
         .await;
     assert_eq!(subj.status.as_u16(), 201, "{}", subj.body);
     let subject = subj.body["id"].as_i64().unwrap();
-    let dept = department_id(&app, &admin, "区市场监督管理局").await;
+    let dept = app.department_id(&admin, "区市场监督管理局").await;
 
     // Current 一般: 3 months ends on 2026-02-28, repair from the day after.
     let res = create_record(
@@ -555,8 +531,8 @@ async fn record_dates_are_derived() {
 async fn record_creation_needs_a_producing_department() {
     let app = spawn().await;
     let admin = app.login("admin").await;
-    let subject = subject_id(&app, &admin, demo::ENT_A).await;
-    let office_dept = department_id(&app, &admin, "区社会信用体系建设办公室（区信用办）").await;
+    let subject = app.subject_id(&admin, demo::ENT_A).await;
+    let office_dept = app.department_id(&admin, "区社会信用体系建设办公室（区信用办）").await;
     let body = create_record(
         &app,
         &admin,
@@ -608,8 +584,8 @@ async fn oversized_body_is_413() {
 async fn invalid_record_input_is_422() {
     let app = spawn().await;
     let admin = app.login("admin").await;
-    let subject = subject_id(&app, &admin, demo::ENT_A).await;
-    let dept = department_id(&app, &admin, "区生态环境分局").await;
+    let subject = app.subject_id(&admin, demo::ENT_A).await;
+    let dept = app.department_id(&admin, "区生态环境分局").await;
 
     let body = create_record(
         &app,
@@ -715,7 +691,7 @@ async fn admin_lists_demo_users() {
 async fn user_creation_is_validated() {
     let app = spawn().await;
     let admin = app.login("admin").await;
-    let subject = subject_id(&app, &admin, demo::ENT_C).await;
+    let subject = app.subject_id(&admin, demo::ENT_C).await;
 
     for weak in ["alllowercaseletters", "Short1!"] {
         let body = app
@@ -765,7 +741,7 @@ async fn user_creation_is_validated() {
 async fn new_applicant_sees_its_subject_and_deactivation_revokes_access() {
     let app = spawn().await;
     let admin = app.login("admin").await;
-    let subject = subject_id(&app, &admin, demo::ENT_C).await;
+    let subject = app.subject_id(&admin, demo::ENT_C).await;
     let password = "Strong#Pass123";
     let res = app
         .post(

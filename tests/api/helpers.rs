@@ -171,6 +171,24 @@ impl TestApp {
         body["access_token"].as_str().expect("access token").to_string()
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// The id of a department by name (administrator's view).
+    pub async fn department_id(&self, admin: &str, name: &str) -> i64 {
+        let list = self.get("/api/v1/admin/departments", admin).await.ok();
+        let found = list.as_array().unwrap().iter().find(|d| d["name"] == name).cloned();
+        id_of(&found.unwrap_or_else(|| panic!("department {name} not found in {list}")))
+    }
+
+    /// The id of a subject by code (administrator's view).
+    pub async fn subject_id(&self, admin: &str, code: &str) -> i64 {
+        let list = self.get("/api/v1/admin/subjects", admin).await.ok();
+        let found = list.as_array().unwrap().iter().find(|s| s["code"] == code).cloned();
+        id_of(&found.unwrap_or_else(|| panic!("subject {code} not found in {list}")))
+    }
+
     /// The id of the demo record with the given document number.
     pub async fn record_id(&self, document_no: &str) -> i64 {
         let office = self.login("office").await;
@@ -183,6 +201,120 @@ impl TestApp {
             .unwrap_or_else(|| panic!("record {document_no} not found"))["id"]
             .as_i64()
             .unwrap()
+    }
+}
+
+/// Sends a request and wraps the answer.
+pub async fn send(req: reqwest::RequestBuilder) -> Resp {
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    Resp { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+}
+
+/// The `id` of a JSON object.
+#[track_caller]
+pub fn id_of(v: &Value) -> i64 {
+    v["id"].as_i64().unwrap_or_else(|| panic!("id missing: {v}"))
+}
+
+/// A date from `YYYY-MM-DD`.
+#[track_caller]
+pub fn d(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|e| panic!("date {s}: {e}"))
+}
+
+/// A minimal PDF of exactly `len` bytes (at least the header).
+pub fn pdf(len: usize) -> Vec<u8> {
+    let mut b = b"%PDF-1.4\n%test material\n".to_vec();
+    while b.len() < len {
+        b.push(b'0' + (b.len() % 10) as u8);
+    }
+    b.truncate(len.max(8));
+    b
+}
+
+/// An accepted repair: both materials on file, waiting at the department.
+pub struct Repair {
+    pub id: i64,
+    pub record_id: i64,
+    pub office: String,
+    pub officer: String,
+    pub applicant: String,
+}
+
+/// Cases and records over HTTP, as the test files use them.
+impl TestApp {
+    /// Files a case and returns the raw response.
+    pub async fn try_file(&self, token: &str, kind: &str, record_id: i64) -> Resp {
+        let body = json!({"kind": kind, "record_id": record_id, "reason": "申请理由：信息有误或已履行义务"});
+        self.post("/api/v1/cases", token, body).await
+    }
+
+    /// Files a case that intake must accept (201); returns the case.
+    pub async fn file(&self, token: &str, kind: &str, record_id: i64) -> Value {
+        let res = self.try_file(token, kind, record_id).await;
+        assert_eq!(res.status.as_u16(), 201, "filing {kind} on {record_id}: {}", res.body);
+        assert_eq!(res.body["state"], "submitted", "{}", res.body);
+        res.body
+    }
+
+    /// Takes an action on a case.
+    pub async fn act(&self, token: &str, id: i64, action: &str, body: Value) -> Resp {
+        self.post(&format!("/api/v1/cases/{id}/actions/{action}"), token, body).await
+    }
+
+    /// Multipart upload: `kind` (if given) and `file` (if given, with a name and a declared type).
+    pub async fn upload(&self, token: &str, id: i64, kind: Option<&str>, file: Option<(&str, &str, Vec<u8>)>) -> Resp {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(k) = kind {
+            form = form.text("kind", k.to_string());
+        }
+        if let Some((name, mime, bytes)) = file {
+            let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()).mime_str(mime).unwrap();
+            form = form.part("file", part);
+        }
+        send(self.client.post(self.url(&format!("/api/v1/cases/{id}/attachments"))).bearer_auth(token).multipart(form))
+            .await
+    }
+
+    /// Uploads a small PDF as material of `kind`.
+    pub async fn upload_pdf(&self, token: &str, id: i64, kind: &str) -> Resp {
+        let bytes = format!("%PDF-1.4\n% {kind} for case {id}\n%%EOF\n").into_bytes();
+        self.upload(token, id, Some(kind), Some((&format!("{kind}.pdf"), "application/pdf", bytes))).await
+    }
+
+    /// A case the caller may see.
+    pub async fn case(&self, token: &str, id: i64) -> Value {
+        self.get(&format!("/api/v1/cases/{id}"), token).await.ok()
+    }
+
+    /// A record the caller may see.
+    pub async fn record(&self, token: &str, id: i64) -> Value {
+        self.get(&format!("/api/v1/records/{id}"), token).await.ok()
+    }
+
+    /// The public query's items for a subject code (no login).
+    pub async fn public_items(&self, code: &str) -> Vec<Value> {
+        let body = self.request(Method::GET, &format!("/api/v1/public/records?subject={code}"), None, None).await.ok();
+        body["items"].as_array().unwrap_or_else(|| panic!("items missing: {body}")).clone()
+    }
+
+    /// `applicant` files a repair on `doc`, uploads both materials, and the
+    /// credit office accepts it: the case waits at the department (sthj).
+    pub async fn accepted_repair(&self, applicant: &str, doc: &str) -> Repair {
+        let record_id = self.record_id(doc).await;
+        let applicant = self.login(applicant).await;
+        let office = self.login("office").await;
+        let officer = self.login("sthj").await;
+        let id = id_of(&self.file(&applicant, "repair", record_id).await);
+        for kind in ["fulfilment_proof", "commitment_letter"] {
+            let res = self.upload_pdf(&applicant, id, kind).await;
+            assert_eq!(res.status.as_u16(), 201, "{}", res.body);
+        }
+        let case = self.act(&office, id, "accept", json!({"comment": "材料齐全，予以受理"})).await.ok();
+        assert_eq!(case["state"], "with_department", "{case}");
+        Repair { id, record_id, office, officer, applicant }
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod admin;
 mod cases;
 mod cases_robustness;
 mod foundation;

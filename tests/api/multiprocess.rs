@@ -44,13 +44,8 @@ async fn two_processes_process_each_due_item_once() {
     let mut ids = Vec::new();
     for (user, doc) in [("ent_a", demo::REPAIRABLE), ("ent_a", demo::TOO_EARLY), ("ent_c", demo::LIST_ENTRY)] {
         let token = app.login(user).await;
-        let record = app.record_id(doc).await;
-        let c = app
-            .post("/api/v1/cases", &token, json!({"kind": "objection", "record_id": record, "reason": "信息有误"}))
-            .await
-            .ok();
-        let id = c["id"].as_i64().unwrap();
-        app.post(&format!("/api/v1/cases/{id}/actions/accept"), &office, json!({})).await.ok();
+        let id = id_of(&app.file(&token, "objection", app.record_id(doc).await).await);
+        app.act(&office, id, "accept", json!({})).await.ok();
         ids.push(id);
     }
     // Their department deadlines ran out an hour ago (the processes use the real clock).

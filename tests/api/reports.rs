@@ -1,26 +1,12 @@
 //! The credit office's monitoring overview.
 
-use chrono::NaiveDate;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
 async fn file_objection(app: &TestApp, user: &str, doc: &str) -> i64 {
     let token = app.login(user).await;
-    let record = app.record_id(doc).await;
-    let c = app
-        .post("/api/v1/cases", &token, json!({"kind": "objection", "record_id": record, "reason": "信息有误"}))
-        .await
-        .ok();
-    c["id"].as_i64().unwrap()
-}
-
-async fn act(app: &TestApp, token: &str, id: i64, action: &str, body: Value) -> Value {
-    app.post(&format!("/api/v1/cases/{id}/actions/{action}"), token, body).await.ok()
+    id_of(&app.file(&token, "objection", app.record_id(doc).await).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,9 +24,9 @@ async fn overview_counts_open_overdue_and_timely_cases() {
     let b = file_objection(&app, "ent_a", demo::TOO_EARLY).await;
     let c = file_objection(&app, "ent_b", demo::NOT_PUBLISHED).await;
     let sthj = app.login("sthj").await;
-    act(&app, &office, a, "accept", json!({})).await;
-    act(&app, &sthj, a, "verify", json!({"outcome": "maintained", "comment": "信息无误"})).await;
-    act(&app, &office, b, "accept", json!({})).await;
+    app.act(&office, a, "accept", json!({})).await.ok();
+    app.act(&sthj, a, "verify", json!({"outcome": "maintained", "comment": "信息无误"})).await.ok();
+    app.act(&office, b, "accept", json!({})).await.ok();
 
     // B's department deadline (4 WD after 09-24: 2026-10-08) runs out.
     app.clock.set_local(d("2026-10-09"), 10, 0);
@@ -51,7 +37,7 @@ async fn overview_counts_open_overdue_and_timely_cases() {
     app.clock.set_local(d("2026-10-20"), 10, 0);
     let office = app.login("office").await;
     let sthj = app.login("sthj").await;
-    act(&app, &office, c, "reject", json!({"comment": "不属于本人信息"})).await;
+    app.act(&office, c, "reject", json!({"comment": "不属于本人信息"})).await.ok();
 
     let o = app.get("/api/v1/reports/overview?from=2026-09-01&to=2026-12-31", &office).await.ok();
     assert_eq!(o["objections"]["closed"], 2, "{o}");

@@ -20,10 +20,6 @@ use entity::{case_event, deadline, job_claim, outbox, record_event};
 
 // ------------------------------------------------------------- helpers ----
 
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|e| panic!("date {s}: {e}"))
-}
-
 fn date_of(v: &Value) -> NaiveDate {
     d(v.as_str().unwrap_or_else(|| panic!("not a date: {v}")))
 }
@@ -40,31 +36,6 @@ async fn tick(app: &TestApp, mailer: &Mailer) -> TickReport {
 /// Moves the clock to a local (Asia/Shanghai) time.
 fn at(app: &TestApp, date: &str, hour: u32, minute: u32) {
     app.clock.set_local(d(date), hour, minute);
-}
-
-/// Files a case (201 expected) and returns it.
-async fn file(app: &TestApp, token: &str, kind: &str, record_id: i64) -> Value {
-    let res = try_file(app, token, kind, record_id).await;
-    assert_eq!(res.status.as_u16(), 201, "filing {kind} on {record_id}: {}", res.body);
-    assert_eq!(res.body["state"], "submitted", "{}", res.body);
-    res.body
-}
-
-async fn try_file(app: &TestApp, token: &str, kind: &str, record_id: i64) -> Resp {
-    app.post("/api/v1/cases", token, json!({"kind": kind, "record_id": record_id, "reason": "申请理由：该信息有误"}))
-        .await
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap_or_else(|| panic!("id missing: {v}"))
-}
-
-async fn act(app: &TestApp, token: &str, id: i64, action: &str, body: Value) -> Resp {
-    app.post(&format!("/api/v1/cases/{id}/actions/{action}"), token, body).await
-}
-
-async fn get_case(app: &TestApp, token: &str, id: i64) -> Value {
-    app.get(&format!("/api/v1/cases/{id}"), token).await.ok()
 }
 
 async fn deadlines(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
@@ -144,9 +115,9 @@ async fn accepted_objection(app: &TestApp, date: &str) -> (i64, String) {
     let ent_c = app.login("ent_c").await;
     let office = app.login("office").await;
     let record_id = app.record_id(demo::LIST_ENTRY).await;
-    let case = file(app, &ent_c, "objection", record_id).await;
+    let case = app.file(&ent_c, "objection", record_id).await;
     let id = id_of(&case);
-    let case = act(app, &office, id, "accept", json!({})).await.ok();
+    let case = app.act(&office, id, "accept", json!({})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
     (id, case["case_no"].as_str().unwrap().to_string())
 }
@@ -166,7 +137,7 @@ async fn unattended_case_is_warned_then_overdue_then_in_the_daily_digest() {
     assert_eq!(step["budget_working_days"], 4, "{step}");
     // 24:00 Asia/Shanghai of the due day.
     assert_eq!(step["due_at"], format!("{}T16:00:00Z", due), "{step}");
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(case["due_at"], step["due_at"], "{case}");
 
     // The day before the due day (a National Day holiday), in office hours:
@@ -191,7 +162,7 @@ async fn unattended_case_is_warned_then_overdue_then_in_the_daily_digest() {
     assert!(warnings[0].subject.contains(&case_no), "{}", warnings[0].subject);
     assert!(warnings[0].body_text.contains(&due.to_string()), "{}", warnings[0].body_text);
     let office = app.login("office").await;
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     let ev = events(&case, "deadline_warning");
     assert_eq!(ev.len(), 1, "{case}");
     assert_eq!(ev[0]["actor_role"], "system", "{case}");
@@ -215,7 +186,7 @@ async fn unattended_case_is_warned_then_overdue_then_in_the_daily_digest() {
     assert_eq!(r.overdue, 1, "{r:?}");
     assert_eq!(r.digests, 0, "{r:?}");
     let office = app.login("office").await;
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(case["overdue"], true, "{case}");
     let ev = events(&case, "deadline_overdue");
     assert_eq!(ev.len(), 1, "{case}");
@@ -260,7 +231,7 @@ async fn unattended_case_is_warned_then_overdue_then_in_the_daily_digest() {
     assert_eq!(mails(&app.state, Some(id), "deadline_warning").await.len(), 1);
     assert_eq!(mails(&app.state, Some(id), "deadline_overdue").await.len(), 1);
     let office = app.login("office").await;
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(events(&case, "deadline_warning").len(), 1, "{case}");
     assert_eq!(events(&case, "deadline_overdue").len(), 1, "{case}");
     // Every queued mail went out (as files, no SMTP configured).
@@ -283,8 +254,8 @@ async fn paused_case_is_never_overdue_and_is_withdrawn_when_unanswered() {
     let ent_c = app.login("ent_c").await;
     let office = app.login("office").await;
     let record_id = app.record_id(demo::LIST_ENTRY).await;
-    let id = id_of(&file(&app, &ent_c, "objection", record_id).await);
-    let case = act(&app, &office, id, "request_supplement", json!({"comment": "请补充异议依据"})).await.ok();
+    let id = id_of(&app.file(&ent_c, "objection", record_id).await);
+    let case = app.act(&office, id, "request_supplement", json!({"comment": "请补充异议依据"})).await.ok();
     assert_eq!(case["state"], "supplement_requested", "{case}");
     let supplement_due = due_on(&app, &office, d("2026-09-24"), 10).await;
     let step = deadline_row(&app, &office, id, "step", Some("supplement_requested")).await;
@@ -302,7 +273,7 @@ async fn paused_case_is_never_overdue_and_is_withdrawn_when_unanswered() {
             assert_eq!((r.overdue, r.supplements_expired), (0, 0), "{day} {h}:{m} {r:?}");
         }
         let office = app.login("office").await;
-        let case = get_case(&app, &office, id).await;
+        let case = app.case(&office, id).await;
         assert_eq!(case["overdue"], false, "{day}: {case}");
         assert_eq!(case["state"], "supplement_requested", "{day}: {case}");
         assert!(events(&case, "deadline_overdue").is_empty(), "{day}: {case}");
@@ -317,7 +288,7 @@ async fn paused_case_is_never_overdue_and_is_withdrawn_when_unanswered() {
     let r = tick(&app, &mailer).await;
     assert_eq!((r.overdue, r.supplements_expired), (0, 0), "{r:?}");
     let office = app.login("office").await;
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(case["state"], "supplement_requested", "{case}");
     assert!(events(&case, "deadline_warning").is_empty(), "{case}");
     assert!(mails(&app.state, Some(id), "deadline_warning").await.is_empty());
@@ -328,7 +299,7 @@ async fn paused_case_is_never_overdue_and_is_withdrawn_when_unanswered() {
     assert_eq!(r.supplements_expired, 1, "{r:?}");
     assert_eq!(r.overdue, 0, "{r:?}");
     let office = app.login("office").await;
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(case["state"], "withdrawn", "{case}");
     assert_eq!(case["terminal"], true, "{case}");
     assert!(case["closed_at"].is_string(), "{case}");
@@ -367,13 +338,13 @@ async fn extended_case_is_due_three_working_days_later() {
 
     at(&app, "2026-09-30", 10, 0);
     let sthj = app.login("sthj").await;
-    let res = act(&app, &sthj, id, "extend", json!({})).await;
+    let res = app.act(&sthj, id, "extend", json!({})).await;
     assert_eq!(res.status.as_u16(), 422, "extend needs a comment: {}", res.body);
-    let case = act(&app, &sthj, id, "extend", json!({"comment": "需调取现场监测数据，申请延期"})).await.ok();
+    let case = app.act(&sthj, id, "extend", json!({"comment": "需调取现场监测数据，申请延期"})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
     assert_eq!(case["extension_used"], true, "{case}");
     // Once per case.
-    act(&app, &sthj, id, "extend", json!({"comment": "再次延期"})).await.expect(409, "extension_used");
+    app.act(&sthj, id, "extend", json!({"comment": "再次延期"})).await.expect(409, "extension_used");
 
     let new_due = due_on(&app, &sthj, old_due, 3).await;
     assert!(new_due > old_due);
@@ -388,7 +359,7 @@ async fn extended_case_is_due_three_working_days_later() {
     assert_eq!(ext["working_days"], 3, "{ext}");
     assert_eq!(ext["reason"], "需调取现场监测数据，申请延期", "{ext}");
     assert_eq!(ext["counted"].as_array().map(Vec::len), Some(3), "{ext}");
-    let case = get_case(&app, &sthj, id).await;
+    let case = app.case(&sthj, id).await;
     assert_eq!(case["due_at"], step["due_at"], "{case}");
     // The total clock moves too.
     let total = deadline_row(&app, &sthj, id, "total", None).await;
@@ -399,7 +370,7 @@ async fn extended_case_is_due_three_working_days_later() {
     let r = tick(&app, &mailer).await;
     assert_eq!(r.overdue, 0, "{r:?}");
     let office = app.login("office").await;
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(case["overdue"], false, "{case}");
     assert!(events(&case, "deadline_overdue").is_empty(), "{case}");
     assert!(!case_ids_listed(&app, &office, "overdue=true").await.contains(&id));
@@ -414,7 +385,7 @@ async fn extended_case_is_due_three_working_days_later() {
     let r = tick(&app, &mailer).await;
     assert_eq!(r.overdue, 1, "{r:?}");
     let office = app.login("office").await;
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(case["overdue"], true, "{case}");
     let ev = events(&case, "deadline_overdue");
     assert_eq!(ev.len(), 1, "{case}");
@@ -439,7 +410,7 @@ async fn publication_ends_on_its_end_date_with_its_sanctions_and_open_repair() {
     assert_eq!(sanctions.len(), 2, "{rec}");
     assert!(sanctions.iter().all(|s| s["status"] == "active"), "{rec}");
     assert!(public_ids(&app, demo::ENT_A).await.contains(&record_id));
-    let id = id_of(&file(&app, &ent_a, "repair", record_id).await);
+    let id = id_of(&app.file(&ent_a, "repair", record_id).await);
 
     // The evening before: still published.
     at(&app, &(ends - Duration::days(1)).to_string(), 23, 30);
@@ -447,7 +418,7 @@ async fn publication_ends_on_its_end_date_with_its_sanctions_and_open_repair() {
     let office = app.login("office").await;
     let rec = app.get(&format!("/api/v1/records/{record_id}"), &office).await.ok();
     assert_eq!(rec["publication_status"], "published", "{rec}");
-    assert_eq!(get_case(&app, &office, id).await["state"], "submitted");
+    assert_eq!(app.case(&office, id).await["state"], "submitted");
 
     // 01:00 on the end date: ended by the scheduler.
     at(&app, &ends.to_string(), 1, 0);
@@ -463,7 +434,7 @@ async fn publication_ends_on_its_end_date_with_its_sanctions_and_open_repair() {
     assert!(rec["lists"].as_array().unwrap().iter().all(|l| l["status"] == "ended"), "{rec}");
     assert!(!public_ids(&app, demo::ENT_A).await.contains(&record_id));
 
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(case["state"], "expired", "{case}");
     assert_eq!(case["terminal"], true, "{case}");
     assert!(case["closed_at"].is_string(), "{case}");
@@ -521,7 +492,7 @@ async fn repair_becomes_possible_on_its_repairable_from_date() {
     let app = spawn().await;
     let ent_a = app.login("ent_a").await;
     let record_id = app.record_id(demo::TOO_EARLY).await;
-    let body = try_file(&app, &ent_a, "repair", record_id).await.expect(422, "repair_too_early");
+    let body = app.try_file(&ent_a, "repair", record_id).await.expect(422, "repair_too_early");
     let from = date_of(&body["details"]["repairable_from"]);
     let office = app.login("office").await;
     let rec = app.get(&format!("/api/v1/records/{record_id}"), &office).await.ok();
@@ -529,11 +500,11 @@ async fn repair_becomes_possible_on_its_repairable_from_date() {
 
     at(&app, &(from - Duration::days(1)).to_string(), 23, 50);
     let ent_a = app.login("ent_a").await;
-    try_file(&app, &ent_a, "repair", record_id).await.expect(422, "repair_too_early");
+    app.try_file(&ent_a, "repair", record_id).await.expect(422, "repair_too_early");
 
     at(&app, &from.to_string(), 9, 0);
     let ent_a = app.login("ent_a").await;
-    let case = file(&app, &ent_a, "repair", record_id).await;
+    let case = app.file(&ent_a, "repair", record_id).await;
     assert_eq!(case["record_id"], record_id, "{case}");
 }
 
@@ -547,14 +518,14 @@ async fn two_server_processes_process_each_due_item_once() {
     let mut accepted = Vec::new();
     for (user, doc) in [("ent_a", demo::REPAIRABLE), ("ent_b", demo::NOT_REPAIRABLE), ("ent_c", demo::LIST_ENTRY)] {
         let token = app.login(user).await;
-        let id = id_of(&file(&app, &token, "objection", app.record_id(doc).await).await);
-        let case = act(&app, &office, id, "accept", json!({})).await.ok();
+        let id = id_of(&app.file(&token, "objection", app.record_id(doc).await).await);
+        let case = app.act(&office, id, "accept", json!({})).await.ok();
         assert_eq!(case["state"], "with_department", "{case}");
         accepted.push(id);
     }
     let ent_a = app.login("ent_a").await;
-    let paused = id_of(&file(&app, &ent_a, "objection", app.record_id(demo::TOO_EARLY).await).await);
-    act(&app, &office, paused, "request_supplement", json!({"comment": "请补充材料"})).await.ok();
+    let paused = id_of(&app.file(&ent_a, "objection", app.record_id(demo::TOO_EARLY).await).await);
+    app.act(&office, paused, "request_supplement", json!({"comment": "请补充材料"})).await.ok();
     let due = due_on(&app, &office, d("2026-09-24"), 4).await;
     let supplement_due = due_on(&app, &office, d("2026-09-24"), 10).await;
     let digest_day = due_on(&app, &office, due, 1).await;
@@ -618,7 +589,7 @@ async fn two_server_processes_process_each_due_item_once() {
     assert_eq!(db_events(&app.state, paused, "expire_supplement").await.len(), 1);
     assert_eq!(mails(&app.state, Some(paused), "case_withdrawn").await.len(), 2, "applicant and credit office");
     let office = app.login("office").await;
-    assert_eq!(get_case(&app, &office, paused).await["state"], "withdrawn");
+    assert_eq!(app.case(&office, paused).await["state"], "withdrawn");
     let digests = mails(&app.state, None, "daily_digest").await;
     assert_eq!(digests.len(), 1, "{digests:?}");
     assert_eq!(digests[0].dedupe_key.as_deref(), Some(format!("digest:{digest_day}").as_str()));
@@ -669,7 +640,7 @@ async fn mail_goes_out_over_smtp() {
     let mailer = mailer(&app.state);
     at(&app, "2026-09-24", 10, 0);
     let ent_a = app.login("ent_a").await;
-    let case = file(&app, &ent_a, "objection", app.record_id(demo::REPAIRABLE).await).await;
+    let case = app.file(&ent_a, "objection", app.record_id(demo::REPAIRABLE).await).await;
     let id = id_of(&case);
     let case_no = case["case_no"].as_str().unwrap().to_string();
 
@@ -731,7 +702,7 @@ async fn failed_delivery_is_retried_with_backoff_then_dead() {
     let mailer = mailer(&app.state);
     at(&app, "2026-09-24", 10, 0);
     let ent_a = app.login("ent_a").await;
-    let id = id_of(&file(&app, &ent_a, "objection", app.record_id(demo::REPAIRABLE).await).await);
+    let id = id_of(&app.file(&ent_a, "objection", app.record_id(demo::REPAIRABLE).await).await);
 
     let r = tick(&app, &mailer).await;
     assert_eq!(r.delivered, 0, "{r:?}");
@@ -803,8 +774,8 @@ async fn calendar_vectors_provisional_years_and_recomputation() {
 
     // A case filed on 2026-12-24: its total deadline reaches into 2027.
     let ent_c = app.login("ent_c").await;
-    let id = id_of(&file(&app, &ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
-    let case = get_case(&app, &office, id).await;
+    let id = id_of(&app.file(&ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
+    let case = app.case(&office, id).await;
     assert_eq!(case["provisional_deadline"], true, "{case}");
     let total = deadline_row(&app, &office, id, "total", None).await;
     assert_eq!(total["provisional"], true, "{total}");
@@ -840,7 +811,7 @@ async fn calendar_vectors_provisional_years_and_recomputation() {
     assert_eq!(res.status.as_u16(), 403, "{}", res.body);
     let admin = app.login("admin").await;
     put(admin.clone(), arrangement("2027-02-12")).await.expect(422, "calendar_make_up_not_weekend");
-    assert_eq!(get_case(&app, &office, id).await["provisional_deadline"], true);
+    assert_eq!(app.case(&office, id).await["provisional_deadline"], true);
     let years = app.get("/api/v1/calendar/years", &admin).await.ok();
     assert!(years["provisional_deadlines"].as_u64().is_some_and(|n| n >= 1), "{years}");
     assert!(!years["loaded"].as_array().unwrap().contains(&json!(2027)), "{years}");
@@ -849,7 +820,7 @@ async fn calendar_vectors_provisional_years_and_recomputation() {
     assert!(body["recomputed_deadlines"].as_u64().is_some_and(|n| n >= 1), "{body}");
     assert!(body["loaded"].as_array().unwrap().contains(&json!(2027)), "{body}");
     assert_eq!(body["provisional_deadlines"], 0, "{body}");
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(case["provisional_deadline"], false, "{case}");
     let rows = deadlines(&app, &office, id).await;
     assert!(rows.iter().all(|r| r["provisional"] == false), "{rows:?}");
@@ -884,7 +855,7 @@ async fn urging_is_limited_to_once_per_working_day() {
         rows.into_iter().filter(|r| recipients(r).contains(&"sthj@credit.local".to_string())).collect::<Vec<_>>()
     };
 
-    let case = act(&app, &office, id, "urge", json!({"comment": "请尽快核查"})).await.ok();
+    let case = app.act(&office, id, "urge", json!({"comment": "请尽快核查"})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
     assert_eq!(case["last_urged_on"], "2026-09-24", "{case}");
     assert_eq!(events(&case, "urge").len(), 1, "{case}");
@@ -895,16 +866,16 @@ async fn urging_is_limited_to_once_per_working_day() {
 
     at(&app, "2026-09-24", 16, 0);
     let office = app.login("office").await;
-    act(&app, &office, id, "urge", json!({})).await.expect(409, "already_urged_today");
+    app.act(&office, id, "urge", json!({})).await.expect(409, "already_urged_today");
     assert_eq!(dept_urges(mails(&app.state, Some(id), "case_urged").await).len(), 1);
 
     at(&app, "2026-09-28", 9, 0);
     let office = app.login("office").await;
-    let case = act(&app, &office, id, "urge", json!({})).await.ok();
+    let case = app.act(&office, id, "urge", json!({})).await.ok();
     assert_eq!(case["last_urged_on"], "2026-09-28", "{case}");
     assert_eq!(events(&case, "urge").len(), 2, "{case}");
     assert_eq!(dept_urges(mails(&app.state, Some(id), "case_urged").await).len(), 2);
-    act(&app, &office, id, "urge", json!({})).await.expect(409, "already_urged_today");
+    app.act(&office, id, "urge", json!({})).await.expect(409, "already_urged_today");
 }
 
 // ------------------------------------- 11. correcting a loaded year
@@ -915,7 +886,7 @@ async fn correcting_a_loaded_year_recomputes_running_deadlines() {
     at(&app, "2026-09-24", 10, 0);
     let ent_c = app.login("ent_c").await;
     let office = app.login("office").await;
-    let id = id_of(&file(&app, &ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
+    let id = id_of(&app.file(&ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
     // Formal check: 1 working day after Thu 09-24 (09-25..27 are 中秋) = Mon 09-28.
     let step = deadline_row(&app, &office, id, "step", None).await;
     assert_eq!(step["due_on"], "2026-09-28", "{step}");
@@ -934,7 +905,7 @@ async fn correcting_a_loaded_year_recomputes_running_deadlines() {
     let entries = step["explanation"].as_array().unwrap();
     let rec = entries.iter().find(|e| e["event"] == "recomputed").unwrap_or_else(|| panic!("{step}"));
     assert_eq!(rec["previous_due"], "2026-09-28", "{rec}");
-    let case = get_case(&app, &office, id).await;
+    let case = app.case(&office, id).await;
     assert_eq!(case["due_at"], step["due_at"], "{case}");
     // The calendar API counts with the correction too.
     let body = due(&app, &office, d("2026-09-24"), 1).await;
