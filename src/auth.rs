@@ -117,6 +117,7 @@ impl JwtKeys {
 pub struct AuthUser {
     pub id: i64,
     pub username: String,
+    pub display_name: String,
     pub role: Role,
     pub department_id: Option<i64>,
     pub subject_id: Option<i64>,
@@ -125,6 +126,71 @@ pub struct AuthUser {
 impl AuthUser {
     pub fn is_staff(&self) -> bool {
         matches!(self.role, Role::CreditOffice | Role::Admin)
+    }
+}
+
+/// Who may call a route, by role; both edges (the JSON API's `Guarded<P>`
+/// and the pages' `Signed<P>`) admit callers by these.
+pub mod policy {
+    use crate::workflow::Role;
+
+    /// A rule on the caller's role.
+    pub trait Policy {
+        fn allows(role: Role) -> bool;
+    }
+
+    /// Any signed-in user; what they see is then limited by scope.
+    pub struct AnyUser;
+    /// An enterprise applicant.
+    pub struct ApplicantOnly;
+    /// Someone who works on cases: applicant, department officer, credit office
+    /// (not an administrator, who manages accounts and data).
+    pub struct CaseParty;
+    /// The credit office or an administrator.
+    pub struct Staff;
+    /// An administrator.
+    pub struct AdminOnly;
+
+    impl Policy for AnyUser {
+        fn allows(role: Role) -> bool {
+            role != Role::System
+        }
+    }
+    impl Policy for ApplicantOnly {
+        fn allows(role: Role) -> bool {
+            role == Role::Applicant
+        }
+    }
+    impl Policy for CaseParty {
+        fn allows(role: Role) -> bool {
+            matches!(role, Role::Applicant | Role::DepartmentOfficer | Role::CreditOffice)
+        }
+    }
+    impl Policy for Staff {
+        fn allows(role: Role) -> bool {
+            matches!(role, Role::CreditOffice | Role::Admin)
+        }
+    }
+    impl Policy for AdminOnly {
+        fn allows(role: Role) -> bool {
+            role == Role::Admin
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn policies() {
+            let all = [Role::Applicant, Role::DepartmentOfficer, Role::CreditOffice, Role::Admin, Role::System];
+            let allowed = |f: fn(Role) -> bool| all.iter().copied().filter(|r| f(*r)).collect::<Vec<_>>();
+            assert_eq!(allowed(AnyUser::allows).len(), 4);
+            assert_eq!(allowed(ApplicantOnly::allows), [Role::Applicant]);
+            assert_eq!(allowed(CaseParty::allows), [Role::Applicant, Role::DepartmentOfficer, Role::CreditOffice]);
+            assert_eq!(allowed(Staff::allows), [Role::CreditOffice, Role::Admin]);
+            assert_eq!(allowed(AdminOnly::allows), [Role::Admin]);
+        }
     }
 }
 

@@ -100,6 +100,8 @@ pub struct Settings {
     pub publication: PeriodRules,
     /// Public base URL used in notification links.
     pub public_url: String,
+    /// A page session ends after this many minutes without a request (等保 timeout).
+    pub session_idle_minutes: i64,
 }
 
 impl Default for Settings {
@@ -128,6 +130,7 @@ impl Default for Settings {
             digest_hour: 8,
             publication: PeriodRules::default(),
             public_url: "http://127.0.0.1:8080".into(),
+            session_idle_minutes: 30,
         }
     }
 }
@@ -189,6 +192,9 @@ impl Settings {
         }
         if let Some(v) = get("PUBLIC_URL") {
             self.public_url = v;
+        }
+        if let Some(v) = get("SESSION_IDLE_MINUTES") {
+            self.session_idle_minutes = parse("SESSION_IDLE_MINUTES", v)?;
         }
         if let Some(host) = get("SMTP_HOST") {
             let mut smtp = self.smtp.clone().unwrap_or(SmtpSettings {

@@ -16,4 +16,5 @@ pub mod seed;
 pub mod services;
 pub mod startup;
 pub mod state;
+pub mod web;
 pub mod workflow;

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::Server, error::InternalError, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, dev::Server, error::InternalError, web};
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::notify::Templates;
 use crate::state::{AppState, Workflows};
+use crate::web::render::PageError;
 use crate::workflow::Definition;
 
 /// Loads and validates the workflow definitions: the embedded ones, each
@@ -152,18 +153,38 @@ fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> ac
     InternalError::from_response(err, actix_web::ResponseError::error_response(&api)).into()
 }
 
-fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+/// A page (not an API route): errors answer with an HTML page.
+fn is_page(req: &HttpRequest) -> bool {
+    !req.path().starts_with("/api")
+}
+
+fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    if is_page(req) {
+        let page = PageError::BadRequest(format!("查询参数不正确：{err}"));
+        return InternalError::from_response(err, page.error_response()).into();
+    }
     let api = ApiError::bad_request("invalid_query", format!("查询参数不正确：{err}"));
     InternalError::from_response(err, actix_web::ResponseError::error_response(&api)).into()
 }
 
-fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    if is_page(req) {
+        return InternalError::from_response(err, PageError::NotFound.error_response()).into();
+    }
     let api = ApiError::not_found("资源");
     InternalError::from_response(err, actix_web::ResponseError::error_response(&api)).into()
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found("接口"))
+fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    let page = PageError::BadRequest(format!("表单内容无效：{err}"));
+    InternalError::from_response(err, page.error_response()).into()
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    if is_page(&req) {
+        return PageError::NotFound.error_response();
+    }
+    ApiError::not_found("接口").error_response()
 }
 
 /// The OpenAPI document of every route.
@@ -195,9 +216,11 @@ impl Application {
                 .app_data(web::JsonConfig::default().limit(max_body).error_handler(json_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PathConfig::default().error_handler(path_error))
+                .app_data(web::FormConfig::default().limit(max_body).error_handler(form_error))
                 .into_utoipa_app()
                 .configure(crate::api::configure)
                 .into_app()
+                .configure(crate::web::configure)
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
                 .default_service(web::to(not_found))
         })

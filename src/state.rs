@@ -37,6 +37,26 @@ impl Workflows {
         self.current.get(kind).map(|(d, _)| d.clone())
     }
 
+    /// States of the current definitions that `role` owns (where it is
+    /// expected to act), for to-do lists.
+    pub fn states_owned_by(&self, role: crate::workflow::Role) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .current
+            .values()
+            .flat_map(|(d, _)| d.states.iter().filter(|(_, s)| s.owner == Some(role)).map(|(n, _)| n.clone()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Current definitions, by kind.
+    pub fn all_current(&self) -> Vec<Arc<Definition>> {
+        let mut v: Vec<Arc<Definition>> = self.current.values().map(|(d, _)| d.clone()).collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
     /// Current definitions with their source text, for registration.
     pub fn sources(&self) -> impl Iterator<Item = (&Arc<Definition>, &str)> {
         self.current.values().map(|(d, s)| (d, s.as_str()))

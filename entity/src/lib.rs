@@ -19,4 +19,5 @@ pub mod sanction;
 pub mod subject;
 pub mod types;
 pub mod user;
+pub mod web_session;
 pub mod workflow_definition;

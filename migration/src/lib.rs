@@ -6,13 +6,18 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_accounts_and_records;
 mod m20261122_000002_cases;
+mod m20261123_000001_web_sessions;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_accounts_and_records::Migration), Box::new(m20261122_000002_cases::Migration)]
+        vec![
+            Box::new(m20261122_000001_accounts_and_records::Migration),
+            Box::new(m20261122_000002_cases::Migration),
+            Box::new(m20261123_000001_web_sessions::Migration),
+        ]
     }
 }
 

@@ -88,6 +88,7 @@ async fn list_cases(
         overdue: q.overdue,
         open: q.open,
         text: q.text,
+        ..Default::default()
     };
     let (items, total) = cases::view::list(&state, &user, f, page, per_page).await?;
     Ok(web::Json(Page { items, total, page, per_page }))

@@ -10,55 +10,11 @@ use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use sea_orm::EntityTrait;
 
 use crate::auth::AuthUser;
+pub use crate::auth::policy::{AdminOnly, AnyUser, ApplicantOnly, CaseParty, Policy, Staff};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::workflow::Role;
-
-/// A rule on the caller's role.
-pub trait Policy {
-    fn allows(role: Role) -> bool;
-}
-
-/// Any signed-in user; what they see is then limited by scope.
-pub struct AnyUser;
-/// An enterprise applicant.
-pub struct ApplicantOnly;
-/// Someone who works on cases: applicant, department officer, credit office
-/// (not an administrator, who manages accounts and data).
-pub struct CaseParty;
-/// The credit office or an administrator.
-pub struct Staff;
-/// An administrator.
-pub struct AdminOnly;
-
-impl Policy for AnyUser {
-    fn allows(role: Role) -> bool {
-        role != Role::System
-    }
-}
-impl Policy for ApplicantOnly {
-    fn allows(role: Role) -> bool {
-        role == Role::Applicant
-    }
-}
-impl Policy for CaseParty {
-    fn allows(role: Role) -> bool {
-        matches!(role, Role::Applicant | Role::DepartmentOfficer | Role::CreditOffice)
-    }
-}
-impl Policy for Staff {
-    fn allows(role: Role) -> bool {
-        matches!(role, Role::CreditOffice | Role::Admin)
-    }
-}
-impl Policy for AdminOnly {
-    fn allows(role: Role) -> bool {
-        role == Role::Admin
-    }
-}
 
 /// The authenticated caller, admitted by policy `P`.
 pub struct Guarded<P: Policy>(pub AuthUser, PhantomData<P>);
@@ -91,18 +47,9 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
     let token =
         header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).ok_or_else(unauthenticated)?;
     let claims = state.jwt.verify(token.trim(), state.clock.now().timestamp())?;
-    let user =
-        entity::user::Entity::find_by_id(claims.sub).one(&state.db).await?.filter(|u| u.active).ok_or_else(|| {
-            ApiError::Unauthorized { code: "token_invalid", message: "账号不存在或已停用".into() }
-        })?;
-    let role = Role::parse(&user.role).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bad role in db")))?;
-    Ok(AuthUser {
-        id: user.id,
-        username: user.username,
-        role,
-        department_id: user.department_id,
-        subject_id: user.subject_id,
-    })
+    crate::services::accounts::caller(&state.db, claims.sub)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized { code: "token_invalid", message: "账号不存在或已停用".into() })
 }
 
 impl<P: Policy + 'static> FromRequest for Guarded<P> {
@@ -118,21 +65,5 @@ impl<P: Policy + 'static> FromRequest for Guarded<P> {
             }
             Ok(Guarded(user, PhantomData))
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policies() {
-        let all = [Role::Applicant, Role::DepartmentOfficer, Role::CreditOffice, Role::Admin, Role::System];
-        let allowed = |f: fn(Role) -> bool| all.iter().copied().filter(|r| f(*r)).collect::<Vec<_>>();
-        assert_eq!(allowed(AnyUser::allows).len(), 4);
-        assert_eq!(allowed(ApplicantOnly::allows), [Role::Applicant]);
-        assert_eq!(allowed(CaseParty::allows), [Role::Applicant, Role::DepartmentOfficer, Role::CreditOffice]);
-        assert_eq!(allowed(Staff::allows), [Role::CreditOffice, Role::Admin]);
-        assert_eq!(allowed(AdminOnly::allows), [Role::Admin]);
     }
 }

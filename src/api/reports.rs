@@ -1,11 +1,10 @@
 use actix_web::{get, web};
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::guard::{Guarded, Staff};
-use crate::clock::end_of_local_day;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::services::reports::{self, Overview};
 use crate::state::AppState;
 
@@ -32,17 +31,6 @@ async fn overview(
     _staff: Guarded<Staff>,
     q: web::Query<PeriodQuery>,
 ) -> ApiResult<web::Json<Overview>> {
-    let today = state.clock.today();
-    let in_range = |d: NaiveDate| (2000..=2100).contains(&chrono::Datelike::year(&d));
-    if q.from.is_some_and(|d| !in_range(d)) || q.to.is_some_and(|d| !in_range(d)) {
-        return Err(ApiError::field("from", "out_of_range", "统计日期须在 2000 年至 2100 年之间"));
-    }
-    let to = q.to.unwrap_or(today);
-    let from = q.from.unwrap_or(to - Duration::days(365));
-    if from > to {
-        return Err(ApiError::field("from", "invalid_period", "统计起始日期不能晚于截止日期"));
-    }
-    let start = end_of_local_day(from - Duration::days(1));
-    let end = end_of_local_day(to);
+    let (_, _, start, end) = reports::period(state.clock.today(), q.from, q.to)?;
     Ok(web::Json(reports::overview(&state.db, state.clock.now(), start, end).await?))
 }

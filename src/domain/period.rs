@@ -379,6 +379,42 @@ pub enum RepairEligibility {
     },
 }
 
+impl RepairEligibility {
+    /// Stable code of a refusal (`repair_open` when open).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RepairEligibility::Open => "repair_open",
+            RepairEligibility::Deleted => "record_deleted",
+            RepairEligibility::NotPublished => "record_not_published",
+            RepairEligibility::PublicationEnded => "publication_already_ended",
+            RepairEligibility::NotRepairable { .. } => "record_not_repairable",
+            RepairEligibility::Barred { .. } => "repair_barred",
+            RepairEligibility::PeriodOver { .. } => "publication_period_over",
+            RepairEligibility::TooEarly { .. } => "repair_too_early",
+        }
+    }
+
+    /// What the applicant is told; `category` is the record's display category.
+    pub fn message_zh(&self, category: &str) -> String {
+        match self {
+            RepairEligibility::Open => "可申请信用修复".to_owned(),
+            RepairEligibility::Deleted => "该信用信息已删除，无需申请".to_owned(),
+            RepairEligibility::NotPublished => "该信息未公示，无需申请信用修复".to_owned(),
+            RepairEligibility::PublicationEnded => "该信息已终止公示，无需申请信用修复".to_owned(),
+            RepairEligibility::NotRepairable { ends } => {
+                format!("该信息属于“{category}”，公示期满前不可修复，将于 {ends} 自动终止公示")
+            }
+            RepairEligibility::Barred { until } => {
+                format!("该信息的信用修复已因弄虚作假被撤销，{until} 前不得再次申请")
+            }
+            RepairEligibility::PeriodOver { ends } => {
+                format!("该信息最长公示期已于 {ends} 届满，将自动终止公示，无需申请信用修复")
+            }
+            RepairEligibility::TooEarly { from } => format!("该信息自 {from} 起方可申请信用修复"),
+        }
+    }
+}
+
 /// The repair rule: a record may be repaired when it is published, not
 /// deleted, repairable, not barred, `repair_from <= today < publication_ends`.
 pub fn repair_eligibility(r: &RecordStanding, today: NaiveDate) -> RepairEligibility {

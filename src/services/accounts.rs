@@ -8,9 +8,10 @@ use sea_orm::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Claims, random_token, token_hash, verify_password};
+use crate::auth::{AuthUser, Claims, random_token, token_hash, verify_password};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::workflow::Role;
 use entity::{refresh_token, user};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,8 +38,32 @@ async fn dummy_hash() -> String {
     DUMMY.get_or_init(|| h).clone()
 }
 
+/// The caller with this account id, read fresh (a deactivated account or a
+/// changed department takes effect at once); None when it is gone or inactive.
+pub async fn caller<C: sea_orm::ConnectionTrait>(db: &C, user_id: i64) -> ApiResult<Option<AuthUser>> {
+    let Some(u) = user::Entity::find_by_id(user_id).one(db).await?.filter(|u| u.active) else { return Ok(None) };
+    let role = Role::parse(&u.role).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bad role in db")))?;
+    Ok(Some(AuthUser {
+        id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        role,
+        department_id: u.department_id,
+        subject_id: u.subject_id,
+    }))
+}
+
+/// Signs in through the API: a token pair.
 #[tracing::instrument(skip(state, password))]
 pub async fn login(state: &AppState, username: &str, password: String) -> ApiResult<TokenPair> {
+    let u = check_credentials(state, username, password).await?;
+    issue_tokens(state, &state.db, &u).await
+}
+
+/// The account for a username and password, under the lockout rule shared by
+/// every way of signing in (API tokens and page sessions): failures count,
+/// the account locks at the limit, a success clears the count.
+pub async fn check_credentials(state: &AppState, username: &str, password: String) -> ApiResult<user::Model> {
     let now = state.clock.now();
     let found = user::Entity::find().filter(user::Column::Username.eq(username)).one(&state.db).await?;
     let Some(u) = found else {
@@ -74,7 +99,7 @@ pub async fn login(state: &AppState, username: &str, password: String) -> ApiRes
             });
         }
     }
-    issue_tokens(state, &state.db, &u).await
+    Ok(u)
 }
 
 /// Rows whose lock is absent or over.

@@ -11,3 +11,4 @@ pub mod outbox;
 pub mod publication;
 pub mod records;
 pub mod reports;
+pub mod sessions;

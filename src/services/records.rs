@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
+use crate::domain::period::RecordStanding;
 use crate::domain::uscc::Uscc;
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::Role;
@@ -68,6 +69,21 @@ pub struct RecordView {
     pub version: i32,
     pub sanctions: Vec<SanctionView>,
     pub lists: Vec<ListMembershipView>,
+    /// The case open on the record, if any (one at a time).
+    pub open_case_id: Option<i64>,
+}
+
+impl From<&RecordView> for RecordStanding {
+    fn from(r: &RecordView) -> Self {
+        RecordStanding {
+            status: r.publication_status,
+            deleted: r.deleted,
+            repairable: r.repairable,
+            repair_from: r.repairable_from,
+            publication_ends: r.publication_ends,
+            repair_barred_until: r.repair_barred_until,
+        }
+    }
 }
 
 /// The condition limiting records to what `user` may see.
@@ -104,6 +120,7 @@ pub async fn find_subject<C: ConnectionTrait>(
     Ok(subject::Entity::find().filter(subject::Column::Code.eq(code)).one(db).await?)
 }
 
+#[derive(Default)]
 pub struct RecordFilter {
     pub subject_id: Option<i64>,
     pub department_id: Option<i64>,
@@ -190,6 +207,17 @@ pub async fn views<C: ConnectionTrait>(db: &C, rows: Vec<record::Model>) -> ApiR
         .into_iter()
         .map(|m| (m.id, m.name))
         .collect();
+    let open_cases: HashMap<i64, i64> = entity::case::Entity::find()
+        .select_only()
+        .column(entity::case::Column::OpenRecordKey)
+        .column(entity::case::Column::Id)
+        .filter(entity::case::Column::OpenRecordKey.is_in(ids.clone()))
+        .into_tuple::<(Option<i64>, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(r, c)| r.map(|r| (r, c)))
+        .collect();
     let lists = list_membership::Entity::find()
         .filter(list_membership::Column::RecordId.is_in(ids))
         .order_by_asc(list_membership::Column::Id)
@@ -249,6 +277,7 @@ pub async fn views<C: ConnectionTrait>(db: &C, rows: Vec<record::Model>) -> ApiR
                         ended_at: x.ended_at,
                     })
                     .collect(),
+                open_case_id: open_cases.get(&r.id).copied(),
             }
         })
         .collect())
@@ -307,6 +336,47 @@ pub async fn public_query<C: ConnectionTrait>(db: &C, code: &str) -> ApiResult<V
             objection_label: v.objection_open.then(|| "异议处理中".to_string()),
         })
         .collect())
+}
+
+/// A subject found by the public search, with what is published about it.
+#[derive(Debug, Serialize)]
+pub struct PublicSubject {
+    pub code: String,
+    pub name: String,
+    pub records: Vec<PublicRecordView>,
+}
+
+/// The public search: by USCC (exactly) or by name (any part of it), a page
+/// of subjects at a time; natural persons are never found.
+pub async fn public_search<C: ConnectionTrait>(
+    db: &C,
+    query: &str,
+    page: u64,
+    per_page: u64,
+) -> ApiResult<(Vec<PublicSubject>, u64)> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    if q.chars().count() > 100 {
+        return Err(ApiError::field("q", "too_long", "查询内容不能超过 100 个字符"));
+    }
+    let mut find = subject::Entity::find().filter(subject::Column::Kind.ne(SubjectKind::NaturalPerson));
+    find = if Uscc::parse_lenient(q).is_ok() {
+        find.filter(subject::Column::Code.eq(q.to_uppercase()))
+    } else {
+        let like = format!("%{}%", q.replace(['%', '_'], ""));
+        find.filter(subject::Column::Name.like(like))
+    };
+    let total = find.clone().count(db).await?;
+    let subjects =
+        find.order_by_asc(subject::Column::Name).limit(per_page).offset((page - 1) * per_page).all(db).await?;
+    let mut out = Vec::with_capacity(subjects.len());
+    for s in subjects {
+        let records = public_query(db, &s.code).await?;
+        out.push(PublicSubject { code: s.code, name: s.name, records });
+    }
+    Ok((out, total))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

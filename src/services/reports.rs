@@ -1,14 +1,19 @@
-//! Monitoring figures for the credit office: open and overdue cases by
-//! department, and the share of cases closed within their legal deadline.
+//! Monitoring figures for the credit office: open, due-soon and overdue cases
+//! by department and kind, the longest-overdue cases, the share of cases
+//! closed within their legal deadline, and filings and closures per week.
+//! Counts are aggregate queries (GROUP BY), not rows loaded into memory.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiResult;
+use crate::clock::end_of_local_day;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use entity::types::{CaseKind, DeadlineKind};
 use entity::{case, deadline, department};
 
@@ -44,57 +49,85 @@ pub struct Overview {
     pub repairs: Timeliness,
 }
 
-pub async fn overview<C: ConnectionTrait>(
+/// A reporting period of whole local days, `from` and `to` included
+/// (default: the 365 days up to today). Returns its first and last instant.
+pub fn period(
+    today: NaiveDate,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> ApiResult<(NaiveDate, NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
+    let in_range = |d: NaiveDate| (2000..=2100).contains(&d.year());
+    if from.is_some_and(|d| !in_range(d)) || to.is_some_and(|d| !in_range(d)) {
+        return Err(ApiError::field("from", "out_of_range", "统计日期须在 2000 年至 2100 年之间"));
+    }
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or(to - Duration::days(365));
+    if from > to {
+        return Err(ApiError::field("from", "invalid_period", "统计起始日期不能晚于截止日期"));
+    }
+    Ok((from, to, end_of_local_day(from - Duration::days(1)), end_of_local_day(to)))
+}
+
+async fn department_names<C: ConnectionTrait>(db: &C) -> ApiResult<BTreeMap<i64, String>> {
+    Ok(department::Entity::find().all(db).await?.into_iter().map(|d| (d.id, d.name)).collect())
+}
+
+/// Open cases counted by (department, kind), with an optional extra filter.
+async fn open_counts<C: ConnectionTrait>(
     db: &C,
-    now: DateTime<Utc>,
+    extra: sea_orm::Condition,
+) -> ApiResult<Vec<(i64, CaseKind, i64, Option<DateTime<Utc>>)>> {
+    Ok(case::Entity::find()
+        .select_only()
+        .column(case::Column::DepartmentId)
+        .column(case::Column::Kind)
+        .column_as(Expr::expr(Func::count(Expr::col(case::Column::Id))), "n")
+        .column_as(Expr::expr(Func::min(Expr::col(case::Column::DueAt))), "oldest")
+        .filter(case::Column::ClosedAt.is_null())
+        .filter(extra)
+        .group_by(case::Column::DepartmentId)
+        .group_by(case::Column::Kind)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Closed cases in the period, split by kind, within or past their total deadline.
+async fn timeliness<C: ConnectionTrait>(
+    db: &C,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> ApiResult<Overview> {
-    let names: BTreeMap<i64, String> =
-        department::Entity::find().all(db).await?.into_iter().map(|d| (d.id, d.name)).collect();
-    let mut load: BTreeMap<i64, DepartmentLoad> = BTreeMap::new();
-    for c in case::Entity::find().filter(case::Column::ClosedAt.is_null()).all(db).await? {
-        let l = load.entry(c.department_id).or_insert_with(|| DepartmentLoad {
-            department_id: c.department_id,
-            department_name: names.get(&c.department_id).cloned().unwrap_or_default(),
-            ..Default::default()
-        });
-        if c.kind == CaseKind::Objection {
-            l.open_objections += 1;
-        } else {
-            l.open_repairs += 1;
-        }
-        if c.overdue {
-            l.overdue += 1;
-            l.oldest_overdue_due_at = match (l.oldest_overdue_due_at, c.due_at) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-    }
-    let closed = case::Entity::find()
+) -> ApiResult<(Timeliness, Timeliness)> {
+    let closed: Vec<(i64, CaseKind, Option<DateTime<Utc>>)> = case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .column(case::Column::Kind)
+        .column(case::Column::ClosedAt)
         .filter(case::Column::ClosedAt.gte(from))
         .filter(case::Column::ClosedAt.lte(to))
+        .into_tuple()
         .all(db)
         .await?;
-    let ids: Vec<i64> = closed.iter().map(|c| c.id).collect();
     let mut total_due: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
+    let ids: Vec<i64> = closed.iter().map(|c| c.0).collect();
     for chunk in ids.chunks(500) {
-        for d in deadline::Entity::find()
+        let rows: Vec<(i64, DateTime<Utc>)> = deadline::Entity::find()
+            .select_only()
+            .column(deadline::Column::CaseId)
+            .column(deadline::Column::DueAt)
             .filter(deadline::Column::CaseId.is_in(chunk.to_vec()))
             .filter(deadline::Column::Kind.eq(DeadlineKind::Total))
+            .into_tuple()
             .all(db)
-            .await?
-        {
-            total_due.insert(d.case_id, d.due_at);
-        }
+            .await?;
+        total_due.extend(rows);
     }
     let (mut objections, mut repairs) = (Timeliness::default(), Timeliness::default());
-    for c in &closed {
-        let t = if c.kind == CaseKind::Objection { &mut objections } else { &mut repairs };
+    for (id, kind, closed_at) in &closed {
+        let t = if *kind == CaseKind::Objection { &mut objections } else { &mut repairs };
         t.closed += 1;
-        if let (Some(closed_at), Some(due)) = (c.closed_at, total_due.get(&c.id))
-            && closed_at <= *due
+        if let (Some(closed_at), Some(due)) = (closed_at, total_due.get(id))
+            && closed_at <= due
         {
             t.within_deadline += 1;
         }
@@ -102,6 +135,43 @@ pub async fn overview<C: ConnectionTrait>(
     for t in [&mut objections, &mut repairs] {
         t.share_within_deadline = (t.closed > 0).then(|| t.within_deadline as f64 / t.closed as f64);
     }
+    Ok((objections, repairs))
+}
+
+pub async fn overview<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ApiResult<Overview> {
+    let names = department_names(db).await?;
+    let mut load: BTreeMap<i64, DepartmentLoad> = BTreeMap::new();
+    let entry = |load: &mut BTreeMap<i64, DepartmentLoad>, d: i64| {
+        load.entry(d).or_insert_with(|| DepartmentLoad {
+            department_id: d,
+            department_name: names.get(&d).cloned().unwrap_or_default(),
+            ..Default::default()
+        });
+    };
+    for (d, kind, n, _) in open_counts(db, sea_orm::Condition::all()).await? {
+        entry(&mut load, d);
+        let l = load.get_mut(&d).expect("entry just inserted");
+        if kind == CaseKind::Objection {
+            l.open_objections += n as u64;
+        } else {
+            l.open_repairs += n as u64;
+        }
+    }
+    for (d, _, n, oldest) in open_counts(db, sea_orm::Condition::all().add(case::Column::Overdue.eq(true))).await? {
+        entry(&mut load, d);
+        let l = load.get_mut(&d).expect("entry just inserted");
+        l.overdue += n as u64;
+        l.oldest_overdue_due_at = match (l.oldest_overdue_due_at, oldest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let (objections, repairs) = timeliness(db, from, to).await?;
     Ok(Overview {
         generated_at: now,
         period_from: from,
@@ -109,5 +179,168 @@ pub async fn overview<C: ConnectionTrait>(
         departments: load.into_values().collect(),
         objections,
         repairs,
+    })
+}
+
+/// One department's row on the dashboard.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct DashboardRow {
+    pub department_id: i64,
+    pub department_name: String,
+    pub open_objections: u64,
+    pub open_repairs: u64,
+    pub due_soon: u64,
+    pub overdue: u64,
+}
+
+/// An overdue open case.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverdueCase {
+    pub id: i64,
+    pub case_no: String,
+    pub kind: CaseKind,
+    pub kind_label: &'static str,
+    pub state_title: String,
+    pub department_name: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub due_on: Option<NaiveDate>,
+    pub last_urged_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Week {
+    pub start: NaiveDate,
+    pub filed: u64,
+    pub closed: u64,
+}
+
+/// What the credit office watches.
+#[derive(Debug, Serialize)]
+pub struct Dashboard {
+    pub generated_at: DateTime<Utc>,
+    pub open: u64,
+    pub due_soon: u64,
+    pub overdue: u64,
+    pub rows: Vec<DashboardRow>,
+    pub longest_overdue: Vec<OverdueCase>,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+    pub objections: Timeliness,
+    pub repairs: Timeliness,
+    pub weeks: Vec<Week>,
+}
+
+/// The monitoring dashboard: open, due within one working day and overdue
+/// cases by department and kind; the ten longest-overdue cases; timeliness
+/// for the period; filings and closures in each of the last eight weeks.
+pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<Dashboard> {
+    let db = &state.db;
+    let now = state.clock.now();
+    let today = state.clock.today();
+    let (pfrom, pto, start, end) = period(today, from, to)?;
+    let soon = state.calendar().next_working_day(today).map(end_of_local_day).unwrap_or(now + Duration::days(1));
+    let names = department_names(db).await?;
+    let mut rows: BTreeMap<i64, DashboardRow> = BTreeMap::new();
+    let mut counts: Vec<(u8, i64, CaseKind, i64)> = Vec::new();
+    for (d, k, n, _) in open_counts(db, sea_orm::Condition::all()).await? {
+        counts.push((0, d, k, n));
+    }
+    let due_soon = sea_orm::Condition::all().add(case::Column::Overdue.eq(false)).add(case::Column::DueAt.lte(soon));
+    for (d, k, n, _) in open_counts(db, due_soon).await? {
+        counts.push((1, d, k, n));
+    }
+    for (d, k, n, _) in open_counts(db, sea_orm::Condition::all().add(case::Column::Overdue.eq(true))).await? {
+        counts.push((2, d, k, n));
+    }
+    let (mut open, mut soon_n, mut overdue) = (0, 0, 0);
+    for (what, d, k, n) in counts {
+        let r = rows.entry(d).or_insert_with(|| DashboardRow {
+            department_id: d,
+            department_name: names.get(&d).cloned().unwrap_or_default(),
+            ..Default::default()
+        });
+        let n = n as u64;
+        match (what, k) {
+            (0, CaseKind::Objection) => r.open_objections += n,
+            (0, CaseKind::Repair) => r.open_repairs += n,
+            (1, _) => r.due_soon += n,
+            _ => r.overdue += n,
+        }
+        match what {
+            0 => open += n,
+            1 => soon_n += n,
+            _ => overdue += n,
+        }
+    }
+    let worst = case::Entity::find()
+        .filter(case::Column::ClosedAt.is_null())
+        .filter(case::Column::Overdue.eq(true))
+        .order_by_asc(case::Column::DueAt)
+        .limit(10)
+        .all(db)
+        .await?;
+    let mut longest_overdue = Vec::with_capacity(worst.len());
+    for c in worst {
+        let def = state.workflows.pinned(db, &c.workflow_hash).await?;
+        longest_overdue.push(OverdueCase {
+            id: c.id,
+            kind_label: c.kind.label_zh(),
+            kind: c.kind,
+            state_title: def.state(&c.state).map(|s| s.title.clone()).unwrap_or_default(),
+            department_name: names.get(&c.department_id).cloned().unwrap_or_default(),
+            due_on: c.due_at.map(crate::services::cases::notice::due_day),
+            due_at: c.due_at,
+            last_urged_on: c.last_urged_on,
+            case_no: c.case_no,
+        });
+    }
+    let (objections, repairs) = timeliness(db, start, end).await?;
+    // The last eight weeks, Monday to Sunday.
+    let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
+    let first = monday - Duration::weeks(7);
+    let since = end_of_local_day(first - Duration::days(1));
+    let received: Vec<DateTime<Utc>> = case::Entity::find()
+        .select_only()
+        .column(case::Column::ReceivedAt)
+        .filter(case::Column::ReceivedAt.gt(since))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let closed: Vec<Option<DateTime<Utc>>> = case::Entity::find()
+        .select_only()
+        .column(case::Column::ClosedAt)
+        .filter(case::Column::ClosedAt.gt(since))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut weeks: Vec<Week> =
+        (0..8).map(|i| Week { start: first + Duration::weeks(i), filed: 0, closed: 0 }).collect();
+    let week_of = |t: DateTime<Utc>| {
+        let d = t.with_timezone(&crate::clock::shanghai()).date_naive();
+        let i = (d - first).num_days() / 7;
+        (0..8).contains(&i).then_some(i as usize)
+    };
+    for t in received {
+        if let Some(i) = week_of(t) {
+            weeks[i].filed += 1;
+        }
+    }
+    for t in closed.into_iter().flatten() {
+        if let Some(i) = week_of(t) {
+            weeks[i].closed += 1;
+        }
+    }
+    Ok(Dashboard {
+        generated_at: now,
+        open,
+        due_soon: soon_n,
+        overdue,
+        rows: rows.into_values().collect(),
+        longest_overdue,
+        period_from: pfrom,
+        period_to: pto,
+        objections,
+        repairs,
+        weeks,
     })
 }

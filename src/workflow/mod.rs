@@ -8,6 +8,7 @@
 //! clock changes to record, which the caller carries out.
 
 mod definition;
+mod diagram;
 mod engine;
 
 use std::fmt;

@@ -646,7 +646,11 @@ async fn unknown_resources_and_routes_are_404_json() {
     app.get("/api/v1/records/999999", &office).await.expect(404, "not_found");
     app.get("/api/v1/records/abc", &office).await.expect(404, "not_found");
     app.get("/api/v1/no-such-route", &office).await.expect(404, "not_found");
-    app.request(Method::GET, "/nothing/here", None, None).await.expect(404, "not_found");
+    // Outside /api the answer is the 404 page, not JSON.
+    let page = app.client.get(app.url("/nothing/here")).send().await.unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("页面不存在"));
     // Bad query parameters.
     app.get("/api/v1/records?page=abc", &office).await.expect(400, "invalid_query");
 }

@@ -12,3 +12,4 @@ mod multiprocess;
 mod reports;
 mod scheduler;
 mod smtp_sink;
+mod web;

@@ -25,7 +25,7 @@ impl From<department::Model> for DepartmentView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepartmentInput {
     pub code: Option<String>,

@@ -30,7 +30,7 @@ impl From<measure::Model> for MeasureView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureInput {
     pub name: Option<String>,

@@ -17,7 +17,7 @@ use entity::{department, list_membership, measure, record, sanction, subject};
 pub const RECORD_TYPES: [&str; 4] =
     ["administrative_penalty", "serious_dishonesty_list", "abnormal_operation_list", "other"];
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordInput {
     pub subject_id: Option<i64>,

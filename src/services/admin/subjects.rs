@@ -27,7 +27,7 @@ impl From<subject::Model> for SubjectView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectInput {
     pub code: Option<String>,

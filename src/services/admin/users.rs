@@ -66,7 +66,7 @@ pub async fn list_users<C: ConnectionTrait>(db: &C) -> ApiResult<Vec<UserView>> 
     Ok(out)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
     pub username: Option<String>,
@@ -78,6 +78,8 @@ pub struct UserInput {
     pub subject_id: Option<i64>,
     pub email: Option<String>,
     pub active: Option<bool>,
+    /// Clears a login lock and the failure count.
+    pub unlock: Option<bool>,
 }
 
 /// Checks that the role's binding (department or subject) exists and fits.
@@ -231,6 +233,10 @@ pub async fn update_user(state: &AppState, id: i64, input: UserInput) -> ApiResu
     }
     if let Some(a) = input.active {
         am.active = Set(a);
+    }
+    if input.unlock == Some(true) {
+        am.failed_logins = Set(0);
+        am.locked_until = Set(None);
     }
     if let Some(p) = input.password {
         am.password_hash = Set(crate::auth::hash_password(p).await?);

@@ -237,38 +237,25 @@ async fn check_repair_eligibility(
     today: chrono::NaiveDate,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<()> {
-    match repair_eligibility(&RecordStanding::from(rec), today) {
+    let e = repair_eligibility(&RecordStanding::from(rec), today);
+    let refuse = || ApiError::unprocessable(e.code(), e.message_zh(&rec.display_category));
+    match e {
         RepairEligibility::Open => Ok(()),
-        RepairEligibility::Deleted => Err(ApiError::unprocessable("record_deleted", "该信用信息已删除，无需申请")),
-        RepairEligibility::NotPublished => {
-            Err(ApiError::unprocessable("record_not_published", "该信息未公示，无需申请信用修复"))
+        RepairEligibility::Deleted | RepairEligibility::NotPublished | RepairEligibility::PublicationEnded => {
+            Err(refuse())
         }
-        RepairEligibility::PublicationEnded => {
-            Err(ApiError::unprocessable("publication_already_ended", "该信息已终止公示，无需申请信用修复"))
-        }
-        RepairEligibility::NotRepairable { ends } => Err(ApiError::unprocessable(
-            "record_not_repairable",
-            format!("该信息属于“{}”，公示期满前不可修复，将于 {ends} 自动终止公示", rec.display_category),
-        )
-        .with_details(json!({"publication_ends": ends}))),
-        RepairEligibility::Barred { until } => Err(ApiError::unprocessable(
-            "repair_barred",
-            format!("该信息的信用修复已因弄虚作假被撤销，{until} 前不得再次申请"),
-        )
-        .with_details(json!({"barred_until": until}))),
+        RepairEligibility::NotRepairable { ends } => Err(refuse().with_details(json!({"publication_ends": ends}))),
+        RepairEligibility::Barred { until } => Err(refuse().with_details(json!({"barred_until": until}))),
         RepairEligibility::PeriodOver { ends } => {
             let txn = state.db.begin().await?;
             super::expiry::expire_record(state, &txn, rec.clone(), today, now).await?;
             txn.commit().await?;
             Err(ApiError::unprocessable(
-                "publication_period_over",
+                e.code(),
                 format!("该信息最长公示期已于 {ends} 届满，系统已自动终止公示，无需申请信用修复"),
             )
             .with_details(json!({"publication_ends": ends, "publication_status": "ended"})))
         }
-        RepairEligibility::TooEarly { from } => {
-            Err(ApiError::unprocessable("repair_too_early", format!("该信息自 {from} 起方可申请信用修复"))
-                .with_details(json!({"repairable_from": from})))
-        }
+        RepairEligibility::TooEarly { from } => Err(refuse().with_details(json!({"repairable_from": from}))),
     }
 }

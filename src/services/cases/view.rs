@@ -114,8 +114,14 @@ pub struct CaseSummary {
     pub id: i64,
     pub case_no: String,
     pub kind: CaseKind,
+    pub kind_label: String,
     pub state: String,
     pub state_title: String,
+    pub subject_name: String,
+    pub department_name: String,
+    /// The day the current step falls due.
+    pub due_on: Option<NaiveDate>,
+    pub last_urged_on: Option<NaiveDate>,
     pub version: i32,
     pub record_id: i64,
     pub subject_id: i64,
@@ -287,9 +293,14 @@ pub async fn deadlines<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> 
         .collect())
 }
 
+#[derive(Default)]
 pub struct CaseFilter {
     pub kind: Option<CaseKind>,
     pub state: Option<String>,
+    /// Only cases in one of these states (e.g. those a role owns).
+    pub states: Option<Vec<String>>,
+    /// Oldest due first (a to-do list) instead of newest first.
+    pub due_first: bool,
     pub department_id: Option<i64>,
     pub overdue: Option<bool>,
     pub open: Option<bool>,
@@ -309,6 +320,9 @@ pub async fn list(
     }
     if let Some(s) = f.state {
         q = q.filter(case::Column::State.eq(s));
+    }
+    if let Some(states) = f.states {
+        q = q.filter(case::Column::State.is_in(states));
     }
     if let Some(d) = f.department_id {
         q = q.filter(case::Column::DepartmentId.eq(d));
@@ -330,7 +344,28 @@ pub async fn list(
         );
     }
     let total = q.clone().count(&state.db).await?;
-    let rows = q.order_by_desc(case::Column::Id).limit(per_page).offset((page - 1) * per_page).all(&state.db).await?;
+    let q = if f.due_first {
+        q.order_by_asc(case::Column::DueAt).order_by_asc(case::Column::Id)
+    } else {
+        q.order_by_desc(case::Column::Id)
+    };
+    let rows = q.limit(per_page).offset((page - 1) * per_page).all(&state.db).await?;
+    let subject_ids: Vec<i64> = rows.iter().map(|c| c.subject_id).collect();
+    let dept_ids: Vec<i64> = rows.iter().map(|c| c.department_id).collect();
+    let subjects: std::collections::HashMap<i64, String> = subject::Entity::find()
+        .filter(subject::Column::Id.is_in(subject_ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let depts: std::collections::HashMap<i64, String> = department::Entity::find()
+        .filter(department::Column::Id.is_in(dept_ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
     let mut out = Vec::with_capacity(rows.len());
     for c in rows {
         let title = match state.workflows.pinned(&state.db, &c.workflow_hash).await?.state(&c.state) {
@@ -341,8 +376,13 @@ pub async fn list(
             id: c.id,
             case_no: c.case_no,
             kind: c.kind,
+            kind_label: c.kind.label_zh().to_string(),
             state: c.state,
             state_title: title,
+            subject_name: subjects.get(&c.subject_id).cloned().unwrap_or_default(),
+            department_name: depts.get(&c.department_id).cloned().unwrap_or_default(),
+            due_on: c.due_at.map(super::notice::due_day),
+            last_urged_on: c.last_urged_on,
             version: c.version,
             record_id: c.record_id,
             subject_id: c.subject_id,

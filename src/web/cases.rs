@@ -1,0 +1,499 @@
+//! Records and cases in pages: an applicant's records with what can be done
+//! on each, filing with materials, the case lists (mine, 待办, 已办, 受理,
+//! all), the case page with its progress, deadlines, materials, history and
+//! exactly the actions the engine offers the caller.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::render::{self, PageError};
+use super::session::{Multipart, Signed, check_csrf};
+use crate::api::PageQuery;
+use crate::auth::AuthUser;
+use crate::auth::policy::{AnyUser, ApplicantOnly, CaseParty};
+use crate::domain::period::{RepairEligibility, repair_eligibility};
+use crate::services::cases::{self, attachments, create::CreateCase, input::ActionRequest, input::Correction};
+use crate::services::records::{self, RecordFilter};
+use crate::services::sessions::Session;
+use crate::state::AppState;
+use crate::workflow::{Role, attachment_kind_title, outcome_title};
+use entity::types::{AttachmentKind, CaseKind, PublicationStatus};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/my/records", web::get().to(my_records))
+        .route("/records", web::get().to(record_list))
+        .route("/records/{id}/apply", web::get().to(apply_form))
+        .route("/records/{id}/apply", web::post().to(apply))
+        .route("/cases", web::get().to(case_list))
+        .route("/cases/{id}", web::get().to(case_page))
+        .route("/cases/{id}/actions/{name}", web::post().to(take_action))
+        .route("/cases/{id}/attachments", web::post().to(upload))
+        .route("/cases/{id}/attachments/{aid}", web::get().to(attachment));
+}
+
+/// What an applicant may do on a record today, and why not.
+fn record_options(state: &AppState, r: &records::RecordView) -> Value {
+    let e = repair_eligibility(&r.into(), state.clock.today());
+    let open_case = r.open_case_id;
+    json!({
+        "repair_open": e == RepairEligibility::Open && open_case.is_none(),
+        "repair_message": e.message_zh(&r.display_category),
+        "repair_code": e.code(),
+        "object_open": !r.deleted && open_case.is_none(),
+        "open_case_id": open_case,
+    })
+}
+
+/// 我的信用记录.
+async fn my_records(state: web::Data<AppState>, who: Signed<ApplicantOnly>) -> Result<HttpResponse, PageError> {
+    let (items, total) = records::list(&state.db, &who, RecordFilter::default(), 1, 100).await?;
+    let rows: Vec<Value> = items.iter().map(|r| json!({"record": r, "options": record_options(&state, r)})).collect();
+    render::ok("my_records.html", Some(&who.session), "我的信用记录", json!({"rows": rows, "total": total}))
+}
+
+#[derive(Deserialize)]
+struct RecordListQuery {
+    status: Option<String>,
+    page: Option<u64>,
+}
+
+/// A department's records (officer), every record (credit office, administrator).
+async fn record_list(
+    state: web::Data<AppState>,
+    who: Signed<AnyUser>,
+    q: web::Query<RecordListQuery>,
+) -> Result<HttpResponse, PageError> {
+    if who.role == Role::Applicant {
+        return Ok(render::redirect("/my/records"));
+    }
+    let (page, per_page) = PageQuery::resolve(q.page, Some(50))?;
+    let status = q.status.as_deref().filter(|s| !s.is_empty()).map(str::parse::<PublicationStatus>);
+    let publication_status = match status {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => return Err(PageError::BadRequest("公示状态取值无效".into())),
+    };
+    let filter = RecordFilter { publication_status, ..Default::default() };
+    let (items, total) = records::list(&state.db, &who, filter, page, per_page).await?;
+    let ctx = json!({"items": items, "total": total, "page": page, "pages": total.div_ceil(per_page),
+                     "status": q.status, "admin": false});
+    render::ok("records.html", Some(&who.session), "信用信息", ctx)
+}
+
+#[derive(Deserialize)]
+struct KindQuery {
+    kind: Option<String>,
+}
+
+fn kind_of(s: Option<&str>) -> Result<CaseKind, PageError> {
+    s.unwrap_or("repair").parse().map_err(|_| PageError::BadRequest("申请类型须为异议或信用修复".into()))
+}
+
+/// The filing form's context: the record, the kind, its materials.
+async fn apply_ctx(
+    state: &AppState,
+    who: &AuthUser,
+    record_id: i64,
+    kind: CaseKind,
+    reason: &str,
+    error: Option<String>,
+) -> Result<Value, PageError> {
+    let record = records::get(&state.db, who, record_id).await?;
+    let def = state.workflows.current(kind.as_str()).ok_or(PageError::NotFound)?;
+    let required: Vec<Value> = def
+        .required_materials
+        .iter()
+        .map(|k| json!({"kind": k, "title": attachment_kind_title(k).unwrap_or(k)}))
+        .collect();
+    Ok(json!({
+        "record": record, "kind": kind, "kind_label": kind.label_zh(), "required": required,
+        "options": record_options(state, &record), "reason": reason, "error": error,
+        "idem": crate::auth::random_token(), "total_days": def.total_working_days,
+    }))
+}
+
+async fn apply_form(
+    state: web::Data<AppState>,
+    who: Signed<ApplicantOnly>,
+    id: web::Path<i64>,
+    q: web::Query<KindQuery>,
+) -> Result<HttpResponse, PageError> {
+    let kind = kind_of(q.kind.as_deref())?;
+    let ctx = apply_ctx(&state, &who, id.into_inner(), kind, "", None).await?;
+    render::ok("apply.html", Some(&who.session), &format!("提交{}", kind.label_zh()), ctx)
+}
+
+/// Files an objection or a repair with its materials (multipart): the files
+/// are checked first, then the case is filed (idempotent by the form's key)
+/// and the materials attached.
+async fn apply(
+    state: web::Data<AppState>,
+    who: Signed<ApplicantOnly>,
+    id: web::Path<i64>,
+    body: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    let record_id = id.into_inner();
+    let form = Multipart::read(body, state.settings.max_attachment_bytes).await?;
+    check_csrf(&who.session, form.field("csrf"))?;
+    let kind = kind_of(Some(form.field("kind")))?;
+    let reason = form.field("reason").to_string();
+    let again = async |status: StatusCode, msg: String| -> Result<HttpResponse, PageError> {
+        let ctx = apply_ctx(&state, &who, record_id, kind, &reason, Some(msg)).await?;
+        render::with_status(status, "apply.html", Some(&who.session), &format!("提交{}", kind.label_zh()), ctx)
+    };
+    let mut files = Vec::new();
+    for (field, name, bytes) in &form.files {
+        let Ok(k) = field.parse::<AttachmentKind>() else { continue };
+        if attachments::sniff(bytes).is_none() {
+            let title = k.title_zh();
+            return again(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("“{title}”须为 PDF、PNG 或 JPEG 文件")).await;
+        }
+        files.push((k, name.clone(), bytes.clone()));
+    }
+    let key = Some(form.field("idem").to_string()).filter(|k| !k.is_empty());
+    let req = CreateCase { kind: kind.as_str().to_string(), record_id, reason: reason.clone() };
+    let case = match cases::create::create(&state, &who, req, key).await {
+        Ok((case, _)) => case,
+        Err(crate::error::ApiError::Internal(e)) => return Err(PageError::Internal(e)),
+        Err(e) => return again(render::status_of(&e), render::describe(&e)).await,
+    };
+    let present: Vec<&str> = case.attachments.iter().map(|a| a.kind.as_str()).collect();
+    for (k, name, bytes) in files {
+        // A retried form (same key) does not attach the same kind twice.
+        if present.contains(&k.as_str()) {
+            continue;
+        }
+        attachments::upload(&state, &who, case.id, k.as_str(), name.as_deref(), bytes).await?;
+    }
+    Ok(render::redirect(&format!("/cases/{}?done=submit", case.id)))
+}
+
+#[derive(Deserialize)]
+struct CaseListQuery {
+    view: Option<String>,
+    kind: Option<String>,
+    overdue: Option<String>,
+    q: Option<String>,
+    page: Option<u64>,
+}
+
+/// The case lists. Each role has its views; the filters and the page are in
+/// the query string, so a link reproduces a view.
+async fn case_list(
+    state: web::Data<AppState>,
+    who: Signed<AnyUser>,
+    q: web::Query<CaseListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let role = who.role;
+    let default_view = match role {
+        Role::Applicant => "mine",
+        Role::DepartmentOfficer => "todo",
+        Role::CreditOffice => "intake",
+        _ => "all",
+    };
+    let view = q.view.as_deref().unwrap_or(default_view);
+    let mut f = cases::view::CaseFilter::default();
+    let title = match (role, view) {
+        (Role::Applicant, _) => "我的申请",
+        (Role::DepartmentOfficer, "done") => {
+            f.open = Some(false);
+            "已办"
+        }
+        (Role::DepartmentOfficer, _) => {
+            f.open = Some(true);
+            f.states = Some(state.workflows.states_owned_by(Role::DepartmentOfficer));
+            f.due_first = true;
+            "待办"
+        }
+        (Role::CreditOffice, "intake") => {
+            f.open = Some(true);
+            f.states = Some(state.workflows.states_owned_by(Role::CreditOffice));
+            f.due_first = true;
+            "受理"
+        }
+        (Role::CreditOffice, "open") => {
+            f.open = Some(true);
+            f.due_first = true;
+            "在办案件"
+        }
+        _ => "全部案件",
+    };
+    f.kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(k.parse().map_err(|_| PageError::BadRequest("申请类型取值无效".into()))?),
+    };
+    if q.overdue.as_deref() == Some("1") {
+        f.overdue = Some(true);
+    }
+    f.text = q.q.clone();
+    let (page, per_page) = PageQuery::resolve(q.page, Some(50))?;
+    let (items, total) = cases::view::list(&state, &who, f, page, per_page).await?;
+    let today = state.clock.today();
+    let soon = state.calendar().next_working_day(today).unwrap_or(today);
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|c| {
+            let open = c.closed_at.is_none();
+            let tone = match c.due_on {
+                _ if !open => "",
+                _ if c.overdue => "overdue",
+                Some(d) if d <= today => "due-today",
+                Some(d) if d <= soon => "due-soon",
+                _ => "",
+            };
+            json!({"case": c, "tone": tone, "open": open, "due_today": open && c.due_on == Some(today)})
+        })
+        .collect();
+    let ctx = json!({
+        "rows": rows, "total": total, "page": page, "pages": total.div_ceil(per_page), "view": view,
+        "kind": q.kind, "overdue": q.overdue, "q": q.q, "heading": title,
+        "views": views_of(role),
+    });
+    render::ok("cases.html", Some(&who.session), title, ctx)
+}
+
+fn views_of(role: Role) -> Value {
+    let v: &[(&str, &str)] = match role {
+        Role::DepartmentOfficer => &[("todo", "待办"), ("done", "已办")],
+        Role::CreditOffice => &[("intake", "受理"), ("open", "在办"), ("all", "全部")],
+        Role::Admin => &[("all", "全部")],
+        _ => &[],
+    };
+    Value::Array(v.iter().map(|(k, l)| json!({"key": k, "label": l})).collect())
+}
+
+/// Everything the case page shows.
+async fn case_ctx(state: &AppState, who: &AuthUser, id: i64) -> Result<Value, PageError> {
+    let case = cases::view::get(state, who, id).await?;
+    let record = records::get(&state.db, who, case.record_id).await.ok();
+    let deadlines = cases::view::deadlines(&state.db, who, id).await?;
+    let def = state.workflows.pinned(&state.db, &case.workflow_hash).await?;
+    // The progress bar: states passed (from the history), the current one, the main path ahead.
+    let mut passed: Vec<String> = Vec::new();
+    for e in &case.history {
+        if let Some(f) = &e.from_state
+            && f != &case.state
+            && !passed.contains(f)
+        {
+            passed.push(f.clone());
+        }
+    }
+    let title = |s: &str| def.state(s).map(|x| x.title.clone()).unwrap_or_else(|| s.to_string());
+    let steps: Vec<Value> = passed
+        .iter()
+        .map(|s| json!({"title": title(s), "status": "done"}))
+        .chain(std::iter::once(
+            json!({"title": case.state_title, "status": if case.terminal { "done" } else { "current" }}),
+        ))
+        .chain(def.path_ahead(&case.state).iter().map(|s| json!({"title": title(s), "status": "todo"})))
+        .collect();
+    let owner = def.state(&case.state).and_then(|s| s.owner);
+    let holder = match owner {
+        Some(Role::DepartmentOfficer) => {
+            Some(format!("{}（{}）", Role::DepartmentOfficer.title(), case.department_name))
+        }
+        Some(r) => Some(r.title().to_string()),
+        None => None,
+    };
+    let outcomes: Vec<Value> =
+        crate::workflow::OUTCOMES.iter().map(|o| json!({"value": o, "title": outcome_title(o).unwrap_or(o)})).collect();
+    let upload_kinds: Vec<Value> = AttachmentKind::ALL
+        .iter()
+        .filter(|k| who.role == Role::Applicant || !k.applicant_only())
+        .map(|k| json!({"value": k, "title": k.title_zh()}))
+        .collect();
+    let active_sanctions: Vec<Value> = record
+        .as_ref()
+        .map(|r| {
+            r.sanctions.iter().filter(|s| s.status == entity::types::ActiveStatus::Active).map(|s| json!(s)).collect()
+        })
+        .unwrap_or_default();
+    let can_upload = case.closed_at.is_none() && who.role != Role::Admin;
+    let missing_titles: Vec<&str> =
+        case.missing_materials.iter().map(|k| attachment_kind_title(k).unwrap_or(k)).collect();
+    let diagram = def.diagram_svg(Some(&case.state));
+    let mut case = json!(case);
+    if let Some(events) = case["history"].as_array_mut() {
+        for e in events {
+            let action = e["action"].as_str().unwrap_or_default().to_string();
+            let event_title = def
+                .transitions
+                .iter()
+                .find(|t| t.action == action)
+                .map(|t| t.title.clone())
+                .unwrap_or_else(|| event_title(&action).to_string());
+            e["action_title"] = json!(event_title);
+            e["actor_role_title"] = json!(e["actor_role"].as_str().and_then(Role::parse).map(Role::title));
+            e["to_state_title"] = json!(title(e["to_state"].as_str().unwrap_or_default()));
+        }
+    }
+    Ok(json!({
+        "case": case, "record": record, "deadlines": deadlines, "steps": steps, "holder": holder,
+        "outcomes": outcomes, "upload_kinds": upload_kinds, "can_upload": can_upload,
+        "active_sanctions": active_sanctions, "diagram": diagram, "missing_titles": missing_titles,
+    }))
+}
+
+/// Titles of events that are not workflow actions.
+fn event_title(action: &str) -> &str {
+    match action {
+        "submit" => "提交申请",
+        "attach" => "上传材料",
+        "deadline_warning" => "到期提醒",
+        "deadline_overdue" => "超期督办",
+        other => other,
+    }
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+fn done_message(done: Option<&str>) -> Option<String> {
+    let d = done?;
+    Some(match d {
+        "submit" => "申请已提交，请留意办理进度。".to_string(),
+        "upload" => "材料已上传。".to_string(),
+        other => format!("已完成：{}", action_title(other)),
+    })
+}
+
+fn action_title(name: &str) -> &str {
+    match name {
+        "accept" => "受理",
+        "reject" => "不予受理",
+        "request_supplement" => "要求补正",
+        "supplement" => "提交补正材料",
+        "withdraw" => "撤回申请",
+        "approve" => "准予修复",
+        "deny" => "不予修复",
+        "verify" => "核查办结",
+        "extend" => "延长期限",
+        "urge" => "催办",
+        "revoke" => "撤销修复",
+        other => other,
+    }
+}
+
+async fn show_case(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let mut ctx = case_ctx(state, &session.user, id).await?;
+    ctx["notice"] = json!(notice);
+    ctx["error"] = json!(error);
+    let title = format!("案件 {}", ctx["case"]["case_no"].as_str().unwrap_or_default());
+    render::with_status(status, "case.html", Some(session), &title, ctx)
+}
+
+async fn case_page(
+    state: web::Data<AppState>,
+    who: Signed<AnyUser>,
+    id: web::Path<i64>,
+    q: web::Query<DoneQuery>,
+) -> Result<HttpResponse, PageError> {
+    show_case(&state, &who.session, id.into_inner(), StatusCode::OK, done_message(q.done.as_deref()), None).await
+}
+
+/// An action form. The fields are read as pairs (the sanctions to end are
+/// repeated checkboxes); the CSRF token is checked before anything else.
+async fn take_action(
+    state: web::Data<AppState>,
+    who: Signed<AnyUser>,
+    path: web::Path<(i64, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let (id, name) = path.into_inner();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
+    check_csrf(&who.session, &get("csrf").unwrap_or_default())?;
+    let decision_date = match get("corr_decision_date") {
+        None => None,
+        Some(d) => Some(d.parse().map_err(|_| PageError::BadRequest("更正后的决定日期格式应为 YYYY-MM-DD".into()))?),
+    };
+    let correction = Correction {
+        title: get("corr_title"),
+        content: get("corr_content"),
+        document_no: get("corr_document_no"),
+        decision_date,
+    };
+    let has_correction = correction.title.is_some()
+        || correction.content.is_some()
+        || correction.document_no.is_some()
+        || correction.decision_date.is_some();
+    let sanction_ids: Vec<i64> =
+        pairs.iter().filter(|(n, _)| n == "sanction_ids").filter_map(|(_, v)| v.parse().ok()).collect();
+    let req = ActionRequest {
+        comment: get("comment"),
+        outcome: get("outcome"),
+        version: get("version").and_then(|v| v.parse().ok()),
+        correction: has_correction.then_some(correction),
+        sanction_ids: (!sanction_ids.is_empty()).then_some(sanction_ids),
+    };
+    match cases::act::act(&state, &who, id, &name, req).await {
+        Ok(_) => Ok(render::redirect(&format!("/cases/{id}?done={}", render::encode(&name)))),
+        Err(crate::error::ApiError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(e @ (crate::error::ApiError::NotFound { .. } | crate::error::ApiError::Forbidden)) => Err(e.into()),
+        Err(e) => show_case(&state, &who.session, id, render::status_of(&e), None, Some(render::describe(&e))).await,
+    }
+}
+
+/// Adds a material to a case (multipart: csrf, kind, file).
+async fn upload(
+    state: web::Data<AppState>,
+    who: Signed<CaseParty>,
+    id: web::Path<i64>,
+    body: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    let id = id.into_inner();
+    let form = match Multipart::read(body, state.settings.max_attachment_bytes).await {
+        Ok(f) => f,
+        Err(PageError::Refused(e)) => {
+            return show_case(&state, &who.session, id, render::status_of(&e), None, Some(render::describe(&e))).await;
+        }
+        Err(e) => return Err(e),
+    };
+    check_csrf(&who.session, form.field("csrf"))?;
+    let Some((_, name, bytes)) = form.files.into_iter().next() else {
+        let msg = "请选择要上传的文件".to_string();
+        return show_case(&state, &who.session, id, StatusCode::UNPROCESSABLE_ENTITY, None, Some(msg)).await;
+    };
+    match attachments::upload(&state, &who, id, form.fields.get("kind").map_or("", |s| s), name.as_deref(), bytes).await
+    {
+        Ok(_) => Ok(render::redirect(&format!("/cases/{id}?done=upload"))),
+        Err(crate::error::ApiError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(e @ crate::error::ApiError::NotFound { .. }) => Err(e.into()),
+        Err(e) => show_case(&state, &who.session, id, render::status_of(&e), None, Some(render::describe(&e))).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct InlineQuery {
+    inline: Option<String>,
+}
+
+/// A material, shown in the browser (PDF, image) or downloaded.
+async fn attachment(
+    state: web::Data<AppState>,
+    who: Signed<AnyUser>,
+    path: web::Path<(i64, i64)>,
+    q: web::Query<InlineQuery>,
+) -> Result<HttpResponse, PageError> {
+    let (case_id, aid) = path.into_inner();
+    let (a, bytes) = attachments::download(&state, &who, case_id, aid).await?;
+    let ext = attachments::sniff(&bytes).map(|(_, e)| e).unwrap_or("bin");
+    let disposition = if q.inline.is_some() { "inline" } else { "attachment" };
+    Ok(HttpResponse::Ok()
+        .content_type(a.content_type.as_str())
+        .insert_header(("Content-Disposition", format!("{disposition}; filename=\"{}-{}.{ext}\"", a.kind, a.id)))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(bytes))
+}

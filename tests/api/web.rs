@@ -1,0 +1,390 @@
+//! The web pages over real HTTP, as a browser without JavaScript uses them:
+//! a cookie jar, forms posted as the page renders them (CSRF token
+//! included), redirects followed, and the HTML parsed.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use reqwest::StatusCode;
+use scraper::{Html, Selector};
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// A browser-like client: its own cookie jar, following redirects.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+}
+
+/// A page as the browser got it.
+struct Page {
+    status: StatusCode,
+    /// The path (and query) after redirects.
+    path: String,
+    html: String,
+}
+
+impl Page {
+    fn doc(&self) -> Html {
+        Html::parse_document(&self.html)
+    }
+    /// The value of the first element matching `sel` with attribute `attr`.
+    fn attr(&self, sel: &str, attr: &str) -> Option<String> {
+        let s = Selector::parse(sel).unwrap();
+        self.doc().select(&s).next().and_then(|e| e.value().attr(attr)).map(str::to_string)
+    }
+    fn text(&self) -> String {
+        self.doc().root_element().text().collect::<Vec<_>>().join("")
+    }
+    fn links(&self) -> Vec<String> {
+        let s = Selector::parse("a[href]").unwrap();
+        self.doc().select(&s).filter_map(|a| a.value().attr("href")).map(str::to_string).collect()
+    }
+    /// The CSRF token the page's forms carry.
+    fn csrf(&self) -> String {
+        self.attr("input[name=csrf]", "value").unwrap_or_else(|| panic!("no csrf field on {}", self.path))
+    }
+    #[track_caller]
+    fn assert_ok(&self) -> &Self {
+        assert_eq!(self.status, StatusCode::OK, "{}: {}", self.path, &self.html[..self.html.len().min(3000)]);
+        self
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        Browser { app, client }
+    }
+
+    async fn page(&self, res: reqwest::Response) -> Page {
+        let status = res.status();
+        let url = res.url().clone();
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        Page { status, path, html: res.text().await.unwrap_or_default() }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let res = self.client.get(self.app.url(path)).send().await.expect("GET");
+        self.page(res).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let res = self.client.post(self.app.url(path)).form(form).send().await.expect("POST");
+        self.page(res).await
+    }
+
+    async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Page {
+        let res = self.client.post(self.app.url(path)).multipart(form).send().await.expect("POST");
+        self.page(res).await
+    }
+
+    /// Signs in through the login form; returns the page landed on.
+    async fn login(&self, username: &str) -> Page {
+        let form = self.get("/login").await;
+        form.assert_ok();
+        let token = form.attr("input[name=csrf]", "value").expect("login csrf");
+        self.post("/login", &[("username", username), ("password", PASSWORD), ("csrf", &token)]).await
+    }
+}
+
+fn pdf_part(name: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(format!("%PDF-1.4\n% {name}\n%%EOF\n").into_bytes())
+        .file_name(format!("{name}.pdf"))
+        .mime_str("application/pdf")
+        .unwrap()
+}
+
+/// The case id in a `/cases/{id}...` path.
+fn case_id_of(path: &str) -> i64 {
+    path.trim_start_matches("/cases/").split(['?', '/']).next().unwrap().parse().unwrap_or_else(|_| panic!("{path}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_lands_on_its_home() {
+    let app = spawn().await;
+    for (user, home, marker) in [
+        ("ent_a", "/my/records", "我的信用记录"),
+        ("sthj", "/cases?view=todo", "待办"),
+        ("office", "/office/dashboard", "监测看板"),
+        ("admin", "/admin/users", "用户管理"),
+    ] {
+        let b = Browser::new(&app);
+        let page = b.login(user).await;
+        page.assert_ok();
+        assert_eq!(page.path, home, "{user}");
+        assert!(page.text().contains(marker), "{user}: {}", page.html);
+        // The session cookie is HttpOnly and SameSite=Strict.
+        let res = app.client.get(app.url("/login")).send().await.unwrap();
+        let set = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    }
+    // A wrong password is shown on the form and counts toward the lockout.
+    let b = Browser::new(&app);
+    let form = b.get("/login").await;
+    let token = form.attr("input[name=csrf]", "value").unwrap();
+    let page = b.post("/login", &[("username", "sthj"), ("password", "wrong"), ("csrf", &token)]).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.text().contains("用户名或密码"), "{}", page.html);
+    let u = entity::user::Entity::find()
+        .filter(entity::user::Column::Username.eq("sthj"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.failed_logins, 1);
+}
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_filed_accepted_and_approved_in_pages_ends_publication() {
+    let app = spawn().await;
+    let record_id = app.record_id(demo::REPAIRABLE).await;
+
+    // The applicant sees the record as repairable and files with both materials.
+    let ent = Browser::new(&app);
+    let records = ent.login("ent_a").await;
+    records.assert_ok();
+    assert!(records.links().contains(&format!("/records/{record_id}/apply?kind=repair")), "{}", records.html);
+    let form = ent.get(&format!("/records/{record_id}/apply?kind=repair")).await;
+    form.assert_ok();
+    assert!(form.text().contains("履行完毕证明") && form.text().contains("信用承诺书"), "{}", form.html);
+    let idem = form.attr("input[name=idem]", "value").unwrap();
+    let multipart = reqwest::multipart::Form::new()
+        .text("csrf", form.csrf())
+        .text("kind", "repair")
+        .text("idem", idem)
+        .text("reason", "已缴清罚款并完成整改")
+        .part("fulfilment_proof", pdf_part("proof"))
+        .part("commitment_letter", pdf_part("letter"));
+    let case = ent.post_multipart(&format!("/records/{record_id}/apply"), multipart).await;
+    case.assert_ok();
+    assert!(case.path.starts_with("/cases/"), "{}", case.path);
+    let id = case_id_of(&case.path);
+    assert!(case.text().contains("申请已提交"), "{}", case.html);
+    assert!(case.doc().select(&Selector::parse("tbody tr td").unwrap()).count() > 0);
+    assert!(case.text().contains("履行完毕证明") && case.text().contains("信用承诺书"));
+
+    // The credit office accepts from the case page: the buttons are the engine's actions.
+    let office = Browser::new(&app);
+    office.login("office").await.assert_ok();
+    let intake = office.get("/cases?view=intake").await;
+    assert!(intake.links().contains(&format!("/cases/{id}")), "{}", intake.html);
+    let page = office.get(&format!("/cases/{id}")).await;
+    let actions: Vec<String> = {
+        let s = Selector::parse("form.action-form").unwrap();
+        page.doc().select(&s).filter_map(|f| f.value().attr("data-action").map(str::to_string)).collect()
+    };
+    assert_eq!(actions, ["accept", "reject", "request_supplement"], "{}", page.html);
+    let version = page.attr("form[data-action=accept] input[name=version]", "value").unwrap();
+    let accepted =
+        office.post(&format!("/cases/{id}/actions/accept"), &[("csrf", &page.csrf()), ("version", &version)]).await;
+    accepted.assert_ok();
+    assert!(accepted.text().contains("已完成：受理"), "{}", accepted.html);
+
+    // The department approves from its to-do list.
+    let dept = Browser::new(&app);
+    let todo = dept.login("sthj").await;
+    assert!(todo.links().contains(&format!("/cases/{id}")), "{}", todo.html);
+    let page = dept.get(&format!("/cases/{id}")).await;
+    let version = page.attr("form[data-action=approve] input[name=version]", "value").unwrap();
+    let done = dept
+        .post(
+            &format!("/cases/{id}/actions/approve"),
+            &[("csrf", &page.csrf()), ("version", &version), ("comment", "材料属实，准予修复")],
+        )
+        .await;
+    done.assert_ok();
+    assert!(done.text().contains("已修复"), "{}", done.html);
+
+    // The public query no longer lists the record.
+    let public = Browser::new(&app).get(&format!("/?q={}", demo::ENT_A)).await;
+    public.assert_ok();
+    assert!(public.text().contains("泉城示例建材有限公司"), "{}", public.html);
+    assert!(!public.text().contains(demo::REPAIRABLE), "{}", public.html);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_objection_is_marked_on_the_public_page() {
+    let app = spawn().await;
+    let record_id = app.record_id(demo::LIST_ENTRY).await;
+    let ent = Browser::new(&app);
+    ent.login("ent_c").await.assert_ok();
+    let form = ent.get(&format!("/records/{record_id}/apply?kind=objection")).await;
+    form.assert_ok();
+    let multipart = reqwest::multipart::Form::new()
+        .text("csrf", form.csrf())
+        .text("kind", "objection")
+        .text("idem", form.attr("input[name=idem]", "value").unwrap())
+        .text("reason", "处罚对象有误")
+        .part("evidence", pdf_part("evidence"));
+    let case = ent.post_multipart(&format!("/records/{record_id}/apply"), multipart).await;
+    case.assert_ok();
+    let id = case_id_of(&case.path);
+    let public = Browser::new(&app);
+    let marked = |p: &Page| {
+        let s = Selector::parse("span.tag").unwrap();
+        p.doc().select(&s).filter(|e| e.text().collect::<String>() == "异议处理中").count()
+    };
+    assert_eq!(marked(&public.get(&format!("/?q={}", demo::ENT_C)).await), 0, "not marked before acceptance");
+
+    let office = Browser::new(&app);
+    office.login("office").await;
+    let page = office.get(&format!("/cases/{id}")).await;
+    let version = page.attr("form[data-action=accept] input[name=version]", "value").unwrap();
+    office
+        .post(&format!("/cases/{id}/actions/accept"), &[("csrf", &page.csrf()), ("version", &version)])
+        .await
+        .assert_ok();
+
+    let shown = public.get(&format!("/?q={}", demo::ENT_C)).await;
+    shown.assert_ok();
+    assert!(shown.text().contains(demo::LIST_ENTRY), "{}", shown.html);
+    assert_eq!(marked(&shown), 1, "{}", shown.html);
+    // The name search finds it too.
+    let by_name = public.get("/?q=%E7%89%A9%E6%B5%81").await;
+    assert!(by_name.text().contains("泉城示例物流有限公司"), "{}", by_name.html);
+    assert_eq!(marked(&by_name), 1, "{}", by_name.html);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_without_its_csrf_token_is_refused() {
+    let app = spawn().await;
+    let token = app.login("ent_a").await;
+    let id = id_of(&app.file(&token, "objection", app.record_id(demo::REPAIRABLE).await).await);
+    let office = Browser::new(&app);
+    office.login("office").await;
+    for form in [vec![], vec![("csrf", "forged-token")]] {
+        let page = office.post(&format!("/cases/{id}/actions/accept"), &form).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.html);
+        assert!(page.text().contains("表单已失效"), "{}", page.html);
+    }
+    let case = app.case(&app.login("office").await, id).await;
+    assert_eq!(case["state"], "submitted", "nothing happened");
+    // Logging out needs the token too; the login form its own.
+    assert_eq!(office.post("/logout", &[]).await.status, StatusCode::FORBIDDEN);
+    let b = Browser::new(&app);
+    let page = b.post("/login", &[("username", "office"), ("password", PASSWORD), ("csrf", "x")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_departments_case_is_a_404_page() {
+    let app = spawn().await;
+    let token = app.login("ent_a").await;
+    let id = id_of(&app.file(&token, "objection", app.record_id(demo::REPAIRABLE).await).await);
+    app.act(&app.login("office").await, id, "accept", json!({})).await.ok();
+    let own = Browser::new(&app);
+    own.login("sthj").await;
+    own.get(&format!("/cases/{id}")).await.assert_ok();
+    let other = Browser::new(&app);
+    other.login("scjg").await;
+    for path in [format!("/cases/{id}"), "/cases/999999".to_string()] {
+        let page = other.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.html.contains("<html") && page.text().contains("页面不存在"), "{}", page.html);
+    }
+    // Another subject's case, to an applicant; an administrator page, to an officer.
+    let ent_b = Browser::new(&app);
+    ent_b.login("ent_b").await;
+    assert_eq!(ent_b.get(&format!("/cases/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(other.get("/admin/users").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(other.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_out_or_idle_session_is_sent_to_the_login_page() {
+    let app = spawn().await;
+    let b = Browser::new(&app);
+    let page = b.get("/my/records").await;
+    assert_eq!(page.path, "/login?next=/my/records");
+    assert!(page.text().contains("登录"));
+
+    // Logged in, the login page sends the user back where it wanted to go.
+    let form = b.get("/login?next=/cases?view=mine").await;
+    let token = form.attr("input[name=csrf]", "value").unwrap();
+    let next = form.attr("input[name=next]", "value").unwrap();
+    let page =
+        b.post("/login", &[("username", "ent_a"), ("password", PASSWORD), ("csrf", &token), ("next", &next)]).await;
+    assert_eq!(page.path, "/cases?view=mine");
+
+    // Logout ends the session on the server.
+    let home = b.get("/my/records").await;
+    home.assert_ok();
+    let out = b.post("/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!(out.path, "/login");
+    assert_eq!(b.get("/my/records").await.path, "/login?next=/my/records");
+    assert_eq!(entity::web_session::Entity::find().all(&app.state.db).await.unwrap().len(), 0);
+
+    // 30 minutes without a request end a session.
+    b.login("ent_a").await.assert_ok();
+    app.clock.set(credit_repair::clock::Clock::now(&*app.clock) + chrono::Duration::minutes(29));
+    b.get("/my/records").await.assert_ok();
+    app.clock.set(credit_repair::clock::Clock::now(&*app.clock) + chrono::Duration::minutes(31));
+    assert_eq!(b.get("/my/records").await.path, "/login?next=/my/records");
+}
+
+/// Every page reachable from each role's home renders (200) on demo data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_of_every_role_renders() {
+    let app = spawn().await;
+    // Some cases in every state a page shows.
+    let ent_a = app.login("ent_a").await;
+    let office = app.login("office").await;
+    let open = id_of(&app.file(&ent_a, "objection", app.record_id(demo::TOO_EARLY).await).await);
+    app.act(&office, open, "accept", json!({})).await.ok();
+    let repair = app.accepted_repair("ent_c", demo::LIST_ENTRY).await;
+    app.act(&repair.officer, repair.id, "approve", json!({"comment": "准予"})).await.ok();
+
+    let mut seen_total = 0;
+    for user in [None, Some("ent_a"), Some("ent_c"), Some("sthj"), Some("office"), Some("admin")] {
+        let b = Browser::new(&app);
+        let start = match user {
+            Some(u) => b.login(u).await.path,
+            None => "/".to_string(),
+        };
+        let mut queue = VecDeque::from([start, "/guide".to_string()]);
+        let mut seen = BTreeSet::new();
+        while let Some(path) = queue.pop_front() {
+            if !seen.insert(path.clone()) || seen.len() > 80 {
+                continue;
+            }
+            let page = b.get(&path).await;
+            assert_eq!(page.status, StatusCode::OK, "{user:?} {path}: {}", &page.html[..page.html.len().min(2000)]);
+            for link in page.links() {
+                let local = link.starts_with('/') && !link.starts_with("//");
+                if local
+                    && !link.contains("/attachments/")
+                    && !link.starts_with("/static/")
+                    && !link.starts_with("/api/")
+                {
+                    queue.push_back(link.replace("&amp;", "&"));
+                }
+            }
+        }
+        assert!(seen.len() >= 3, "{user:?}: only {seen:?}");
+        seen_total += seen.len();
+    }
+    assert!(seen_total > 30, "{seen_total} pages");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_security_headers_and_assets_are_served_locally() {
+    let app = spawn().await;
+    let res = app.client.get(app.url("/")).send().await.unwrap();
+    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(res.headers().get("x-content-type-options").unwrap(), "nosniff");
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("http://") && !html.contains("https://"), "nothing is loaded from elsewhere");
+    for (path, kind) in [("/static/app.css", "text/css"), ("/static/htmx.min.js", "text/javascript")] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.headers().get("content-type").unwrap().to_str().unwrap().starts_with(kind));
+        assert!(res.text().await.unwrap().len() > 1000, "{path}");
+    }
+}
