@@ -14,6 +14,7 @@ use crate::api::PageQuery;
 use crate::auth::AuthUser;
 use crate::auth::policy::{AnyUser, ApplicantOnly, CaseParty};
 use crate::domain::period::{RepairEligibility, repair_eligibility};
+use crate::services::cases::view::CaseSort;
 use crate::services::cases::{self, attachments, create::CreateCase, input::ActionRequest, input::Correction};
 use crate::services::records::{self, RecordFilter};
 use crate::services::sessions::Session;
@@ -176,6 +177,7 @@ struct CaseListQuery {
     kind: Option<String>,
     overdue: Option<String>,
     q: Option<String>,
+    sort: Option<String>,
     page: Option<u64>,
 }
 
@@ -204,18 +206,18 @@ async fn case_list(
         (Role::DepartmentOfficer, _) => {
             f.open = Some(true);
             f.states = Some(state.workflows.states_owned_by(Role::DepartmentOfficer));
-            f.due_first = true;
+            f.sort = CaseSort::DueFirst;
             "待办"
         }
         (Role::CreditOffice, "intake") => {
             f.open = Some(true);
             f.states = Some(state.workflows.states_owned_by(Role::CreditOffice));
-            f.due_first = true;
+            f.sort = CaseSort::DueFirst;
             "受理"
         }
         (Role::CreditOffice, "open") => {
             f.open = Some(true);
-            f.due_first = true;
+            f.sort = CaseSort::DueFirst;
             "在办案件"
         }
         _ => "全部案件",
@@ -228,6 +230,10 @@ async fn case_list(
         f.overdue = Some(true);
     }
     f.text = q.q.clone();
+    if let Some(s) = q.sort.as_deref().filter(|s| !s.is_empty()) {
+        f.sort = s.parse().map_err(|_| PageError::BadRequest("排序方式取值无效".into()))?;
+    }
+    let sort = f.sort.as_str();
     let (page, per_page) = PageQuery::resolve(q.page, Some(50))?;
     let (items, total) = cases::view::list(&state, &who, f, page, per_page).await?;
     let today = state.clock.today();
@@ -248,7 +254,7 @@ async fn case_list(
         .collect();
     let ctx = json!({
         "rows": rows, "total": total, "page": page, "pages": total.div_ceil(per_page), "view": view,
-        "kind": q.kind, "overdue": q.overdue, "q": q.q, "heading": title,
+        "kind": q.kind, "overdue": q.overdue, "q": q.q, "heading": title, "sort": sort,
         "views": views_of(role),
     });
     render::ok("cases.html", Some(&who.session), title, ctx)

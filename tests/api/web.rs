@@ -388,3 +388,29 @@ async fn pages_carry_security_headers_and_assets_are_served_locally() {
         assert!(res.text().await.unwrap().len() > 1000, "{path}");
     }
 }
+
+/// A case list's filter and order live in the query string: the same link
+/// gives the same view, and an unknown order is a 400 page, not a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_lists_sort_and_filter_by_query_string() {
+    let app = spawn().await;
+    let ent_a = app.login("ent_a").await;
+    let first = id_of(&app.file(&ent_a, "objection", app.record_id(demo::TOO_EARLY).await).await);
+    let repair = app.accepted_repair("ent_c", demo::LIST_ENTRY).await;
+    let b = Browser::new(&app);
+    b.login("office").await;
+    let cell = Selector::parse("tbody tr td:first-child a").unwrap();
+    let ids = |p: &Page| -> Vec<i64> {
+        p.doc().select(&cell).map(|a| case_id_of(a.value().attr("href").unwrap())).collect::<Vec<_>>()
+    };
+    let newest = b.get("/cases?view=all&sort=new").await;
+    let oldest = b.get("/cases?view=all&sort=old").await;
+    assert_eq!(ids(newest.assert_ok()), vec![repair.id, first]);
+    assert_eq!(ids(oldest.assert_ok()), vec![first, repair.id]);
+    let repairs = b.get("/cases?view=all&kind=repair&sort=old").await;
+    assert_eq!(ids(repairs.assert_ok()), vec![repair.id]);
+    // The order survives the filter form and the header links.
+    assert!(repairs.attr("input[name=sort]", "value").as_deref() == Some("old"));
+    assert!(repairs.links().iter().any(|l| l.contains("kind=repair") && l.contains("sort=new")));
+    assert_eq!(b.get("/cases?view=all&sort=sideways").await.status, StatusCode::BAD_REQUEST);
+}

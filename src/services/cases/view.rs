@@ -293,14 +293,47 @@ pub async fn deadlines<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> 
         .collect())
 }
 
+/// The order of a case list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaseSort {
+    /// Newest filing first.
+    #[default]
+    Newest,
+    /// Oldest filing first.
+    Oldest,
+    /// Soonest due first (a to-do list).
+    DueFirst,
+}
+
+impl CaseSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseSort::Newest => "new",
+            CaseSort::Oldest => "old",
+            CaseSort::DueFirst => "due",
+        }
+    }
+}
+
+impl std::str::FromStr for CaseSort {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "new" => Ok(CaseSort::Newest),
+            "old" => Ok(CaseSort::Oldest),
+            "due" => Ok(CaseSort::DueFirst),
+            _ => Err(()),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct CaseFilter {
     pub kind: Option<CaseKind>,
     pub state: Option<String>,
     /// Only cases in one of these states (e.g. those a role owns).
     pub states: Option<Vec<String>>,
-    /// Oldest due first (a to-do list) instead of newest first.
-    pub due_first: bool,
+    pub sort: CaseSort,
     pub department_id: Option<i64>,
     pub overdue: Option<bool>,
     pub open: Option<bool>,
@@ -344,10 +377,10 @@ pub async fn list(
         );
     }
     let total = q.clone().count(&state.db).await?;
-    let q = if f.due_first {
-        q.order_by_asc(case::Column::DueAt).order_by_asc(case::Column::Id)
-    } else {
-        q.order_by_desc(case::Column::Id)
+    let q = match f.sort {
+        CaseSort::DueFirst => q.order_by_asc(case::Column::DueAt).order_by_asc(case::Column::Id),
+        CaseSort::Oldest => q.order_by_asc(case::Column::Id),
+        CaseSort::Newest => q.order_by_desc(case::Column::Id),
     };
     let rows = q.limit(per_page).offset((page - 1) * per_page).all(&state.db).await?;
     let subject_ids: Vec<i64> = rows.iter().map(|c| c.subject_id).collect();
