@@ -2,6 +2,7 @@
 //!
 //!   cargo run --release --example bench -- transitions [--db URL] [--cases N] [--concurrency C]
 //!   cargo run --release --example bench -- tick [--db URL] [--records N] [--open-cases N] [--due N]
+//!   cargo run --release --example bench -- pages [--db URL] [--open-cases N] [--requests N]
 //!
 //! Without --db a fresh SQLite file in a temporary directory is used. A
 //! PostgreSQL URL must name an empty database (e.g. create one with
@@ -63,8 +64,9 @@ async fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("transitions") => transitions(&args).await,
         Some("tick") => tick(&args).await,
+        Some("pages") => pages(&args).await,
         _ => {
-            eprintln!("usage: bench transitions|tick [options]  (see the file header)");
+            eprintln!("usage: bench transitions|tick|pages [options]  (see the file header)");
             std::process::exit(2);
         }
     }
@@ -262,38 +264,42 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn tick(args: &[String]) -> anyhow::Result<()> {
-    let n_records = num(args, "--records", 1_000_000);
-    let n_cases = num(args, "--open-cases", 100_000).min(n_records);
-    let n_due = num(args, "--due", 1_000).min(n_cases);
-    let (state, dir) = state_for(args).await?;
-    let db = state.db.clone();
+/// One open case for [`bulk_open_cases`].
+struct OpenCase {
+    state: &'static str,
+    department_id: i64,
+    due: chrono::DateTime<Utc>,
+    overdue: bool,
+}
+
+/// Inserts `n` open objection cases (bulk SQL), the k-th on record
+/// `first_record + k`, each with its running step deadline.
+async fn bulk_open_cases(
+    db: &sea_orm::DatabaseConnection,
+    n: u64,
+    first_record: i64,
+    subject: i64,
+    user: i64,
+    spec: impl Fn(u64) -> OpenCase,
+) -> anyhow::Result<()> {
     let pg = db.get_database_backend() == DatabaseBackend::Postgres;
-    let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
-    let dept = ids(&db, "SELECT id FROM departments WHERE code = 'STHJ'").await?[0];
-    let user = ids(&db, "SELECT id FROM users WHERE username = 'ent_a'").await?[0];
     let hash: String = entity::workflow_definition::Entity::find()
-        .all(&db)
+        .all(db)
         .await?
         .into_iter()
         .find(|w| w.workflow_id == "objection")
         .map(|w| w.hash)
         .unwrap_or_default();
-    let t0 = Instant::now();
-    bulk_records(&db, n_records, subject, dept).await?;
-    println!("setup: {n_records} records in {:.1} s", t0.elapsed().as_secs_f64());
-    let t0 = Instant::now();
     let now = SystemClock.now();
     let ts = |t: chrono::DateTime<Utc>| {
         if pg { format!("'{}'::timestamptz", t.to_rfc3339()) } else { format!("'{}'", t.to_rfc3339()) }
     };
     let date = |d: chrono::NaiveDate| if pg { format!("'{d}'::date") } else { format!("'{d}'") };
     let (f, t) = if pg { ("false", "true") } else { ("0", "1") };
-    let first_record = ids(&db, "SELECT MIN(id) FROM records WHERE document_no LIKE 'BENCH-%'").await?[0];
-    let txn = sea_orm::TransactionTrait::begin(&db).await?;
+    let txn = sea_orm::TransactionTrait::begin(db).await?;
     let mut done = 0;
-    while done < n_cases {
-        let batch = (n_cases - done).min(500);
+    while done < n {
+        let batch = (n - done).min(500);
         let mut cases = String::from(
             "INSERT INTO cases (case_no, kind, state, version, record_id, subject_id, department_id, applicant_user_id, reason, \
              outcome, workflow_id, workflow_version, workflow_hash, extension_used, due_at, total_due_at, overdue, \
@@ -305,19 +311,31 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
         );
         for i in 0..batch {
             let k = done + i;
+            let c = spec(k);
             let rid = first_record + k as i64;
-            let due = if k < n_due { now - Duration::hours(1) } else { now + Duration::days(30) };
             if i > 0 {
                 cases.push(',');
                 deadlines.push(',');
             }
+            let received = now - Duration::days((k % 40) as i64);
             cases.push_str(&format!(
-                "('BENCH{k:08}', 'objection', 'with_department', 2, {rid}, {subject}, {dept}, {user}, '基准', NULL, 'objection', 1, '{hash}', {f}, {}, NULL, {f}, {f}, NULL, {rid}, NULL, {}, {}, NULL, {}, {})",
-                ts(due), ts(now), ts(now), ts(now), ts(now)
+                "('BENCH{k:08}', 'objection', '{}', 2, {rid}, {subject}, {}, {user}, '基准', NULL, 'objection', 1, '{hash}', {f}, {}, NULL, {}, {f}, NULL, {rid}, NULL, {}, {}, NULL, {}, {})",
+                c.state,
+                c.department_id,
+                ts(c.due),
+                if c.overdue { t } else { f },
+                ts(received),
+                ts(received),
+                ts(received),
+                ts(now)
             ));
             deadlines.push_str(&format!(
-                "((SELECT id FROM cases WHERE case_no = 'BENCH{k:08}'), 'step', 'with_department', 4, 0, {}, {}, {}, {f}, 'running', NULL, NULL, '[]', NULL, NULL, {})",
-                date(now.date_naive()), date(due.date_naive()), ts(due), ts(now)
+                "((SELECT id FROM cases WHERE case_no = 'BENCH{k:08}'), 'step', '{}', 4, 0, {}, {}, {}, {f}, 'running', NULL, NULL, '[]', NULL, NULL, {})",
+                c.state,
+                date(received.date_naive()),
+                date(c.due.date_naive()),
+                ts(c.due),
+                ts(now)
             ));
         }
         txn.execute_unprepared(&cases).await?;
@@ -325,7 +343,32 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
         done += batch;
     }
     txn.commit().await?;
-    let _ = t;
+    Ok(())
+}
+
+async fn tick(args: &[String]) -> anyhow::Result<()> {
+    let n_records = num(args, "--records", 1_000_000);
+    let n_cases = num(args, "--open-cases", 100_000).min(n_records);
+    let n_due = num(args, "--due", 1_000).min(n_cases);
+    let (state, dir) = state_for(args).await?;
+    let db = state.db.clone();
+    let pg = db.get_database_backend() == DatabaseBackend::Postgres;
+    let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
+    let dept = ids(&db, "SELECT id FROM departments WHERE code = 'STHJ'").await?[0];
+    let user = ids(&db, "SELECT id FROM users WHERE username = 'ent_a'").await?[0];
+    let t0 = Instant::now();
+    bulk_records(&db, n_records, subject, dept).await?;
+    println!("setup: {n_records} records in {:.1} s", t0.elapsed().as_secs_f64());
+    let t0 = Instant::now();
+    let now = SystemClock.now();
+    let first_record = ids(&db, "SELECT MIN(id) FROM records WHERE document_no LIKE 'BENCH-%'").await?[0];
+    bulk_open_cases(&db, n_cases, first_record, subject, user, |k| OpenCase {
+        state: "with_department",
+        department_id: dept,
+        due: if k < n_due { now - Duration::hours(1) } else { now + Duration::days(30) },
+        overdue: false,
+    })
+    .await?;
     if pg {
         db.execute_unprepared("ANALYZE").await?;
     }
@@ -349,6 +392,99 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
     println!("tick with {n_due} due:      {:>8.1} ms  {:?}", d1.as_secs_f64() * 1000.0, r1);
     println!("next tick:               {:>8.1} ms  {:?}", d2.as_secs_f64() * 1000.0, r2);
     println!("tick with none due:      {:>8.1} ms  {:?}", d3.as_secs_f64() * 1000.0, r3);
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+/// Signs in through the login form; the returned client carries the session cookie.
+async fn page_session(base: &str, user: &str) -> anyhow::Result<reqwest::Client> {
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let form = client.get(format!("{base}/login")).send().await?.text().await?;
+    let csrf = form
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .ok_or_else(|| anyhow::anyhow!("no csrf on the login page"))?
+        .to_string();
+    let res = client
+        .post(format!("{base}/login"))
+        .form(&[("username", user), ("password", PASSWORD), ("csrf", csrf.as_str())])
+        .send()
+        .await?;
+    anyhow::ensure!(!res.url().path().starts_with("/login"), "login as {user} failed");
+    Ok(client)
+}
+
+/// Times the monitoring dashboard and the to-do lists over many open cases:
+/// each page is requested `--requests` times one after another (after a
+/// warm-up) and the time from request to the last byte of HTML is taken at
+/// the client on loopback, so it bounds the server's render time from above.
+async fn pages(args: &[String]) -> anyhow::Result<()> {
+    let n = num(args, "--open-cases", 10_000);
+    let reps = num(args, "--requests", 21).max(1) as usize;
+    let (state, dir) = state_for(args).await?;
+    let db = state.db.clone();
+    let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
+    let user = ids(&db, "SELECT id FROM users WHERE username = 'ent_a'").await?[0];
+    let depts = ids(&db, "SELECT id FROM departments WHERE code IN ('SCJG', 'STHJ', 'YJGL') ORDER BY code").await?;
+    let t0 = Instant::now();
+    bulk_records(&db, n, subject, depts[1]).await?;
+    let first_record = ids(&db, "SELECT MIN(id) FROM records WHERE document_no LIKE 'BENCH-%'").await?[0];
+    let now = SystemClock.now();
+    // A tenth waits for the formal check; the rest are with one of three
+    // departments, due from five days ago to a fortnight ahead; one in seven is overdue.
+    bulk_open_cases(&db, n, first_record, subject, user, |k| {
+        let due = now + Duration::days((k % 20) as i64 - 5);
+        OpenCase {
+            state: if k % 10 == 0 { "submitted" } else { "with_department" },
+            department_id: depts[(k % 3) as usize],
+            due,
+            overdue: k % 7 == 0,
+        }
+    })
+    .await?;
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    println!("setup: {n} open cases in {:.1} s", t0.elapsed().as_secs_f64());
+    let app = Application::build(state.clone(), "127.0.0.1", 0)?;
+    let base = format!("http://127.0.0.1:{}", app.port);
+    tokio::spawn(app.server);
+    let office = page_session(&base, "office").await?;
+    let officer = page_session(&base, "sthj").await?;
+    println!("backend:                 {}", backend_name(&db));
+    println!("open cases:              {n}");
+    for (who, client, path) in [
+        ("office", &office, "/office/dashboard"),
+        ("sthj", &officer, "/cases?view=todo"),
+        ("office", &office, "/cases?view=intake"),
+        ("office", &office, "/cases?view=all&overdue=1"),
+    ] {
+        let url = format!("{base}{path}");
+        let mut bytes = 0;
+        for _ in 0..3 {
+            let res = client.get(&url).send().await?;
+            anyhow::ensure!(res.status() == 200, "{path}: {}", res.status());
+            bytes = res.text().await?.len();
+        }
+        let mut ms = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let t = Instant::now();
+            let body = client.get(&url).send().await?.text().await?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            bytes = body.len();
+        }
+        ms.sort_by(f64::total_cmp);
+        let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+        println!(
+            "{path:<28} ({who:<6}) median {:>6.1} ms  p90 {:>6.1} ms  max {:>6.1} ms  ({} requests, {} KiB of HTML)",
+            pct(0.5),
+            pct(0.9),
+            ms[ms.len() - 1],
+            reps,
+            bytes / 1024
+        );
+    }
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }

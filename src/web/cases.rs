@@ -358,30 +358,19 @@ struct DoneQuery {
     done: Option<String>,
 }
 
-fn done_message(done: Option<&str>) -> Option<String> {
+/// The confirmation after a redirect: an action's title is the one the
+/// case's history gives it (from the workflow file).
+fn done_message(done: Option<&str>, ctx: &Value) -> Option<String> {
     let d = done?;
     Some(match d {
         "submit" => "申请已提交，请留意办理进度。".to_string(),
         "upload" => "材料已上传。".to_string(),
-        other => format!("已完成：{}", action_title(other)),
+        action => {
+            let events = ctx["case"]["history"].as_array()?;
+            let title = events.iter().rev().find(|e| e["action"] == action)?["action_title"].as_str()?;
+            format!("已办理：{title}。")
+        }
     })
-}
-
-fn action_title(name: &str) -> &str {
-    match name {
-        "accept" => "受理",
-        "reject" => "不予受理",
-        "request_supplement" => "要求补正",
-        "supplement" => "提交补正材料",
-        "withdraw" => "撤回申请",
-        "approve" => "准予修复",
-        "deny" => "不予修复",
-        "verify" => "核查办结",
-        "extend" => "延长期限",
-        "urge" => "催办",
-        "revoke" => "撤销修复",
-        other => other,
-    }
 }
 
 async fn show_case(
@@ -389,11 +378,11 @@ async fn show_case(
     session: &Session,
     id: i64,
     status: StatusCode,
-    notice: Option<String>,
+    done: Option<&str>,
     error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let mut ctx = case_ctx(state, &session.user, id).await?;
-    ctx["notice"] = json!(notice);
+    ctx["notice"] = json!(done_message(done, &ctx));
     ctx["error"] = json!(error);
     let title = format!("案件 {}", ctx["case"]["case_no"].as_str().unwrap_or_default());
     render::with_status(status, "case.html", Some(session), &title, ctx)
@@ -405,7 +394,7 @@ async fn case_page(
     id: web::Path<i64>,
     q: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
-    show_case(&state, &who.session, id.into_inner(), StatusCode::OK, done_message(q.done.as_deref()), None).await
+    show_case(&state, &who.session, id.into_inner(), StatusCode::OK, q.done.as_deref(), None).await
 }
 
 /// An action form. The fields are read as pairs (the sanctions to end are

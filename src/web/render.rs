@@ -47,6 +47,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env.add_filter("localtime", localtime);
     env.add_filter("day", day);
+    env.add_filter("deadline", deadline);
     env.add_filter("urlencode", |v: String| encode(&v));
     env
 });
@@ -63,6 +64,20 @@ fn day(v: String) -> String {
     chrono::DateTime::parse_from_rfc3339(&v)
         .map(|t| t.with_timezone(&crate::clock::shanghai()).format("%Y-%m-%d").to_string())
         .unwrap_or(v)
+}
+
+/// A deadline instant as the last day it allows: a deadline at local
+/// midnight ends the day before ("2026-11-26（含当日）"); any other time
+/// is shown as it is.
+fn deadline(v: String) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(&v) else { return v };
+    let local = t.with_timezone(&crate::clock::shanghai());
+    if local.format("%H:%M:%S").to_string() == "00:00:00" {
+        let last = local.date_naive().pred_opt().unwrap_or(local.date_naive());
+        format!("{last}（含当日）")
+    } else {
+        format!("{} 前", local.format("%Y-%m-%d %H:%M"))
+    }
 }
 
 /// Navigation for a role (or the public).
@@ -279,6 +294,8 @@ mod tests {
         for (name, src) in PAGES {
             env.add_template(name, src).unwrap_or_else(|e| panic!("{name}: {e:#}"));
         }
+        assert_eq!(deadline("2026-11-26T16:00:00Z".into()), "2026-11-26（含当日）");
+        assert_eq!(deadline("2026-11-26T08:30:00Z".into()), "2026-11-26 16:30 前");
         let html = page("error.html", None, "出错了", json!({"status": 404, "message": "页面不存在"})).unwrap();
         assert!(html.contains("页面不存在") && html.contains("/static/app.css"));
     }

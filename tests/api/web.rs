@@ -184,7 +184,7 @@ async fn repair_filed_accepted_and_approved_in_pages_ends_publication() {
     let accepted =
         office.post(&format!("/cases/{id}/actions/accept"), &[("csrf", &page.csrf()), ("version", &version)]).await;
     accepted.assert_ok();
-    assert!(accepted.text().contains("已完成：受理"), "{}", accepted.html);
+    assert!(accepted.text().contains("已办理：受理"), "{}", accepted.html);
 
     // The department approves from its to-do list.
     let dept = Browser::new(&app);
