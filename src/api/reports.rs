@@ -5,11 +5,11 @@ use utoipa::IntoParams;
 
 use crate::api::guard::{Guarded, Staff};
 use crate::error::{ApiResult, ErrorBody};
-use crate::services::reports::{self, Overview};
+use crate::services::reports::{self, Dashboard, Overview};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(overview);
+    cfg.service(overview).service(dashboard);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -33,4 +33,19 @@ async fn overview(
 ) -> ApiResult<web::Json<Overview>> {
     let (_, _, start, end) = reports::period(state.clock.today(), q.from, q.to)?;
     Ok(web::Json(reports::overview(&state.db, state.clock.now(), start, end).await?))
+}
+
+/// The monitoring dashboard (the credit office's home page as data): open,
+/// due within one working day and overdue cases by department and kind, the
+/// ten longest-overdue cases, timeliness for the period and filings and
+/// closures in each of the last eight weeks.
+#[utoipa::path(tag = "reports", params(PeriodQuery), responses((status = 200, body = Dashboard), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/reports/dashboard")]
+async fn dashboard(
+    state: web::Data<AppState>,
+    _staff: Guarded<Staff>,
+    q: web::Query<PeriodQuery>,
+) -> ApiResult<web::Json<Dashboard>> {
+    Ok(web::Json(reports::dashboard(&state, q.from, q.to).await?))
 }

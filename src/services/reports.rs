@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -183,7 +183,7 @@ pub async fn overview<C: ConnectionTrait>(
 }
 
 /// One department's row on the dashboard.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, ToSchema)]
 pub struct DashboardRow {
     pub department_id: i64,
     pub department_name: String,
@@ -194,7 +194,7 @@ pub struct DashboardRow {
 }
 
 /// An overdue open case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OverdueCase {
     pub id: i64,
     pub case_no: String,
@@ -205,9 +205,11 @@ pub struct OverdueCase {
     pub due_at: Option<DateTime<Utc>>,
     pub due_on: Option<NaiveDate>,
     pub last_urged_on: Option<NaiveDate>,
+    pub last_urged_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Cases filed and closed in one week (Monday to Sunday, local time).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Week {
     pub start: NaiveDate,
     pub filed: u64,
@@ -215,7 +217,7 @@ pub struct Week {
 }
 
 /// What the credit office watches.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Dashboard {
     pub generated_at: DateTime<Utc>,
     pub open: u64,
@@ -228,6 +230,35 @@ pub struct Dashboard {
     pub objections: Timeliness,
     pub repairs: Timeliness,
     pub weeks: Vec<Week>,
+}
+
+/// How many cases have `column` in each interval (bounds[i], bounds[i + 1]]:
+/// one query of SUM(CASE ...) columns, counted by the database.
+async fn weekly_counts<C: ConnectionTrait>(
+    db: &C,
+    column: case::Column,
+    bounds: &[DateTime<Utc>],
+) -> ApiResult<Vec<u64>> {
+    use sea_orm::sea_query::ExprTrait as _;
+    let n = bounds.len().saturating_sub(1);
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut q = case::Entity::find().select_only().filter(column.gt(bounds[0])).filter(column.lte(bounds[n]));
+    for i in 0..n {
+        let inside = Expr::col(column).gt(bounds[i]).and(Expr::col(column).lte(bounds[i + 1]));
+        q = q.column_as(Expr::from(Func::sum(Expr::case(inside, 1).finally(0))), format!("w{i}"));
+    }
+    let Some(row) = db.query_one_raw(q.build(db.get_database_backend())).await? else {
+        return Ok(vec![0; n]);
+    };
+    // SUM is NULL when nothing matched.
+    (0..n)
+        .map(|i| {
+            let v: Option<i64> = row.try_get("", &format!("w{i}"))?;
+            Ok(u64::try_from(v.unwrap_or(0)).unwrap_or(0))
+        })
+        .collect()
 }
 
 /// The monitoring dashboard: open, due within one working day and overdue
@@ -279,6 +310,7 @@ pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<Nai
         .limit(10)
         .all(db)
         .await?;
+    let urged_by = crate::services::cases::view::last_urgers(db, &worst).await?;
     let mut longest_overdue = Vec::with_capacity(worst.len());
     for c in worst {
         let def = state.workflows.pinned(db, &c.workflow_hash).await?;
@@ -291,6 +323,7 @@ pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<Nai
             due_on: c.due_at.map(crate::services::cases::notice::due_day),
             due_at: c.due_at,
             last_urged_on: c.last_urged_on,
+            last_urged_by: urged_by.get(&c.id).cloned(),
             case_no: c.case_no,
         });
     }
@@ -298,38 +331,13 @@ pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<Nai
     // The last eight weeks, Monday to Sunday.
     let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
     let first = monday - Duration::weeks(7);
-    let since = end_of_local_day(first - Duration::days(1));
-    let received: Vec<DateTime<Utc>> = case::Entity::find()
-        .select_only()
-        .column(case::Column::ReceivedAt)
-        .filter(case::Column::ReceivedAt.gt(since))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let closed: Vec<Option<DateTime<Utc>>> = case::Entity::find()
-        .select_only()
-        .column(case::Column::ClosedAt)
-        .filter(case::Column::ClosedAt.gt(since))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut weeks: Vec<Week> =
-        (0..8).map(|i| Week { start: first + Duration::weeks(i), filed: 0, closed: 0 }).collect();
-    let week_of = |t: DateTime<Utc>| {
-        let d = t.with_timezone(&crate::clock::shanghai()).date_naive();
-        let i = (d - first).num_days() / 7;
-        (0..8).contains(&i).then_some(i as usize)
-    };
-    for t in received {
-        if let Some(i) = week_of(t) {
-            weeks[i].filed += 1;
-        }
-    }
-    for t in closed.into_iter().flatten() {
-        if let Some(i) = week_of(t) {
-            weeks[i].closed += 1;
-        }
-    }
+    // Week i covers (bounds[i], bounds[i + 1]]: local Mondays at midnight.
+    let bounds: Vec<DateTime<Utc>> =
+        (0..=8).map(|i| end_of_local_day(first + Duration::weeks(i) - Duration::days(1))).collect();
+    let filed = weekly_counts(db, case::Column::ReceivedAt, &bounds).await?;
+    let closed = weekly_counts(db, case::Column::ClosedAt, &bounds).await?;
+    let weeks: Vec<Week> =
+        (0..8).map(|i| Week { start: first + Duration::weeks(i as i64), filed: filed[i], closed: closed[i] }).collect();
     Ok(Dashboard {
         generated_at: now,
         open,

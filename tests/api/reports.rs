@@ -62,3 +62,39 @@ async fn overview_counts_open_overdue_and_timely_cases() {
     let admin = app.login("admin").await;
     app.get("/api/v1/reports/overview", &admin).await.ok();
 }
+
+/// The dashboard's weekly series: a case counts in the week (Monday to
+/// Sunday, local time) it was filed, and again in the week it closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_counts_filings_and_closures_by_week() {
+    let app = spawn().await;
+    // Sunday 2026-10-04 23:30 local is the last moment of a week.
+    app.clock.set_local(d("2026-10-04"), 23, 30);
+    let a = file_objection(&app, "ent_c", demo::LIST_ENTRY).await;
+    // Monday 2026-10-05 00:10 starts the next one.
+    app.clock.set_local(d("2026-10-05"), 0, 10);
+    let b = file_objection(&app, "ent_a", demo::TOO_EARLY).await;
+    app.clock.set_local(d("2026-10-13"), 9, 0);
+    let office = app.login("office").await;
+    app.act(&office, a, "accept", json!({})).await.ok();
+    app.act(&app.login("sthj").await, a, "verify", json!({"outcome": "maintained", "comment": "信息无误"})).await.ok();
+    app.act(&office, b, "reject", json!({"comment": "不属于本人信息"})).await.ok();
+    app.clock.set_local(d("2026-10-14"), 9, 0);
+    let dash = app.get("/api/v1/reports/dashboard", &app.login("office").await).await.ok();
+    let weeks = dash["weeks"].as_array().unwrap();
+    assert_eq!(weeks.len(), 8);
+    let by_start: Vec<(String, u64, u64)> = weeks
+        .iter()
+        .map(|w| {
+            (w["start"].as_str().unwrap().to_string(), w["filed"].as_u64().unwrap(), w["closed"].as_u64().unwrap())
+        })
+        .collect();
+    // This week starts Monday 2026-10-12.
+    assert_eq!(by_start[7], ("2026-10-12".to_string(), 0, 2), "{by_start:?}");
+    assert_eq!(by_start[6], ("2026-10-05".to_string(), 1, 0), "{by_start:?}");
+    assert_eq!(by_start[5], ("2026-09-28".to_string(), 1, 0), "{by_start:?}");
+    assert!(by_start[..5].iter().all(|w| w.1 == 0 && w.2 == 0), "{by_start:?}");
+    assert_eq!(dash["open"], 0, "{dash}");
+    // Not for applicants.
+    app.get("/api/v1/reports/dashboard", &app.login("ent_a").await).await.expect(403, "forbidden");
+}

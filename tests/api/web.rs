@@ -414,3 +414,30 @@ async fn case_lists_sort_and_filter_by_query_string() {
     assert!(repairs.links().iter().any(|l| l.contains("kind=repair") && l.contains("sort=new")));
     assert_eq!(b.get("/cases?view=all&sort=sideways").await.status, StatusCode::BAD_REQUEST);
 }
+
+/// The credit office urges a case from its page; the department's 待办
+/// marks it with when and by whom.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_urged_case_is_marked_in_the_departments_todo() {
+    let app = spawn().await;
+    let ent_a = app.login("ent_a").await;
+    let id = id_of(&app.file(&ent_a, "objection", app.record_id(demo::REPAIRABLE).await).await);
+    app.act(&app.login("office").await, id, "accept", json!({})).await.ok();
+    let office = Browser::new(&app);
+    office.login("office").await;
+    let case = office.get(&format!("/cases/{id}")).await;
+    let version = case.attr("form[data-action=urge] input[name=version]", "value").expect("an urge form");
+    let urged = office
+        .post(
+            &format!("/cases/{id}/actions/urge"),
+            &[("csrf", &case.csrf()), ("version", &version), ("comment", "请抓紧办理")],
+        )
+        .await;
+    assert!(urged.assert_ok().text().contains("已办理：催办"), "{}", urged.html);
+    let dept = Browser::new(&app);
+    dept.login("sthj").await;
+    let todo = dept.get("/cases?view=todo").await;
+    let today = credit_repair::clock::Clock::today(&*app.clock);
+    let tag = format!("{today} 信用办 王科长 已催办");
+    assert!(todo.assert_ok().text().contains(&tag), "{}", todo.html);
+}

@@ -1,5 +1,7 @@
 //! The case as a client sees it, including what the caller may do now.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
@@ -122,6 +124,8 @@ pub struct CaseSummary {
     /// The day the current step falls due.
     pub due_on: Option<NaiveDate>,
     pub last_urged_on: Option<NaiveDate>,
+    /// Who urged last (the credit-office officer's name).
+    pub last_urged_by: Option<String>,
     pub version: i32,
     pub record_id: i64,
     pub subject_id: i64,
@@ -131,6 +135,31 @@ pub struct CaseSummary {
     pub provisional_deadline: bool,
     pub received_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// For each urged case among `rows`, the name of whoever urged it last
+/// (two queries, only when a row was urged).
+pub(crate) async fn last_urgers<C: ConnectionTrait>(db: &C, rows: &[case::Model]) -> ApiResult<HashMap<i64, String>> {
+    let urged: Vec<i64> = rows.iter().filter(|c| c.last_urged_on.is_some()).map(|c| c.id).collect();
+    if urged.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let events = case_event::Entity::find()
+        .filter(case_event::Column::CaseId.is_in(urged))
+        .filter(case_event::Column::Action.eq("urge"))
+        .order_by_asc(case_event::Column::Id)
+        .all(db)
+        .await?;
+    let last: HashMap<i64, Option<i64>> = events.into_iter().map(|e| (e.case_id, e.actor_user_id)).collect();
+    let user_ids: Vec<i64> = last.values().flatten().copied().collect();
+    let names: HashMap<i64, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    Ok(last.into_iter().filter_map(|(case_id, actor)| Some((case_id, names.get(&actor?)?.clone()))).collect())
 }
 
 pub async fn get(state: &AppState, user: &AuthUser, id: i64) -> ApiResult<CaseView> {
@@ -385,20 +414,21 @@ pub async fn list(
     let rows = q.limit(per_page).offset((page - 1) * per_page).all(&state.db).await?;
     let subject_ids: Vec<i64> = rows.iter().map(|c| c.subject_id).collect();
     let dept_ids: Vec<i64> = rows.iter().map(|c| c.department_id).collect();
-    let subjects: std::collections::HashMap<i64, String> = subject::Entity::find()
+    let subjects: HashMap<i64, String> = subject::Entity::find()
         .filter(subject::Column::Id.is_in(subject_ids))
         .all(&state.db)
         .await?
         .into_iter()
         .map(|s| (s.id, s.name))
         .collect();
-    let depts: std::collections::HashMap<i64, String> = department::Entity::find()
+    let depts: HashMap<i64, String> = department::Entity::find()
         .filter(department::Column::Id.is_in(dept_ids))
         .all(&state.db)
         .await?
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
+    let urged_by = last_urgers(&state.db, &rows).await?;
     let mut out = Vec::with_capacity(rows.len());
     for c in rows {
         let title = match state.workflows.pinned(&state.db, &c.workflow_hash).await?.state(&c.state) {
@@ -416,6 +446,7 @@ pub async fn list(
             department_name: depts.get(&c.department_id).cloned().unwrap_or_default(),
             due_on: c.due_at.map(super::notice::due_day),
             last_urged_on: c.last_urged_on,
+            last_urged_by: urged_by.get(&c.id).cloned(),
             version: c.version,
             record_id: c.record_id,
             subject_id: c.subject_id,
