@@ -1,10 +1,11 @@
-//! `credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit | tick]`
+//! `credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit | check-records | tick]`
 
 use std::sync::Arc;
 
 use credit_repair::{clock::SystemClock, config::Settings, startup};
 
-const USAGE: &str = "usage: credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit | tick]";
+const USAGE: &str =
+    "usage: credit-repair [serve [--demo] | migrate | check-workflows [DIR] | verify-audit | check-records | tick]";
 
 fn init_tracing() {
     use tracing_subscriber::{EnvFilter, fmt};
@@ -110,6 +111,24 @@ async fn run(args: Vec<String>) -> anyhow::Result<i32> {
                     Ok(3)
                 }
             }
+        }
+        "check-records" => {
+            // Every record's publication, objection mark, lists and sanctions
+            // agree with each other and with its dates (the record invariant).
+            let db = credit_repair::db::connect(&settings.effective_database_url()).await?;
+            let today = credit_repair::clock::Clock::today(&SystemClock);
+            let (checked, bad) = credit_repair::services::consistency::check_records(&db, today, None).await?;
+            if bad.is_empty() {
+                println!("ok: {checked} records checked, every one consistent");
+                return Ok(0);
+            }
+            for r in &bad {
+                for v in &r.violations {
+                    eprintln!("record {} ({}): {} {}", r.record_id, r.document_no, v.code, v.message);
+                }
+            }
+            eprintln!("{} of {checked} records inconsistent", bad.len());
+            Ok(4)
         }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

@@ -9,7 +9,7 @@ use sea_orm::{
 
 use crate::services::admin::records::derive_for;
 use crate::state::AppState;
-use entity::types::{ActiveStatus, PublicationStatus};
+use entity::types::ActiveStatus;
 use entity::{department, list_membership, measure, record, sanction, subject, user};
 
 /// A demo login: username, display name, role, department code, subject index.
@@ -126,7 +126,7 @@ const RECORDS: &[RecordSpec] = &[
         sanctions: &[],
         list: None,
     },
-    // Past its publication end yet still published (legacy 一般失信, 13 months ago).
+    // Entered past its publication end (legacy 一般失信, 13 months ago): starts ended, never shown.
     RecordSpec {
         subject: 2,
         dept: "YJGL",
@@ -251,8 +251,10 @@ async fn insert_record<C: ConnectionTrait>(
     let decision = today.checked_sub_months(Months::new(spec.months_ago)).unwrap_or(today) - chrono::Duration::days(3);
     let derived = derive_for(&state.settings.publication, spec.regime, spec.severity, decision, None)
         .map_err(|e| anyhow::anyhow!("demo record rules: {e:?}"))?;
-    let status =
-        if derived.published_by_default { PublicationStatus::Published } else { PublicationStatus::NotPublished };
+    let natural_person = SUBJECTS[spec.subject].2 == "natural_person";
+    let initial = crate::domain::period::initial_status(&derived, None, natural_person, today)
+        .map_err(|e| anyhow::anyhow!("demo record status: {e:?}"))?;
+    let status = initial.status;
     let r = record::ActiveModel {
         subject_id: Set(subject_ids[spec.subject]),
         record_type: Set(spec.record_type.into()),
@@ -265,8 +267,8 @@ async fn insert_record<C: ConnectionTrait>(
         decision_date: Set(decision),
         conduct_end_date: Set(Some(decision)),
         publication_status: Set(status),
-        publication_ended_at: Set(None),
-        publication_end_reason: Set(None),
+        publication_ended_at: Set(initial.end_reason.map(|_| now)),
+        publication_end_reason: Set(initial.end_reason.map(str::to_string)),
         repairable: Set(derived.repairable),
         repair_from: Set(derived.repair_from),
         publication_ends: Set(derived.publication_ends),

@@ -3,6 +3,7 @@
 //! services call them and never re-derive.
 
 pub mod calendar;
+pub mod consistency;
 pub mod deadline;
 pub mod identity;
 pub mod period;

@@ -326,6 +326,75 @@ impl Derived {
     }
 }
 
+/// Whether a publication window that ends on `ends` is over on `today`
+/// (the record comes down on its end day). The one place the boundary is
+/// decided: the scheduler, intake and the record invariant all ask here.
+pub fn publication_over(ends: NaiveDate, today: NaiveDate) -> bool {
+    ends <= latest_end_over(today)
+}
+
+/// The latest end date whose window is over on `today` (for queries:
+/// `publication_ends <= latest_end_over(today)`).
+pub fn latest_end_over(today: NaiveDate) -> NaiveDate {
+    today
+}
+
+/// Why an ended record cannot be published again (after a revoked repair or
+/// any restore), or None when it can: a deleted record stays down, and no
+/// restore republishes past the window's end (which already includes the
+/// Shandong five-year cap on the conduct).
+pub fn restore_refusal(deleted: bool, ends: NaiveDate, today: NaiveDate) -> Option<String> {
+    if deleted {
+        return Some("该信息已删除，不再恢复公示".to_owned());
+    }
+    if publication_over(ends, today) {
+        return Some(format!("该信息公示期已于 {ends} 届满，不再恢复公示"));
+    }
+    None
+}
+
+/// The publication status a record starts with, and why it is ended when it
+/// starts ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitialStatus {
+    pub status: PublicationStatus,
+    pub end_reason: Option<&'static str>,
+}
+
+/// Why a new record cannot have the status asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialStatusError {
+    /// Only published or not published can be asked for.
+    Ended,
+    /// A natural person's record is never published (Shandong Art. 20).
+    NaturalPersonPublished,
+}
+
+/// The status a new record (created, imported or seeded) starts with: what
+/// was asked, else what the rule says; a natural person's record is not
+/// published; a record whose window is already over starts ended, so it is
+/// never shown and nobody is told it came down.
+pub fn initial_status(
+    derived: &Derived,
+    requested: Option<PublicationStatus>,
+    natural_person: bool,
+    today: NaiveDate,
+) -> Result<InitialStatus, InitialStatusError> {
+    use PublicationStatus::*;
+    let status = match (requested, natural_person) {
+        (Some(Ended), _) => return Err(InitialStatusError::Ended),
+        (Some(Published), true) => return Err(InitialStatusError::NaturalPersonPublished),
+        (_, true) => NotPublished,
+        (Some(s), false) => s,
+        (None, false) if derived.published_by_default => Published,
+        (None, false) => NotPublished,
+    };
+    if status == Published && publication_over(derived.publication_ends, today) {
+        return Ok(InitialStatus { status: Ended, end_reason: Some("录入时公示期已届满，不予公示") });
+    }
+    Ok(InitialStatus { status, end_reason: None })
+}
+
 /// What decides whether a record may be repaired on a given day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordStanding {
@@ -435,7 +504,7 @@ pub fn repair_eligibility(r: &RecordStanding, today: NaiveDate) -> RepairEligibi
     {
         return Barred { until };
     }
-    if today >= r.publication_ends {
+    if publication_over(r.publication_ends, today) {
         return PeriodOver { ends: r.publication_ends };
     }
     if today < from {
@@ -689,5 +758,41 @@ mod tests {
         assert_eq!(Regime::parse("Current"), None);
         assert_eq!(Severity::parse("legacy-general"), None);
         assert_eq!(Severity::LegacySpecificSerious.label_zh(), "特定严重失信");
+    }
+
+    #[test]
+    fn initial_status_follows_the_rule_natural_persons_and_the_window() {
+        let today = date(2026, 11, 23);
+        let d = derive(Regime::Current, Severity::General, date(2026, 6, 20));
+        let ok = |status, end_reason| Ok(InitialStatus { status, end_reason });
+        assert_eq!(initial_status(&d, None, false, today), ok(PublicationStatus::Published, None));
+        assert_eq!(
+            initial_status(&d, Some(PublicationStatus::NotPublished), false, today),
+            ok(PublicationStatus::NotPublished, None)
+        );
+        assert_eq!(initial_status(&d, None, true, today), ok(PublicationStatus::NotPublished, None));
+        assert_eq!(
+            initial_status(&d, Some(PublicationStatus::Published), true, today),
+            Err(InitialStatusError::NaturalPersonPublished)
+        );
+        assert_eq!(initial_status(&d, Some(PublicationStatus::Ended), false, today), Err(InitialStatusError::Ended));
+        // Decided 2025-06-20 (一般, one year): over on 2026-06-20, so it starts ended.
+        let old = derive(Regime::Current, Severity::General, date(2025, 6, 20));
+        let started = initial_status(&old, None, false, today).unwrap();
+        assert_eq!(started.status, PublicationStatus::Ended);
+        assert!(started.end_reason.is_some());
+        // A not-published record past its window stays not published.
+        assert_eq!(
+            initial_status(&old, Some(PublicationStatus::NotPublished), false, today),
+            ok(PublicationStatus::NotPublished, None)
+        );
+    }
+
+    #[test]
+    fn a_restore_never_republishes_a_deleted_record_or_past_the_end() {
+        let ends = date(2027, 6, 20);
+        assert_eq!(restore_refusal(false, ends, date(2027, 6, 19)), None);
+        assert!(restore_refusal(false, ends, date(2027, 6, 20)).unwrap().contains("2027-06-20"));
+        assert!(restore_refusal(true, ends, date(2026, 1, 1)).is_some());
     }
 }

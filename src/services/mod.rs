@@ -5,6 +5,7 @@ pub mod admin;
 pub mod calendar;
 pub mod cases;
 pub mod claims;
+pub mod consistency;
 pub mod digest;
 pub mod health;
 pub mod outbox;

@@ -172,7 +172,9 @@ pub async fn expire<C: ConnectionTrait>(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<record::Model>> {
-    if rec.publication_status != PublicationStatus::Published || rec.publication_ends > today {
+    if rec.publication_status != PublicationStatus::Published
+        || !crate::domain::period::publication_over(rec.publication_ends, today)
+    {
         return Ok(None);
     }
     // Conditional claim: of two replicas expiring the same record, one wins.

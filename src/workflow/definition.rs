@@ -790,7 +790,7 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
     fn builtin_objection_matches_domain() {
         let def = builtin("objection");
         assert_eq!(def.id, "objection");
-        assert_eq!(def.version, 1);
+        assert_eq!(def.version, 2);
         assert_eq!(def.title, "异议申请");
         assert_eq!(def.initial, "submitted");
         assert_eq!(def.total_working_days, 7);

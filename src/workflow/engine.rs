@@ -358,7 +358,15 @@ mod tests {
             ("supplemented", &["apply_outcome", "unmark_objection", "queue_sync", "notify"]),
             (
                 "deleted",
-                &["apply_outcome", "end_sanctions", "end_publication", "unmark_objection", "queue_sync", "notify"],
+                &[
+                    "apply_outcome",
+                    "end_list_membership",
+                    "end_sanctions",
+                    "end_publication",
+                    "unmark_objection",
+                    "queue_sync",
+                    "notify",
+                ],
             ),
             (
                 "removed_from_list",

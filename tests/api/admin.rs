@@ -122,6 +122,27 @@ async fn natural_persons_are_registered_by_resident_id_and_never_public() {
     assert!(items.is_empty(), "{items:?}");
     let created_items = app.public_items(&good).await;
     assert!(created_items.is_empty(), "{created_items:?}");
+
+    // A person's new record starts not published (不予公示); asking to publish it is refused.
+    let subject = id_of(&created.body);
+    let dept = app.department_id(&admin, "区市场监督管理局").await;
+    let record = |doc: &str, status: Option<&str>| {
+        let mut b = json!({
+            "subject_id": subject, "department_id": dept, "record_type": "administrative_penalty",
+            "title": "无证经营", "content": "内容", "document_no": doc,
+            "regime": "current", "severity": "general", "decision_date": "2026-10-01",
+        });
+        if let Some(s) = status {
+            b["publication_status"] = json!(s);
+        }
+        b
+    };
+    let made = app.post("/api/v1/admin/records", &admin, record("自然人〔2026〕1号", None)).await;
+    assert_eq!(made.status.as_u16(), 201, "{}", made.body);
+    assert_eq!(made.body["publication_status"], "not_published", "{}", made.body);
+    assert_eq!(made.body["display_category"], "不予公示", "{}", made.body);
+    let refused = app.post("/api/v1/admin/records", &admin, record("自然人〔2026〕2号", Some("published"))).await;
+    field_error(refused, "publication_status", "natural_person_not_published");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

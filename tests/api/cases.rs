@@ -203,7 +203,7 @@ async fn objection_supplemented_appends_to_content() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn objection_deleted_ends_publication_and_sanctions() {
+async fn objection_deleted_ends_publication_lists_and_sanctions() {
     let app = spawn().await;
     let o = accepted_objection(&app).await;
     let case =
@@ -214,6 +214,8 @@ async fn objection_deleted_ends_publication_and_sanctions() {
     assert_eq!(rec["deleted"], true, "{rec}");
     assert_eq!(rec["publication_status"], "ended", "{rec}");
     assert_eq!(statuses(&rec["sanctions"]), ["ended", "ended"], "{rec}");
+    // The subject leaves every list the deleted record put it on.
+    assert_eq!(statuses(&rec["lists"]), ["ended"], "{rec}");
     assert!(find_by_id(&app.public_items(demo::ENT_C).await, o.record_id).is_none(), "deleted record still public");
     let sync = outbox_rows(&app, o.id).await;
     assert!(sync.iter().any(|r| r.kind == "sync"), "sync queued");
@@ -232,9 +234,10 @@ async fn objection_removed_from_list_ends_membership_and_sanctions() {
     let rec = assert_unmarked(&app, &o).await;
     assert_eq!(statuses(&rec["lists"]), ["ended"], "{rec}");
     assert_eq!(statuses(&rec["sanctions"]), ["ended", "ended"], "{rec}");
-    assert_eq!(rec["publication_status"], "published", "{rec}");
+    // The record is the list entry: off the list, the public no longer sees it.
+    assert_eq!(rec["publication_status"], "ended", "{rec}");
     assert_eq!(rec["deleted"], false, "{rec}");
-    assert!(find_by_id(&app.public_items(demo::ENT_C).await, o.record_id).is_some(), "still published");
+    assert!(find_by_id(&app.public_items(demo::ENT_C).await, o.record_id).is_none(), "still public");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,17 +491,28 @@ async fn intake_refuses_ineligible_records() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_ends_publication_past_its_period() {
     let app = spawn().await;
-    let ent_c = app.login("ent_c").await;
     let office = app.login("office").await;
-    let expired = app.record_id(demo::EXPIRED).await;
-    assert_eq!(app.record(&office, expired).await["publication_status"], "published");
-    let body = app.try_file(&ent_c, "repair", expired).await.expect(422, "publication_period_over");
+    // A record entered past its end started ended: nothing to repair.
+    let entered_ended = app.record_id(demo::EXPIRED).await;
+    assert_eq!(app.record(&office, entered_ended).await["publication_status"], "ended");
+    let ent_c = app.login("ent_c").await;
+    app.try_file(&ent_c, "repair", entered_ended).await.expect(422, "publication_already_ended");
+    // A window that ran out before the scheduler came round is ended at intake.
+    let repairable = app.record_id(demo::REPAIRABLE).await;
+    let ends: chrono::NaiveDate =
+        app.record(&office, repairable).await["publication_ends"].as_str().unwrap().parse().unwrap();
+    app.clock.set_local(ends, 9, 0);
+    let ent_a = app.login("ent_a").await;
+    let office = app.login("office").await;
+    assert_eq!(app.record(&office, repairable).await["publication_status"], "published");
+    let body = app.try_file(&ent_a, "repair", repairable).await.expect(422, "publication_period_over");
     assert_eq!(body["details"]["publication_status"], "ended", "{body}");
-    let rec = app.record(&office, expired).await;
+    let rec = app.record(&office, repairable).await;
     assert_eq!(rec["publication_status"], "ended", "{rec}");
-    assert!(find_by_id(&app.public_items(demo::ENT_C).await, expired).is_none());
+    assert!(find_by_id(&app.public_items(demo::ENT_A).await, repairable).is_none());
+    app.assert_records_consistent("after intake ended the window").await;
     // Asking again answers that publication already ended.
-    app.try_file(&ent_c, "repair", expired).await.expect(422, "publication_already_ended");
+    app.try_file(&ent_a, "repair", repairable).await.expect(422, "publication_already_ended");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -555,6 +569,33 @@ async fn intake_refuses_duplicates_foreign_records_and_non_applicants() {
 }
 
 // -------------------------------------------------------- revocation ----
+
+/// A repair revoked after the record's window ran out does not publish it
+/// again, nor bring back its list or sanctions; the event says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_past_the_window_restores_nothing_and_says_why() {
+    let app = spawn().await;
+    let r = app.accepted_repair("ent_c", demo::LIST_ENTRY).await;
+    app.act(&r.officer, r.id, "approve", json!({})).await.ok();
+    let ends: chrono::NaiveDate =
+        app.record(&r.office, r.record_id).await["publication_ends"].as_str().unwrap().parse().unwrap();
+    app.clock.set_local(ends, 10, 0);
+    let office = app.login("office").await;
+    let case = app.act(&office, r.id, "revoke", json!({"comment": "履约证明系伪造"})).await.ok();
+    assert_eq!(case["state"], "revoked", "{case}");
+    let rec = app.record(&office, r.record_id).await;
+    assert_eq!(rec["publication_status"], "ended", "{rec}");
+    assert_eq!(statuses(&rec["sanctions"]), ["ended", "ended"], "{rec}");
+    assert_eq!(statuses(&rec["lists"]), ["ended"], "{rec}");
+    assert!(rec["repair_barred_until"].is_string(), "the bar still applies: {rec}");
+    assert!(find_by_id(&app.public_items(demo::ENT_C).await, r.record_id).is_none());
+    let revoke = case["history"].as_array().unwrap().iter().find(|e| e["action"] == "revoke").unwrap().clone();
+    let skipped = revoke["inputs"]["not_restored"].as_array().unwrap_or_else(|| panic!("{revoke}"));
+    let what: Vec<&str> = skipped.iter().map(|x| x["what"].as_str().unwrap()).collect();
+    assert_eq!(what, ["publication", "list_memberships", "sanctions"], "{revoke}");
+    assert!(skipped[0]["reason"].as_str().unwrap().contains(&ends.to_string()), "{revoke}");
+    app.assert_records_consistent_but_lag("after a late revocation").await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_restores_everything_and_bars_new_repair() {

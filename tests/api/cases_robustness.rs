@@ -517,6 +517,56 @@ async fn verify_audit_detects_tampering() {
     assert!(!stderr.contains("#5") && !stderr.contains("#1 ") && !stderr.contains("#1:"), "{stderr}");
 }
 
+/// `credit-repair check-records` over a database after a walk through both
+/// kinds of case finds nothing; a record broken behind the server's back is
+/// named with what is wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_records_finds_nothing_after_a_walk_and_names_a_broken_record() {
+    let app = spawn().await;
+    let repair = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    app.act(&repair.officer, repair.id, "approve", json!({"comment": "同意修复"})).await.ok();
+    let ent_c = app.login("ent_c").await;
+    let list_entry = app.record_id(demo::LIST_ENTRY).await;
+    let objection = id_of(&app.file(&ent_c, "objection", list_entry).await);
+    app.act(&repair.office, objection, "accept", json!({})).await.ok();
+
+    let env = || {
+        vec![
+            ("DATABASE_URL", app.state.settings.effective_database_url()),
+            ("DATA_DIR", app.data_dir.display().to_string()),
+        ]
+    };
+    let out = run_binary(vec!["check-records".into()], env(), app.data_dir.clone()).await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("7 records checked"), "{stdout}");
+
+    // From here on the database is changed behind the server's back (no more requests).
+    // The repaired record marked deleted yet published again.
+    let db = &app.state.db;
+    let rec = entity::record::Entity::find_by_id(repair.record_id).one(db).await.unwrap().unwrap();
+    let mut am: entity::record::ActiveModel = rec.into();
+    am.deleted = Set(true);
+    am.publication_status = Set(entity::types::PublicationStatus::Published);
+    am.update(db).await.unwrap();
+    let out = run_binary(vec!["check-records".into()], env(), app.data_dir.clone()).await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(4), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stderr.contains(demo::REPAIRABLE) && stderr.contains("deleted_but_published"), "{stderr}");
+    // The objection on the list entry is marked; take the mark away.
+    let listed = entity::record::Entity::find_by_id(list_entry).one(db).await.unwrap().unwrap();
+    assert!(listed.objection_open);
+    let mut am: entity::record::ActiveModel = listed.into();
+    am.objection_open = Set(false);
+    am.objection_case_id = Set(None);
+    am.update(db).await.unwrap();
+    let out = run_binary(vec!["check-records".into()], env(), app.data_dir.clone()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("missing_mark") && stderr.contains(demo::LIST_ENTRY), "{stderr}");
+    assert!(stderr.contains("2 of 7 records inconsistent"), "{stderr}");
+}
+
 // ---------------------------------------------------- 6. check-workflows ----
 
 async fn check_workflows(dir: &Path) -> (Option<i32>, String, String) {
@@ -588,7 +638,8 @@ async fn cases_are_pinned_to_their_definition() {
         let id = created["id"].as_i64().unwrap();
         let view = app.get(&format!("{CASES}/{id}"), &token).await.ok();
         assert_eq!(view["workflow_id"], kind, "{view}");
-        assert_eq!(view["workflow_version"], 1, "{view}");
+        let version = app.state.workflows.current(kind).unwrap().version;
+        assert_eq!(view["workflow_version"], version, "{view}");
         let hash = view["workflow_hash"].as_str().unwrap_or_else(|| panic!("hash missing: {view}"));
         assert_eq!(hash.len(), 64, "{hash}");
         assert!(hash.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{hash}");
@@ -600,14 +651,14 @@ async fn cases_are_pinned_to_their_definition() {
             .unwrap();
         assert_eq!(stored.len(), 1, "{kind}");
         assert_eq!(stored[0].hash, hash);
-        assert_eq!(stored[0].version, 1);
+        assert_eq!(stored[0].version as u32, version);
         let file = std::fs::read_to_string(manifest.join("workflows").join(format!("{kind}.toml"))).unwrap();
         assert_eq!(stored[0].source, file);
         assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(file.as_bytes())), hash);
 
         let row = case::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
         assert_eq!(row.workflow_hash, hash);
-        assert_eq!(row.workflow_version, 1);
+        assert_eq!(row.workflow_version as u32, version);
         // The submit event records the definition too.
         assert_eq!(view["history"][0]["inputs"]["workflow"]["hash"], hash, "{view}");
     }

@@ -292,11 +292,12 @@ async fn public_query_shows_published_records_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_query_never_shows_natural_persons() {
     let app = spawn().await;
-    // The person does have a published record.
+    // The person does have a record, which is not published in any view (Shandong Art. 20).
     let office = app.login("office").await;
     let list = app.get(&format!("/api/v1/records?subject={}", demo::PERSON), &office).await.ok();
     assert_eq!(items(&list).len(), 1);
-    assert_eq!(items(&list)[0]["publication_status"], "published");
+    assert_eq!(items(&list)[0]["publication_status"], "not_published");
+    assert_eq!(items(&list)[0]["display_category"], "不予公示");
 
     let body =
         app.request(Method::GET, &format!("/api/v1/public/records?subject={}", demo::PERSON), None, None).await.ok();
@@ -516,6 +517,8 @@ async fn record_dates_are_derived() {
     assert_eq!(res.body["publication_ends"], "2026-06-15");
     assert_eq!(res.body["repairable_from"], "2026-01-11");
     assert_eq!(res.body["conduct_end_date"], "2021-06-15");
+    // Entered after that day: it starts ended, never shown.
+    assert_eq!(res.body["publication_status"], "ended", "{}", res.body);
 
     // The created records are readable and the not-published one is absent from the public query.
     let office = app.login("office").await;
@@ -523,8 +526,9 @@ async fn record_dates_are_derived() {
     assert_eq!(list["total"], 5, "{list}");
     let public = app.request(Method::GET, "/api/v1/public/records?subject=91310110666007217T", None, None).await.ok();
     let docs = doc_nos(&public);
-    assert_eq!(docs.len(), 4, "{public}");
+    assert_eq!(docs.len(), 3, "{public}");
     assert!(!docs.contains(&"测试〔2026〕4号".to_string()));
+    assert!(!docs.contains(&"测试〔2025〕5号".to_string()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,17 +132,48 @@ impl TestApp {
     }
 
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
-        let mut req = self.client.request(method, self.url(path));
+        let mut req = self.client.request(method.clone(), self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
             req = req.json(&b);
         }
+        let changes = method != Method::GET;
         let res = req.send().await.expect("request");
         let status = res.status();
         let text = res.text().await.unwrap_or_default();
+        if changes {
+            self.assert_records_consistent_but_lag(&format!("after {method} {path} ({status})")).await;
+        }
         Resp { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+    }
+
+    /// The record invariant holds for every record in the database.
+    pub async fn assert_records_consistent(&self, when: &str) {
+        self.check_records(when, false).await
+    }
+
+    /// The same, called after every request that may change something: a
+    /// test that moves the clock past a window's end without running the
+    /// scheduler leaves that record published until the next tick, so
+    /// `published_past_end` is the scheduler tests' to check.
+    pub async fn assert_records_consistent_but_lag(&self, when: &str) {
+        self.check_records(when, true).await
+    }
+
+    async fn check_records(&self, when: &str, allow_lag: bool) {
+        let today = credit_repair::clock::Clock::today(&*self.clock);
+        let (_, mut bad) = credit_repair::services::consistency::check_records(&self.state.db, today, None)
+            .await
+            .expect("check records");
+        if allow_lag {
+            for r in &mut bad {
+                r.violations.retain(|v| v.code != "published_past_end");
+            }
+            bad.retain(|r| !r.violations.is_empty());
+        }
+        assert!(bad.is_empty(), "record invariant broken {when}: {bad:#?}");
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {

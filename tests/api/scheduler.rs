@@ -29,8 +29,12 @@ fn mailer(state: &AppState) -> Mailer {
 }
 
 /// One scheduler tick as worker-1; it must succeed.
+/// Runs one scheduler tick; after it, every record is consistent, with no
+/// window left open past its end.
 async fn tick(app: &TestApp, mailer: &Mailer) -> TickReport {
-    jobs::tick(&app.state, mailer, "worker-1").await.unwrap_or_else(|e| panic!("tick failed: {e:#}"))
+    let report = jobs::tick(&app.state, mailer, "worker-1").await.unwrap_or_else(|e| panic!("tick failed: {e:#}"));
+    app.assert_records_consistent("after a tick").await;
+    report
 }
 
 /// Moves the clock to a local (Asia/Shanghai) time.

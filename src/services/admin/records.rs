@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::require;
-use crate::domain::period::{Derived, PeriodRules, Regime, Severity};
+use crate::domain::period::{Derived, InitialStatusError, PeriodRules, Regime, Severity, initial_status};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use crate::workflow::Role;
@@ -89,12 +89,13 @@ pub async fn create_record(
 ) -> ApiResult<crate::services::records::RecordView> {
     let mut errs = Vec::new();
     let subject_id = input.subject_id;
+    let mut natural_person = false;
     match subject_id {
         None => errs.push(FieldError::new("subject_id", "required", "信用主体不能为空")),
-        Some(id) if subject::Entity::find_by_id(id).one(&state.db).await?.is_none() => {
-            errs.push(FieldError::new("subject_id", "not_found", "信用主体不存在"))
-        }
-        _ => {}
+        Some(id) => match subject::Entity::find_by_id(id).one(&state.db).await? {
+            None => errs.push(FieldError::new("subject_id", "not_found", "信用主体不存在")),
+            Some(s) => natural_person = s.kind == entity::types::SubjectKind::NaturalPerson,
+        },
     }
     match input.department_id {
         None => errs.push(FieldError::new("department_id", "required", "认定单位不能为空")),
@@ -145,10 +146,10 @@ pub async fn create_record(
             None
         }
     };
-    let status = match input.publication_status.as_deref().map(str::parse::<PublicationStatus>) {
+    let requested = match input.publication_status.as_deref().map(str::parse::<PublicationStatus>) {
         None => None,
-        Some(Ok(s)) if s != PublicationStatus::Ended => Some(s),
-        Some(_) => {
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => {
             errs.push(FieldError::new(
                 "publication_status",
                 "invalid_value",
@@ -157,18 +158,34 @@ pub async fn create_record(
             None
         }
     };
+    let initial = derived.as_ref().map(|d| initial_status(d, requested, natural_person, today)).transpose();
+    let initial = match initial {
+        Ok(i) => i,
+        Err(InitialStatusError::Ended) => {
+            errs.push(FieldError::new(
+                "publication_status",
+                "invalid_value",
+                "公示状态须为 published 或 not_published",
+            ));
+            None
+        }
+        Err(InitialStatusError::NaturalPersonPublished) => {
+            errs.push(FieldError::new(
+                "publication_status",
+                "natural_person_not_published",
+                "自然人信用信息不予公示（《山东省社会信用条例》第二十条）",
+            ));
+            None
+        }
+    };
     if !errs.is_empty() {
         return Err(ApiError::Validation(errs));
     }
-    let (Some(derived), Some(decision)) = (derived, decision) else {
+    let (Some(derived), Some(decision), Some(initial)) = (derived, decision, initial) else {
         return Err(ApiError::Validation(errs));
     };
     let now = state.clock.now();
-    let status = status.unwrap_or(if derived.published_by_default {
-        PublicationStatus::Published
-    } else {
-        PublicationStatus::NotPublished
-    });
+    let status = initial.status;
     let display_category = derived.display_category_for(status);
     let txn = state.db.begin().await?;
     let m = record::ActiveModel {
@@ -183,8 +200,8 @@ pub async fn create_record(
         decision_date: Set(decision),
         conduct_end_date: Set(input.conduct_end_date),
         publication_status: Set(status),
-        publication_ended_at: Set(None),
-        publication_end_reason: Set(None),
+        publication_ended_at: Set(initial.end_reason.map(|_| now)),
+        publication_end_reason: Set(initial.end_reason.map(str::to_string)),
         repairable: Set(derived.repairable),
         repair_from: Set(derived.repair_from),
         publication_ends: Set(derived.publication_ends),

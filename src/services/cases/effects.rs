@@ -14,7 +14,7 @@ use crate::services::outbox;
 use crate::services::publication::{self, Actor};
 use crate::state::AppState;
 use crate::workflow::{Decision, Definition, Effect, Role, attachment_kind_title};
-use entity::types::{CaseKind, Outcome};
+use entity::types::{CaseKind, Outcome, PublicationStatus};
 use entity::{case, record};
 
 pub struct Ctx<'a> {
@@ -41,6 +41,14 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Notes, for the event and the response, what a restore left out and why.
+    fn not_restored(&mut self, what: &str, why: String) {
+        let list = self.changes.entry("not_restored").or_insert_with(|| json!([]));
+        if let Some(a) = list.as_array_mut() {
+            a.push(json!({"what": what, "reason": why}));
+        }
+    }
+
     fn actor(&self) -> Actor<'_> {
         Actor { user_id: self.actor.map(|u| u.id), role: self.role.as_str() }
     }
@@ -132,17 +140,30 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
             ctx.record = publication::end_publication(db, ctx.record.clone(), reason, now).await?;
         }
         Effect::RestorePublication => {
-            ctx.record = publication::restore_publication(db, ctx.record.clone(), now).await?;
+            let r = &ctx.record;
+            match crate::domain::period::restore_refusal(r.deleted, r.publication_ends, ctx.today) {
+                None => ctx.record = publication::restore_publication(db, ctx.record.clone(), now).await?,
+                Some(why) => ctx.not_restored("publication", why),
+            }
         }
         Effect::EndListMembership => {
             let reason =
                 ctx.reason(if is_repair { "信用修复，移出名单" } else { "异议核实，移出名单" });
             let ids = publication::end_lists(db, ctx.record.id, &reason, Some(case_id), now).await?;
             ctx.changes.insert("ended_list_memberships".into(), json!(ids));
+            // A list-entry record is the listing: off the list, it is no longer published.
+            if crate::domain::consistency::is_list_entry(&ctx.record.record_type) {
+                ctx.record = publication::end_publication(db, ctx.record.clone(), &reason, now).await?;
+            }
         }
         Effect::RestoreListMembership => {
-            let n = publication::restore_lists(db, ctx.record.id, case_id).await?;
-            ctx.changes.insert("restored_list_memberships".into(), json!(n));
+            // An ended record keeps no listing: nothing comes back without it.
+            if ctx.record.publication_status != PublicationStatus::Published {
+                ctx.not_restored("list_memberships", "信息未恢复公示，名单不予恢复".into());
+            } else {
+                let n = publication::restore_lists(db, ctx.record.id, case_id).await?;
+                ctx.changes.insert("restored_list_memberships".into(), json!(n));
+            }
         }
         Effect::EndSanctions => {
             let reason = ctx.reason(if is_repair {
@@ -155,8 +176,12 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
             ctx.changes.insert("ended_sanctions".into(), json!(ids));
         }
         Effect::RestoreSanctions => {
-            let n = publication::restore_sanctions(db, ctx.record.id, case_id).await?;
-            ctx.changes.insert("restored_sanctions".into(), json!(n));
+            if ctx.record.publication_status != PublicationStatus::Published {
+                ctx.not_restored("sanctions", "信息未恢复公示，惩戒措施不予恢复".into());
+            } else {
+                let n = publication::restore_sanctions(db, ctx.record.id, case_id).await?;
+                ctx.changes.insert("restored_sanctions".into(), json!(n));
+            }
         }
         Effect::BarRepair => {
             let years = ctx.state.settings.repair_bar_years;
