@@ -117,7 +117,13 @@ async fn run(args: Vec<String>) -> anyhow::Result<i32> {
             // agree with each other and with its dates (the record invariant).
             let db = credit_repair::db::connect(&settings.effective_database_url()).await?;
             let today = credit_repair::clock::Clock::today(&SystemClock);
-            let (checked, bad) = credit_repair::services::consistency::check_records(&db, today, None).await?;
+            let (checked, bad) = credit_repair::services::consistency::check_records(
+                &db,
+                today,
+                settings.publication.publication_end,
+                None,
+            )
+            .await?;
             if bad.is_empty() {
                 println!("ok: {checked} records checked, every one consistent");
                 return Ok(0);

@@ -252,8 +252,14 @@ async fn insert_record<C: ConnectionTrait>(
     let derived = derive_for(&state.settings.publication, spec.regime, spec.severity, decision, None)
         .map_err(|e| anyhow::anyhow!("demo record rules: {e:?}"))?;
     let natural_person = SUBJECTS[spec.subject].2 == "natural_person";
-    let initial = crate::domain::period::initial_status(&derived, None, natural_person, today)
-        .map_err(|e| anyhow::anyhow!("demo record status: {e:?}"))?;
+    let initial = crate::domain::period::initial_status(
+        &derived,
+        None,
+        natural_person,
+        today,
+        state.settings.publication.publication_end,
+    )
+    .map_err(|e| anyhow::anyhow!("demo record status: {e:?}"))?;
     let status = initial.status;
     let r = record::ActiveModel {
         subject_id: Set(subject_ids[spec.subject]),

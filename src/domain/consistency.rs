@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::period::publication_over;
+use super::period::PublicationEnd;
 use entity::types::PublicationStatus;
 
 /// Record types whose record *is* a list entry: while it is published the
@@ -53,14 +53,14 @@ fn v(code: &'static str, message: impl Into<String>) -> Violation {
 }
 
 /// Every way `f` breaks the invariant on `today` (empty when it holds).
-pub fn check(f: &RecordFacts<'_>, today: NaiveDate) -> Vec<Violation> {
+pub fn check(f: &RecordFacts<'_>, today: NaiveDate, end: PublicationEnd) -> Vec<Violation> {
     use PublicationStatus::*;
     let mut out = Vec::new();
     let published = f.status == Published;
     if f.deleted && published {
         out.push(v("deleted_but_published", "已删除的信息仍在公示"));
     }
-    if published && publication_over(f.publication_ends, today) {
+    if published && end.over(f.publication_ends, today) {
         out.push(v("published_past_end", format!("公示期已于 {} 届满，仍在公示", f.publication_ends)));
     }
     if f.natural_person && published {
@@ -126,7 +126,7 @@ mod tests {
     }
 
     fn codes(f: &RecordFacts<'_>, today: &str) -> Vec<&'static str> {
-        check(f, day(today)).into_iter().map(|v| v.code).collect()
+        check(f, day(today), PublicationEnd::DayAfter).into_iter().map(|v| v.code).collect()
     }
 
     #[test]
@@ -135,9 +135,11 @@ mod tests {
     }
 
     #[test]
-    fn publication_past_its_end_is_caught_on_the_end_day() {
-        assert!(codes(&good(), "2027-06-19").is_empty());
-        assert_eq!(codes(&good(), "2027-06-20"), ["published_past_end"]);
+    fn publication_past_its_end_is_caught_the_day_after() {
+        assert!(codes(&good(), "2027-06-20").is_empty(), "the end date is still published");
+        assert_eq!(codes(&good(), "2027-06-21"), ["published_past_end"]);
+        let on_end = check(&good(), day("2027-06-20"), PublicationEnd::OnEndDate);
+        assert_eq!(on_end.iter().map(|v| v.code).collect::<Vec<_>>(), ["published_past_end"]);
     }
 
     #[test]

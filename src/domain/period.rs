@@ -152,6 +152,8 @@ pub struct PeriodRules {
     /// Publication never extends beyond this many months after the end of
     /// the conduct (Shandong regulations Art. 38: five years).
     pub conduct_cap_months: Option<u32>,
+    /// Whether the record is still published on its end date.
+    pub publication_end: PublicationEnd,
 }
 
 impl Default for PeriodRules {
@@ -180,6 +182,7 @@ impl Default for PeriodRules {
             ],
             repair_from_day_after: true,
             conduct_cap_months: Some(60),
+            publication_end: PublicationEnd::DayAfter,
         }
     }
 }
@@ -326,28 +329,54 @@ impl Derived {
     }
 }
 
-/// Whether a publication window that ends on `ends` is over on `today`
-/// (the record comes down on its end day). The one place the boundary is
-/// decided: the scheduler, intake and the record invariant all ask here.
-pub fn publication_over(ends: NaiveDate, today: NaiveDate) -> bool {
-    ends <= latest_end_over(today)
+/// When a record comes down relative to its end date (`publication_ends`).
+/// The one place the boundary is decided: the scheduler, intake, restores,
+/// new records and the record invariant all ask here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicationEnd {
+    /// 民法典 Art. 201–203: a period includes its last day, so a one-year
+    /// window from 2025-11-23 ends at the end of 2026-11-23 and the record
+    /// comes down on 2026-11-24 (the same convention as repair-from).
+    #[default]
+    DayAfter,
+    /// The record comes down on its end date.
+    OnEndDate,
 }
 
-/// The latest end date whose window is over on `today` (for queries:
-/// `publication_ends <= latest_end_over(today)`).
-pub fn latest_end_over(today: NaiveDate) -> NaiveDate {
-    today
+impl PublicationEnd {
+    /// The first day the record is no longer published.
+    pub fn first_day_down(self, ends: NaiveDate) -> NaiveDate {
+        match self {
+            PublicationEnd::DayAfter => ends.succ_opt().unwrap_or(ends),
+            PublicationEnd::OnEndDate => ends,
+        }
+    }
+
+    /// Whether a window that ends on `ends` is over on `today`.
+    pub fn over(self, ends: NaiveDate, today: NaiveDate) -> bool {
+        today >= self.first_day_down(ends)
+    }
+
+    /// The latest end date whose window is over on `today` (for queries:
+    /// `publication_ends <= latest_end_over(today)`).
+    pub fn latest_end_over(self, today: NaiveDate) -> NaiveDate {
+        match self {
+            PublicationEnd::DayAfter => today.pred_opt().unwrap_or(today),
+            PublicationEnd::OnEndDate => today,
+        }
+    }
 }
 
 /// Why an ended record cannot be published again (after a revoked repair or
 /// any restore), or None when it can: a deleted record stays down, and no
 /// restore republishes past the window's end (which already includes the
 /// Shandong five-year cap on the conduct).
-pub fn restore_refusal(deleted: bool, ends: NaiveDate, today: NaiveDate) -> Option<String> {
+pub fn restore_refusal(deleted: bool, ends: NaiveDate, today: NaiveDate, end: PublicationEnd) -> Option<String> {
     if deleted {
         return Some("该信息已删除，不再恢复公示".to_owned());
     }
-    if publication_over(ends, today) {
+    if end.over(ends, today) {
         return Some(format!("该信息公示期已于 {ends} 届满，不再恢复公示"));
     }
     None
@@ -379,6 +408,7 @@ pub fn initial_status(
     requested: Option<PublicationStatus>,
     natural_person: bool,
     today: NaiveDate,
+    end: PublicationEnd,
 ) -> Result<InitialStatus, InitialStatusError> {
     use PublicationStatus::*;
     let status = match (requested, natural_person) {
@@ -389,7 +419,7 @@ pub fn initial_status(
         (None, false) if derived.published_by_default => Published,
         (None, false) => NotPublished,
     };
-    if status == Published && publication_over(derived.publication_ends, today) {
+    if status == Published && end.over(derived.publication_ends, today) {
         return Ok(InitialStatus { status: Ended, end_reason: Some("录入时公示期已届满，不予公示") });
     }
     Ok(InitialStatus { status, end_reason: None })
@@ -486,7 +516,7 @@ impl RepairEligibility {
 
 /// The repair rule: a record may be repaired when it is published, not
 /// deleted, repairable, not barred, `repair_from <= today < publication_ends`.
-pub fn repair_eligibility(r: &RecordStanding, today: NaiveDate) -> RepairEligibility {
+pub fn repair_eligibility(r: &RecordStanding, today: NaiveDate, end: PublicationEnd) -> RepairEligibility {
     use RepairEligibility::*;
     if r.deleted {
         return Deleted;
@@ -504,7 +534,7 @@ pub fn repair_eligibility(r: &RecordStanding, today: NaiveDate) -> RepairEligibi
     {
         return Barred { until };
     }
-    if publication_over(r.publication_ends, today) {
+    if end.over(r.publication_ends, today) {
         return PeriodOver { ends: r.publication_ends };
     }
     if today < from {
@@ -516,6 +546,21 @@ pub fn repair_eligibility(r: &RecordStanding, today: NaiveDate) -> RepairEligibi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DA: PublicationEnd = PublicationEnd::DayAfter;
+
+    #[test]
+    fn a_one_year_window_from_2025_11_23_comes_down_on_2026_11_24() {
+        let d = derive(Regime::Current, Severity::General, date(2025, 11, 23));
+        assert_eq!(d.publication_ends, date(2026, 11, 23));
+        assert!(!DA.over(d.publication_ends, date(2026, 11, 23)));
+        assert!(DA.over(d.publication_ends, date(2026, 11, 24)));
+        assert_eq!(DA.first_day_down(d.publication_ends), date(2026, 11, 24));
+        assert_eq!(DA.latest_end_over(date(2026, 11, 24)), date(2026, 11, 23));
+        let on = PublicationEnd::OnEndDate;
+        assert!(on.over(d.publication_ends, date(2026, 11, 23)));
+        assert_eq!(on.latest_end_over(date(2026, 11, 23)), date(2026, 11, 23));
+    }
     use serde::de::IntoDeserializer;
     use serde::de::value::Error as ValueError;
 
@@ -639,13 +684,18 @@ mod tests {
         use RepairEligibility::*;
         let d = derive(Regime::Current, Severity::General, date(2025, 11, 30));
         let r = standing(&d);
-        assert_eq!(repair_eligibility(&r, date(2026, 2, 28)), TooEarly { from: date(2026, 3, 1) });
-        assert_eq!(repair_eligibility(&r, date(2026, 3, 1)), Open);
-        assert_eq!(repair_eligibility(&r, date(2026, 11, 29)), Open);
-        assert_eq!(repair_eligibility(&r, date(2026, 11, 30)), PeriodOver { ends: date(2026, 11, 30) });
+        assert_eq!(repair_eligibility(&r, date(2026, 2, 28), DA), TooEarly { from: date(2026, 3, 1) });
+        assert_eq!(repair_eligibility(&r, date(2026, 3, 1), DA), Open);
+        // 民法典 reading: the end date is the last day published.
+        assert_eq!(repair_eligibility(&r, date(2026, 11, 30), DA), Open);
+        assert_eq!(repair_eligibility(&r, date(2026, 12, 1), DA), PeriodOver { ends: date(2026, 11, 30) });
+        // The other convention: down on the end date.
+        let on = PublicationEnd::OnEndDate;
+        assert_eq!(repair_eligibility(&r, date(2026, 11, 29), on), Open);
+        assert_eq!(repair_eligibility(&r, date(2026, 11, 30), on), PeriodOver { ends: date(2026, 11, 30) });
 
         let d = derive(Regime::Legacy527, Severity::LegacySpecificSerious, date(2019, 8, 31));
-        assert_eq!(repair_eligibility(&standing(&d), date(2020, 1, 1)), NotRepairable { ends: date(2022, 8, 31) });
+        assert_eq!(repair_eligibility(&standing(&d), date(2020, 1, 1), DA), NotRepairable { ends: date(2022, 8, 31) });
     }
 
     #[test]
@@ -654,16 +704,16 @@ mod tests {
         let d = derive(Regime::Current, Severity::General, date(2025, 11, 30));
         let open_day = date(2026, 5, 1);
         let r = standing(&d);
-        assert_eq!(repair_eligibility(&RecordStanding { deleted: true, ..r.clone() }, open_day), Deleted);
+        assert_eq!(repair_eligibility(&RecordStanding { deleted: true, ..r.clone() }, open_day, DA), Deleted);
         let not_published = RecordStanding { status: PublicationStatus::NotPublished, ..r.clone() };
-        assert_eq!(repair_eligibility(&not_published, open_day), NotPublished);
+        assert_eq!(repair_eligibility(&not_published, open_day, DA), NotPublished);
         let ended = RecordStanding { status: PublicationStatus::Ended, ..r.clone() };
-        assert_eq!(repair_eligibility(&ended, open_day), PublicationEnded);
+        assert_eq!(repair_eligibility(&ended, open_day, DA), PublicationEnded);
         let barred = RecordStanding { repair_barred_until: Some(date(2026, 6, 1)), ..r.clone() };
-        assert_eq!(repair_eligibility(&barred, open_day), Barred { until: date(2026, 6, 1) });
-        assert_eq!(repair_eligibility(&barred, date(2026, 6, 1)), Open, "the bar ends on its date");
+        assert_eq!(repair_eligibility(&barred, open_day, DA), Barred { until: date(2026, 6, 1) });
+        assert_eq!(repair_eligibility(&barred, date(2026, 6, 1), DA), Open, "the bar ends on its date");
         // A bar is reported before the end of the period.
-        assert_eq!(repair_eligibility(&barred, date(2026, 1, 1)), Barred { until: date(2026, 6, 1) });
+        assert_eq!(repair_eligibility(&barred, date(2026, 1, 1), DA), Barred { until: date(2026, 6, 1) });
     }
 
     #[test]
@@ -675,7 +725,7 @@ mod tests {
         assert_eq!(d.publication_ends, date(2025, 2, 1));
         assert_eq!(d.repair_from, Some(date(2026, 1, 11)));
         assert_eq!(
-            repair_eligibility(&standing(&d), date(2025, 6, 1)),
+            repair_eligibility(&standing(&d), date(2025, 6, 1), DA),
             RepairEligibility::PeriodOver { ends: date(2025, 2, 1) }
         );
     }
@@ -765,25 +815,28 @@ mod tests {
         let today = date(2026, 11, 23);
         let d = derive(Regime::Current, Severity::General, date(2026, 6, 20));
         let ok = |status, end_reason| Ok(InitialStatus { status, end_reason });
-        assert_eq!(initial_status(&d, None, false, today), ok(PublicationStatus::Published, None));
+        assert_eq!(initial_status(&d, None, false, today, DA), ok(PublicationStatus::Published, None));
         assert_eq!(
-            initial_status(&d, Some(PublicationStatus::NotPublished), false, today),
+            initial_status(&d, Some(PublicationStatus::NotPublished), false, today, DA),
             ok(PublicationStatus::NotPublished, None)
         );
-        assert_eq!(initial_status(&d, None, true, today), ok(PublicationStatus::NotPublished, None));
+        assert_eq!(initial_status(&d, None, true, today, DA), ok(PublicationStatus::NotPublished, None));
         assert_eq!(
-            initial_status(&d, Some(PublicationStatus::Published), true, today),
+            initial_status(&d, Some(PublicationStatus::Published), true, today, DA),
             Err(InitialStatusError::NaturalPersonPublished)
         );
-        assert_eq!(initial_status(&d, Some(PublicationStatus::Ended), false, today), Err(InitialStatusError::Ended));
+        assert_eq!(
+            initial_status(&d, Some(PublicationStatus::Ended), false, today, DA),
+            Err(InitialStatusError::Ended)
+        );
         // Decided 2025-06-20 (一般, one year): over on 2026-06-20, so it starts ended.
         let old = derive(Regime::Current, Severity::General, date(2025, 6, 20));
-        let started = initial_status(&old, None, false, today).unwrap();
+        let started = initial_status(&old, None, false, today, DA).unwrap();
         assert_eq!(started.status, PublicationStatus::Ended);
         assert!(started.end_reason.is_some());
         // A not-published record past its window stays not published.
         assert_eq!(
-            initial_status(&old, Some(PublicationStatus::NotPublished), false, today),
+            initial_status(&old, Some(PublicationStatus::NotPublished), false, today, DA),
             ok(PublicationStatus::NotPublished, None)
         );
     }
@@ -791,8 +844,9 @@ mod tests {
     #[test]
     fn a_restore_never_republishes_a_deleted_record_or_past_the_end() {
         let ends = date(2027, 6, 20);
-        assert_eq!(restore_refusal(false, ends, date(2027, 6, 19)), None);
-        assert!(restore_refusal(false, ends, date(2027, 6, 20)).unwrap().contains("2027-06-20"));
-        assert!(restore_refusal(true, ends, date(2026, 1, 1)).is_some());
+        assert_eq!(restore_refusal(false, ends, date(2027, 6, 20), DA), None);
+        assert!(restore_refusal(false, ends, date(2027, 6, 21), DA).unwrap().contains("2027-06-20"));
+        assert!(restore_refusal(false, ends, date(2027, 6, 20), PublicationEnd::OnEndDate).is_some());
+        assert!(restore_refusal(true, ends, date(2026, 1, 1), DA).is_some());
     }
 }

@@ -17,7 +17,9 @@ pub(super) async fn expire_publications(state: &AppState) -> anyhow::Result<u32>
     loop {
         let rows = record::Entity::find()
             .filter(record::Column::PublicationStatus.eq(PublicationStatus::Published))
-            .filter(record::Column::PublicationEnds.lte(crate::domain::period::latest_end_over(today)))
+            .filter(
+                record::Column::PublicationEnds.lte(state.settings.publication.publication_end.latest_end_over(today)),
+            )
             .order_by_asc(record::Column::Id)
             .limit(BATCH)
             .all(&state.db)

@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::Serialize;
 
 use crate::domain::consistency::{RecordFacts, Violation, check};
+use crate::domain::period::PublicationEnd;
 use crate::error::ApiResult;
 use entity::types::{ActiveStatus, CaseKind, SubjectKind};
 use entity::{case, list_membership, record, sanction, subject};
@@ -29,6 +30,7 @@ const BATCH: u64 = 500;
 pub async fn check_records<C: ConnectionTrait>(
     db: &C,
     today: NaiveDate,
+    end: PublicationEnd,
     only: Option<i64>,
 ) -> ApiResult<(u64, Vec<RecordReport>)> {
     let mut after = 0i64;
@@ -43,7 +45,7 @@ pub async fn check_records<C: ConnectionTrait>(
         let Some(last) = rows.last() else { break };
         after = last.id;
         checked += rows.len() as u64;
-        bad.extend(check_batch(db, &rows, today).await?);
+        bad.extend(check_batch(db, &rows, today, end).await?);
         if (rows.len() as u64) < BATCH {
             break;
         }
@@ -55,6 +57,7 @@ async fn check_batch<C: ConnectionTrait>(
     db: &C,
     rows: &[record::Model],
     today: NaiveDate,
+    end: PublicationEnd,
 ) -> ApiResult<Vec<RecordReport>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let subject_ids: Vec<i64> = rows.iter().map(|r| r.subject_id).collect();
@@ -124,7 +127,7 @@ async fn check_batch<C: ConnectionTrait>(
             all_lists,
             active_sanctions: sanctions.get(&r.id).copied().unwrap_or(0),
         };
-        let violations = check(&facts, today);
+        let violations = check(&facts, today, end);
         if !violations.is_empty() {
             out.push(RecordReport { record_id: r.id, document_no: r.document_no.clone(), violations });
         }

@@ -170,11 +170,10 @@ pub async fn expire<C: ConnectionTrait>(
     db: &C,
     rec: record::Model,
     today: NaiveDate,
+    end: crate::domain::period::PublicationEnd,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<record::Model>> {
-    if rec.publication_status != PublicationStatus::Published
-        || !crate::domain::period::publication_over(rec.publication_ends, today)
-    {
+    if rec.publication_status != PublicationStatus::Published || !end.over(rec.publication_ends, today) {
         return Ok(None);
     }
     // Conditional claim: of two replicas expiring the same record, one wins.

@@ -36,7 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// What an applicant may do on a record today, and why not.
 fn record_options(state: &AppState, r: &records::RecordView) -> Value {
-    let e = repair_eligibility(&r.into(), state.clock.today());
+    let e = repair_eligibility(&r.into(), state.clock.today(), state.settings.publication.publication_end);
     let open_case = r.open_case_id;
     json!({
         "repair_open": e == RepairEligibility::Open && open_case.is_none(),

@@ -501,7 +501,7 @@ async fn intake_ends_publication_past_its_period() {
     let repairable = app.record_id(demo::REPAIRABLE).await;
     let ends: chrono::NaiveDate =
         app.record(&office, repairable).await["publication_ends"].as_str().unwrap().parse().unwrap();
-    app.clock.set_local(ends, 9, 0);
+    app.clock.set_local(ends.succ_opt().unwrap(), 9, 0);
     let ent_a = app.login("ent_a").await;
     let office = app.login("office").await;
     assert_eq!(app.record(&office, repairable).await["publication_status"], "published");
@@ -525,7 +525,7 @@ async fn intake_past_the_end_closes_the_open_repair_on_the_record() {
     // The window ends while the application is still open; nothing ran since.
     let ends: chrono::NaiveDate =
         app.record(&office, repairable).await["publication_ends"].as_str().unwrap().parse().unwrap();
-    app.clock.set_local(ends, 9, 0);
+    app.clock.set_local(ends.succ_opt().unwrap(), 9, 0);
     let ent_a = app.login("ent_a").await;
     let office = app.login("office").await;
     // A second application is refused, and the window's end is applied at once:
@@ -579,7 +579,7 @@ async fn revocation_past_the_window_restores_nothing_and_says_why() {
     app.act(&r.officer, r.id, "approve", json!({})).await.ok();
     let ends: chrono::NaiveDate =
         app.record(&r.office, r.record_id).await["publication_ends"].as_str().unwrap().parse().unwrap();
-    app.clock.set_local(ends, 10, 0);
+    app.clock.set_local(ends.succ_opt().unwrap(), 10, 0);
     let office = app.login("office").await;
     let case = app.act(&office, r.id, "revoke", json!({"comment": "履约证明系伪造"})).await.ok();
     assert_eq!(case["state"], "revoked", "{case}");

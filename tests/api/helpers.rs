@@ -164,9 +164,14 @@ impl TestApp {
 
     async fn check_records(&self, when: &str, allow_lag: bool) {
         let today = credit_repair::clock::Clock::today(&*self.clock);
-        let (_, mut bad) = credit_repair::services::consistency::check_records(&self.state.db, today, None)
-            .await
-            .expect("check records");
+        let (_, mut bad) = credit_repair::services::consistency::check_records(
+            &self.state.db,
+            today,
+            self.state.settings.publication.publication_end,
+            None,
+        )
+        .await
+        .expect("check records");
         if allow_lag {
             for r in &mut bad {
                 r.violations.retain(|v| v.code != "published_past_end");

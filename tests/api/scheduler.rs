@@ -400,7 +400,7 @@ async fn extended_case_is_due_three_working_days_later() {
 // --------------------------------------- 4. publication ends by itself
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn publication_ends_on_its_end_date_with_its_sanctions_and_open_repair() {
+async fn publication_ends_after_its_end_date_with_its_sanctions_and_open_repair() {
     let app = spawn().await;
     let mailer = mailer(&app.state);
     // Demo dates are relative to the real today: file the repair now.
@@ -416,16 +416,16 @@ async fn publication_ends_on_its_end_date_with_its_sanctions_and_open_repair() {
     assert!(public_ids(&app, demo::ENT_A).await.contains(&record_id));
     let id = id_of(&app.file(&ent_a, "repair", record_id).await);
 
-    // The evening before: still published.
-    at(&app, &(ends - Duration::days(1)).to_string(), 23, 30);
+    // The evening of the end date: still published (民法典 Art. 201–203: the end date is inside the period).
+    at(&app, &ends.to_string(), 23, 30);
     tick(&app, &mailer).await;
     let office = app.login("office").await;
     let rec = app.get(&format!("/api/v1/records/{record_id}"), &office).await.ok();
     assert_eq!(rec["publication_status"], "published", "{rec}");
     assert_eq!(app.case(&office, id).await["state"], "submitted");
 
-    // 01:00 on the end date: ended by the scheduler.
-    at(&app, &ends.to_string(), 1, 0);
+    // 00:30 the next day: ended by the scheduler.
+    at(&app, &(ends + Duration::days(1)).to_string(), 0, 30);
     let r = tick(&app, &mailer).await;
     assert!(r.publications_ended >= 1, "{r:?}");
     let office = app.login("office").await;
@@ -473,10 +473,12 @@ async fn publication_ends_on_its_end_date_with_its_sanctions_and_open_repair() {
         .collect();
     assert_eq!(ended.len(), 1, "{ended:?}");
     assert!(recipients(&ended[0]).contains(&"ent_a@demo.local".to_string()), "{ended:?}");
-    assert!(ended[0].body_text.contains(&ends.to_string()), "{}", ended[0].body_text);
+    let body = &ended[0].body_text;
+    assert!(body.contains(&format!("已于 {} 终止公示", ends + Duration::days(1))), "{body}");
+    assert!(body.contains(&format!("公示期至 {ends}")), "{body}");
 
     // A later tick changes nothing.
-    at(&app, &ends.to_string(), 10, 0);
+    at(&app, &(ends + Duration::days(1)).to_string(), 10, 0);
     tick(&app, &mailer).await;
     let rec_events = record_event::Entity::find()
         .filter(record_event::Column::RecordId.eq(record_id))

@@ -158,7 +158,10 @@ pub async fn create_record(
             None
         }
     };
-    let initial = derived.as_ref().map(|d| initial_status(d, requested, natural_person, today)).transpose();
+    let initial = derived
+        .as_ref()
+        .map(|d| initial_status(d, requested, natural_person, today, state.settings.publication.publication_end))
+        .transpose();
     let initial = match initial {
         Ok(i) => i,
         Err(InitialStatusError::Ended) => {

@@ -77,7 +77,7 @@ pub async fn transition_in(
     }
     let def = state.workflows.pinned(txn, &c.workflow_hash).await?;
     let rec = record::Entity::find_by_id(c.record_id).one(txn).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
-    let facts = facts::of(txn, &def, &c, &rec, today).await?;
+    let facts = facts::of(txn, &def, &c, &rec, today, state.settings.publication.publication_end).await?;
     let input = ActionInput { comment: req.comment.as_deref(), outcome: req.outcome.as_deref(), attachment_kinds: &[] };
     let decision = decide(&def, &c.state, role, action, &input, &facts).map_err(|e| match e {
         EngineError::GuardFailed { guard, .. } => {

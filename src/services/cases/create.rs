@@ -237,7 +237,7 @@ async fn check_repair_eligibility(
     today: chrono::NaiveDate,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<()> {
-    let e = repair_eligibility(&RecordStanding::from(rec), today);
+    let e = repair_eligibility(&RecordStanding::from(rec), today, state.settings.publication.publication_end);
     let refuse = || ApiError::unprocessable(e.code(), e.message_zh(&rec.display_category));
     match e {
         RepairEligibility::Open => Ok(()),

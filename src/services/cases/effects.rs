@@ -141,7 +141,12 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
         }
         Effect::RestorePublication => {
             let r = &ctx.record;
-            match crate::domain::period::restore_refusal(r.deleted, r.publication_ends, ctx.today) {
+            match crate::domain::period::restore_refusal(
+                r.deleted,
+                r.publication_ends,
+                ctx.today,
+                ctx.state.settings.publication.publication_end,
+            ) {
                 None => ctx.record = publication::restore_publication(db, ctx.record.clone(), now).await?,
                 Some(why) => ctx.not_restored("publication", why),
             }

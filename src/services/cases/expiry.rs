@@ -23,7 +23,10 @@ pub async fn expire_record(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<record::Model>> {
-    let Some(updated) = publication::expire(txn, rec, today, now).await? else { return Ok(None) };
+    let Some(updated) = publication::expire(txn, rec, today, state.settings.publication.publication_end, now).await?
+    else {
+        return Ok(None);
+    };
     outbox::notify_publication_ended(txn, &state.templates, &updated, now).await?;
     if let Some(open) = case::Entity::find()
         .filter(case::Column::OpenRecordKey.eq(updated.id))

@@ -16,6 +16,7 @@ pub async fn of<C: ConnectionTrait>(
     c: &case::Model,
     rec: &record::Model,
     today: NaiveDate,
+    end: crate::domain::period::PublicationEnd,
 ) -> ApiResult<Facts> {
     let kinds: Vec<AttachmentKind> = attachment::Entity::find()
         .select_only()
@@ -29,6 +30,6 @@ pub async fn of<C: ConnectionTrait>(
         missing_materials: def.missing_materials(&present),
         extension_used: c.extension_used,
         urged_today: c.last_urged_on == Some(today),
-        repair_window_open: repair_eligibility(&RecordStanding::from(rec), today) == RepairEligibility::Open,
+        repair_window_open: repair_eligibility(&RecordStanding::from(rec), today, end) == RepairEligibility::Open,
     })
 }

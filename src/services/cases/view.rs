@@ -179,7 +179,7 @@ pub async fn build<C: ConnectionTrait>(
     let subj = subject::Entity::find_by_id(c.subject_id).one(db).await?;
     let dept = department::Entity::find_by_id(c.department_id).one(db).await?;
     let today = state.clock.today();
-    let facts = facts::of(db, &def, &c, &rec, today).await?;
+    let facts = facts::of(db, &def, &c, &rec, today, state.settings.publication.publication_end).await?;
     let actions = match viewer {
         Some(u) => def.available_actions(&c.state, u.role, &facts).into_iter().map(Into::into).collect(),
         None => Vec::new(),

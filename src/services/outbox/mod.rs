@@ -169,6 +169,7 @@ pub async fn notify_publication_ended<C: ConnectionTrait>(
         "document_no": rec.document_no,
         "ended_on": ended_on.map(|d| d.to_string()).unwrap_or_default(),
         "reason": rec.publication_end_reason.clone().unwrap_or_default(),
+        "publication_ends": rec.publication_ends.to_string(),
     });
     queue_mail(
         db,
