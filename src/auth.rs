@@ -148,6 +148,9 @@ pub mod policy {
     pub struct CaseParty;
     /// The credit office or an administrator.
     pub struct Staff;
+    /// Those who answer for records: a department officer (its own
+    /// department's records, by scope) or the credit office.
+    pub struct RecordKeeper;
     /// An administrator.
     pub struct AdminOnly;
 
@@ -171,6 +174,11 @@ pub mod policy {
             matches!(role, Role::CreditOffice | Role::Admin)
         }
     }
+    impl Policy for RecordKeeper {
+        fn allows(role: Role) -> bool {
+            matches!(role, Role::DepartmentOfficer | Role::CreditOffice)
+        }
+    }
     impl Policy for AdminOnly {
         fn allows(role: Role) -> bool {
             role == Role::Admin
@@ -190,6 +198,7 @@ pub mod policy {
             assert_eq!(allowed(CaseParty::allows), [Role::Applicant, Role::DepartmentOfficer, Role::CreditOffice]);
             assert_eq!(allowed(Staff::allows), [Role::CreditOffice, Role::Admin]);
             assert_eq!(allowed(AdminOnly::allows), [Role::Admin]);
+            assert_eq!(allowed(RecordKeeper::allows), [Role::DepartmentOfficer, Role::CreditOffice]);
         }
     }
 }

@@ -1,8 +1,8 @@
-use actix_web::{get, web};
+use actix_web::{get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::guard::Caller;
+use crate::api::guard::{Caller, Guarded, RecordKeeper};
 use crate::api::{Page, PageQuery};
 use crate::error::{ApiResult, ErrorBody};
 use crate::services::records::{self, RecordFilter, RecordHistory, RecordView};
@@ -10,7 +10,7 @@ use crate::state::AppState;
 use entity::types::PublicationStatus;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_records).service(get_record).service(record_history);
+    cfg.service(list_records).service(get_record).service(record_history).service(withdraw_record);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -75,4 +75,22 @@ async fn record_history(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<RecordHistory>> {
     Ok(web::Json(records::history(&state.db, &user, id.into_inner()).await?))
+}
+
+/// Withdraws a record whose decision was revoked or changed (Shandong Art. 40):
+/// publication, list memberships and sanctions end, open cases on it close,
+/// the subject is told and the change is synced, in one transaction. For the
+/// producing department (its own records) and the credit office.
+#[utoipa::path(tag = "records", request_body = crate::services::withdrawal::WithdrawInput,
+    responses((status = 200, body = RecordView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/records/{id}/withdraw")]
+async fn withdraw_record(
+    state: web::Data<AppState>,
+    who: Guarded<RecordKeeper>,
+    id: web::Path<i64>,
+    body: web::Json<crate::services::withdrawal::WithdrawInput>,
+) -> ApiResult<web::Json<RecordView>> {
+    Ok(web::Json(crate::services::withdrawal::withdraw(&state, &who, id.into_inner(), body.into_inner()).await?))
 }

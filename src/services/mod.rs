@@ -13,3 +13,4 @@ pub mod publication;
 pub mod records;
 pub mod reports;
 pub mod sessions;
+pub mod withdrawal;

@@ -12,7 +12,7 @@ use super::render::{self, PageError};
 use super::session::{Multipart, Signed, check_csrf};
 use crate::api::PageQuery;
 use crate::auth::AuthUser;
-use crate::auth::policy::{AnyUser, ApplicantOnly, CaseParty};
+use crate::auth::policy::{AnyUser, ApplicantOnly, CaseParty, Policy, RecordKeeper};
 use crate::domain::period::{RepairEligibility, repair_eligibility};
 use crate::services::cases::view::CaseSort;
 use crate::services::cases::{self, attachments, create::CreateCase, input::ActionRequest, input::Correction};
@@ -25,6 +25,8 @@ use entity::types::{AttachmentKind, CaseKind, PublicationStatus};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/my/records", web::get().to(my_records))
         .route("/records", web::get().to(record_list))
+        .route("/records/{id}", web::get().to(record_page))
+        .route("/records/{id}/withdraw", web::post().to(withdraw_record))
         .route("/records/{id}/apply", web::get().to(apply_form))
         .route("/records/{id}/apply", web::post().to(apply))
         .route("/cases", web::get().to(case_list))
@@ -81,6 +83,97 @@ async fn record_list(
     let ctx = json!({"items": items, "total": total, "page": page, "pages": total.div_ceil(per_page),
                      "status": q.status, "admin": false});
     render::ok("records.html", Some(&who.session), "信用信息", ctx)
+}
+
+/// Labels of the events in a record's history (outside cases).
+fn record_event_title(action: &str) -> &str {
+    match action {
+        "record_created" => "录入信息",
+        "record_updated" => "修改信息",
+        "sanction_added" => "添加惩戒措施",
+        "list_entry_added" => "列入名单",
+        "publication_expired" => "公示期满自动终止公示",
+        "record_withdrawn" => "依法撤回",
+        other => other,
+    }
+}
+
+/// A record with its sanctions, lists, history and cases; the producing
+/// department and the credit office can withdraw it from here.
+async fn record_page_with(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<String>,
+    form: Value,
+) -> Result<HttpResponse, PageError> {
+    let who = &session.user;
+    let record = records::get(&state.db, who, id).await?;
+    let history = records::history(&state.db, who, id).await?;
+    let events: Vec<Value> = history
+        .events
+        .iter()
+        .map(|e| {
+            let actor = Role::parse(&e.actor_role).map(Role::title).unwrap_or("系统");
+            json!({"title": record_event_title(&e.action), "event": e, "actor": actor, "reason": e.detail["reason"]})
+        })
+        .collect();
+    let can_withdraw = RecordKeeper::allows(who.role) && !record.deleted;
+    let ctx = json!({
+        "record": record, "events": events, "cases": history.cases, "can_withdraw": can_withdraw,
+        "notice": notice, "error": error, "form": form,
+    });
+    render::with_status(status, "record.html", Some(session), "信用信息详情", ctx)
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    done: Option<String>,
+}
+
+async fn record_page(
+    state: web::Data<AppState>,
+    who: Signed<AnyUser>,
+    id: web::Path<i64>,
+    q: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, PageError> {
+    let notice = (q.done.as_deref() == Some("withdraw")).then_some("该信息已依法撤回。");
+    record_page_with(&state, &who.session, id.into_inner(), StatusCode::OK, notice, None, json!({})).await
+}
+
+#[derive(Deserialize)]
+struct WithdrawForm {
+    csrf: String,
+    reason: String,
+    revoking_document_no: String,
+    version: Option<i32>,
+}
+crate::csrf_form!(WithdrawForm);
+
+async fn withdraw_record(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    p: super::session::Posted<RecordKeeper, WithdrawForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.into_inner();
+    let f = &p.form;
+    let input = crate::services::withdrawal::WithdrawInput {
+        reason: Some(f.reason.clone()),
+        revoking_document_no: Some(f.revoking_document_no.clone()),
+        version: f.version,
+    };
+    match crate::services::withdrawal::withdraw(&state, &p.who, id, input).await {
+        Ok(_) => Ok(render::redirect(&format!("/records/{id}?done=withdraw"))),
+        Err(crate::error::ApiError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(e @ (crate::error::ApiError::NotFound { .. } | crate::error::ApiError::Forbidden)) => Err(e.into()),
+        Err(e) => {
+            let form = json!({"reason": f.reason, "revoking_document_no": f.revoking_document_no});
+            record_page_with(&state, &p.who.session, id, render::status_of(&e), None, Some(render::describe(&e)), form)
+                .await
+        }
+    }
 }
 
 #[derive(Deserialize)]

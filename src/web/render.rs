@@ -27,6 +27,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("cases.html", include_str!("../../templates/pages/cases.html")),
     ("case.html", include_str!("../../templates/pages/case.html")),
     ("records.html", include_str!("../../templates/pages/records.html")),
+    ("record.html", include_str!("../../templates/pages/record.html")),
     ("dashboard.html", include_str!("../../templates/pages/dashboard.html")),
     ("admin_users.html", include_str!("../../templates/pages/admin_users.html")),
     ("admin_departments.html", include_str!("../../templates/pages/admin_departments.html")),
@@ -287,6 +288,15 @@ pub fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_page_template_file_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/pages");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(PAGES.iter().any(|(n, _)| *n == name), "templates/pages/{name} is not in PAGES");
+        }
+    }
 
     #[test]
     fn every_page_template_compiles() {

@@ -847,6 +847,7 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
                     "extend",
                     "urge",
                     "expire_supplement",
+                    "record_withdrawn",
                 ][..],
             ),
             (
@@ -864,6 +865,7 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
                     "revoke",
                     "expire_supplement",
                     "expire",
+                    "record_withdrawn",
                 ][..],
             ),
         ];
@@ -1263,7 +1265,7 @@ effects = [ { kind = "mark_objection" }, { kind = "notify", template = "case_acc
             ("submitted", Role::CreditOffice, &["accept", "reject", "request_supplement"]),
             ("submitted", Role::DepartmentOfficer, &[]),
             ("submitted", Role::Admin, &[]),
-            ("submitted", Role::System, &[]),
+            ("submitted", Role::System, &["record_withdrawn"]),
             ("supplement_requested", Role::Applicant, &["supplement", "withdraw"]),
             ("supplement_requested", Role::CreditOffice, &[]),
             ("supplement_requested", Role::DepartmentOfficer, &[]),

@@ -7,10 +7,6 @@ use crate::helpers::*;
 
 // ------------------------------------------------------------- helpers ----
 
-fn find_by_id(items: &[Value], id: i64) -> Option<&Value> {
-    items.iter().find(|r| r["id"].as_i64() == Some(id))
-}
-
 fn action_names(case: &Value) -> Vec<String> {
     let mut names: Vec<String> = case["actions"]
         .as_array()

@@ -354,6 +354,11 @@ impl TestApp {
     }
 }
 
+/// The item with this id in a list of JSON objects.
+pub fn find_by_id(items: &[Value], id: i64) -> Option<&Value> {
+    items.iter().find(|r| r["id"].as_i64() == Some(id))
+}
+
 /// Demo document numbers (see src/seed.rs).
 pub mod demo {
     /// ent_a, 区生态环境分局, current 一般, repairable now, two sanctions.

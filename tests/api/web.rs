@@ -441,3 +441,59 @@ async fn an_urged_case_is_marked_in_the_departments_todo() {
     let tag = format!("{today} 信用办 王科长 已催办");
     assert!(todo.assert_ok().text().contains(&tag), "{}", todo.html);
 }
+
+/// The producing department withdraws a record from its page; another
+/// department does not see the page; an applicant sees it without the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_withdraws_a_record_from_its_page() {
+    let app = spawn().await;
+    let record = app.record_id(demo::LIST_ENTRY).await;
+    let path = format!("/records/{record}");
+    let other = Browser::new(&app);
+    other.login("scjg").await;
+    assert_eq!(other.get(&path).await.status, StatusCode::NOT_FOUND);
+    let owner = Browser::new(&app);
+    owner.login("ent_c").await;
+    let own = owner.get(&path).await;
+    assert!(own.assert_ok().attr("form[action$='/withdraw']", "action").is_none(), "no withdraw form for applicants");
+
+    let dept = Browser::new(&app);
+    dept.login("sthj").await;
+    let list = dept.get("/records").await;
+    assert!(list.assert_ok().links().contains(&path), "the records list links to the record page");
+    let page = dept.get(&path).await;
+    let version =
+        page.assert_ok().attr("form[action$='/withdraw'] input[name=version]", "value").expect("a withdraw form");
+    let form_path = format!("{path}/withdraw");
+    // Without a reason: the page again, with the error and what was typed.
+    let refused = dept
+        .post(
+            &form_path,
+            &[
+                ("csrf", &page.csrf()),
+                ("version", &version),
+                ("revoking_document_no", "济高复决〔2026〕9号"),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
+    assert!(refused.text().contains("撤回理由不能为空"), "{}", refused.html);
+    assert_eq!(refused.attr("#w-doc", "value").as_deref(), Some("济高复决〔2026〕9号"));
+    let done = dept
+        .post(
+            &form_path,
+            &[
+                ("csrf", &page.csrf()),
+                ("version", &version),
+                ("revoking_document_no", "济高复决〔2026〕9号"),
+                ("reason", "复议撤销"),
+            ],
+        )
+        .await;
+    assert_eq!(done.assert_ok().path, format!("{path}?done=withdraw"));
+    assert!(done.text().contains("该信息已依法撤回") && done.text().contains("依法撤回"), "{}", done.html);
+    assert!(done.attr("form[action$='/withdraw']", "action").is_none(), "withdrawn once");
+    let office = app.login("office").await;
+    assert_eq!(app.record(&office, record).await["deleted"], true);
+}

@@ -146,11 +146,15 @@ async fn insert<C: ConnectionTrait>(db: &C, row: outbox::ActiveModel) -> anyhow:
     Ok(matches!(res, TryInsertResult::Inserted(_)))
 }
 
-/// Tells the subject's applicant accounts that a record's publication ended.
-pub async fn notify_publication_ended<C: ConnectionTrait>(
+/// Tells the subject's active applicant accounts about a change to `rec`
+/// with `template`: the context has the subject's and the record's names,
+/// the day publication ended and its reason, plus `extra`.
+pub async fn notify_subject<C: ConnectionTrait>(
     db: &C,
     templates: &Templates,
+    template: &str,
     rec: &entity::record::Model,
+    extra: Value,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
     let subject = entity::subject::Entity::find_by_id(rec.subject_id).one(db).await?;
@@ -163,7 +167,7 @@ pub async fn notify_publication_ended<C: ConnectionTrait>(
         .filter_map(|u| u.email)
         .collect();
     let ended_on = rec.publication_ended_at.map(|t| t.with_timezone(&crate::clock::shanghai()).date_naive());
-    let ctx = serde_json::json!({
+    let mut ctx = serde_json::json!({
         "subject_name": subject.map(|s| s.name).unwrap_or_default(),
         "record_title": rec.title,
         "document_no": rec.document_no,
@@ -171,15 +175,19 @@ pub async fn notify_publication_ended<C: ConnectionTrait>(
         "reason": rec.publication_end_reason.clone().unwrap_or_default(),
         "publication_ends": rec.publication_ends.to_string(),
     });
-    queue_mail(
-        db,
-        templates,
-        "publication_ended",
-        &ctx,
-        &to,
-        None,
-        Some(format!("publication_ended:{}:v{}", rec.id, rec.version)),
-        now,
-    )
-    .await
+    if let (Some(c), Value::Object(x)) = (ctx.as_object_mut(), extra) {
+        c.extend(x);
+    }
+    let key = format!("{template}:{}:v{}", rec.id, rec.version);
+    queue_mail(db, templates, template, &ctx, &to, None, Some(key), now).await
+}
+
+/// Tells the subject's applicant accounts that a record's publication ended.
+pub async fn notify_publication_ended<C: ConnectionTrait>(
+    db: &C,
+    templates: &Templates,
+    rec: &entity::record::Model,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    notify_subject(db, templates, "publication_ended", rec, serde_json::json!({}), now).await
 }

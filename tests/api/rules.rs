@@ -1,0 +1,98 @@
+//! Rules from the rules review (withdrawal of records whose decision was
+//! revoked, and the like), over HTTP. The record invariant is checked by the
+//! helpers after every request that changes something.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn outbox(app: &TestApp, kind: &str, template: &str) -> Vec<entity::outbox::Model> {
+    entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::Kind.eq(kind))
+        .filter(entity::outbox::Column::Template.eq(template))
+        .order_by_asc(entity::outbox::Column::Id)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}
+
+fn statuses(v: &Value) -> Vec<&str> {
+    v.as_array().unwrap().iter().map(|x| x["status"].as_str().unwrap()).collect()
+}
+
+/// Shandong Art. 40: the producing department withdraws a record whose
+/// decision was revoked; everything the record caused ends at once, the open
+/// application on it closes, the subject is told, and downstream is synced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_withdraws_a_record_whose_decision_was_revoked() {
+    let app = spawn().await;
+    let repair = app.accepted_repair("ent_c", demo::LIST_ENTRY).await;
+    let path = format!("/api/v1/records/{}/withdraw", repair.record_id);
+    let body = json!({"reason": "行政复议决定撤销原处罚决定", "revoking_document_no": "济高复决〔2026〕9号"});
+
+    // Who may: the producing department and the credit office; others are refused or do not see it.
+    app.post(&path, &app.login("ent_c").await, body.clone()).await.expect(403, "forbidden");
+    app.post(&path, &app.login("admin").await, body.clone()).await.expect(403, "forbidden");
+    app.post(&path, &app.login("scjg").await, body.clone()).await.expect(404, "not_found");
+    // Both fields are required, and nothing is written on a refusal.
+    let res = app.post(&path, &repair.officer, json!({"reason": " "})).await;
+    let err = res.expect(422, "validation_failed");
+    let fields: Vec<&str> = err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["reason", "revoking_document_no"], "{err}");
+    assert_eq!(app.record(&repair.office, repair.record_id).await["publication_status"], "published");
+
+    let rec = app.post(&path, &repair.officer, body.clone()).await.ok();
+    assert_eq!(rec["deleted"], true, "{rec}");
+    assert_eq!(rec["publication_status"], "ended", "{rec}");
+    assert!(rec["publication_end_reason"].as_str().unwrap().contains("济高复决〔2026〕9号"), "{rec}");
+    assert_eq!(statuses(&rec["lists"]), ["ended"], "{rec}");
+    assert_eq!(statuses(&rec["sanctions"]), ["ended", "ended"], "{rec}");
+    assert!(find_by_id(&app.public_items(demo::ENT_C).await, repair.record_id).is_none());
+
+    // The open repair closed with the reason, by the system.
+    let case = app.case(&repair.office, repair.id).await;
+    assert_eq!(case["state"], "record_withdrawn", "{case}");
+    assert_eq!(case["terminal"], true, "{case}");
+    let last = case["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["action"].as_str(), last["actor_role"].as_str()), (Some("record_withdrawn"), Some("system")));
+    assert!(last["comment"].as_str().unwrap().contains("行政复议决定撤销原处罚决定"), "{last}");
+
+    // The record's history, the subject's mail and the sync message.
+    let history = app.get(&format!("/api/v1/records/{}/history", repair.record_id), &repair.office).await.ok();
+    let ev = history["events"].as_array().unwrap().iter().find(|e| e["action"] == "record_withdrawn").cloned();
+    let ev = ev.unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(ev["actor_role"], "department_officer", "{ev}");
+    let mails = outbox(&app, "mail", "record_withdrawn").await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].recipients.contains("ent_c@demo.local"), "{:?}", mails[0]);
+    assert!(mails[0].body_text.contains("济高复决〔2026〕9号") && !mails[0].body_text.contains("{{"));
+    let syncs = outbox(&app, "sync", "sync").await;
+    assert!(syncs.iter().any(|s| s.body_text.contains("record:withdrawn")), "{syncs:?}");
+
+    // Once is enough.
+    app.post(&path, &repair.office, body).await.expect(409, "record_already_withdrawn");
+}
+
+/// An open objection on a withdrawn record closes and its mark comes off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawing_a_record_closes_its_open_objection_and_takes_the_mark_off() {
+    let app = spawn().await;
+    let ent_a = app.login("ent_a").await;
+    let office = app.login("office").await;
+    let record = app.record_id(demo::TOO_EARLY).await;
+    let id = id_of(&app.file(&ent_a, "objection", record).await);
+    app.act(&office, id, "accept", json!({})).await.ok();
+    assert_eq!(app.record(&office, record).await["objection_open"], true);
+    let version = app.record(&office, record).await["version"].as_i64().unwrap();
+    let path = format!("/api/v1/records/{record}/withdraw");
+    let body = |v: i64| json!({"reason": "原处罚决定被法院判决撤销", "revoking_document_no": "(2026)鲁0191行初12号", "version": v});
+    // The credit office may withdraw too; a stale version is refused.
+    app.post(&path, &office, body(version - 1)).await.expect(409, "stale_version");
+    let rec = app.post(&path, &office, body(version)).await.ok();
+    assert_eq!(rec["objection_open"], false, "{rec}");
+    assert_eq!(rec["deleted"], true, "{rec}");
+    let case = app.case(&office, id).await;
+    assert_eq!(case["state"], "record_withdrawn", "{case}");
+    assert!(case["closed_at"].is_string(), "{case}");
+}
