@@ -204,3 +204,35 @@ pub async fn expire<C: ConnectionTrait>(
     .await?;
     Ok(record::Entity::find_by_id(rec.id).one(db).await?)
 }
+
+/// After a record's window was re-derived (an administrator's edit, an
+/// objection's correction): a published record that its new rule does not
+/// publish, or whose new window is already over, comes down with its lists
+/// and sanctions. Returns the reason when it did.
+#[allow(clippy::too_many_arguments)]
+pub async fn end_if_no_longer_public<C: ConnectionTrait>(
+    db: &C,
+    rec: record::Model,
+    derived: &crate::domain::period::Derived,
+    today: NaiveDate,
+    end: crate::domain::period::PublicationEnd,
+    actor: Actor<'_>,
+    case_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    if rec.publication_status != PublicationStatus::Published {
+        return Ok(None);
+    }
+    let reason = if !derived.published_by_default {
+        "更正后属于不予公示的信息，终止公示".to_owned()
+    } else if end.over(derived.publication_ends, today) {
+        format!("更正后公示期已于 {} 届满，终止公示", derived.publication_ends)
+    } else {
+        return Ok(None);
+    };
+    let id = rec.id;
+    end_publication(db, rec, &reason, now).await?;
+    end_lists(db, id, &reason, case_id, now).await?;
+    end_sanctions(db, id, None, actor, &reason, case_id, now).await?;
+    Ok(Some(reason))
+}

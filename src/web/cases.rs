@@ -502,20 +502,29 @@ async fn take_action(
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
     check_csrf(&who.session, &get("csrf").unwrap_or_default())?;
-    let decision_date = match get("corr_decision_date") {
-        None => None,
-        Some(d) => Some(d.parse().map_err(|_| PageError::BadRequest("更正后的决定日期格式应为 YYYY-MM-DD".into()))?),
+    let date_of = |k: &str, label: &str| -> Result<Option<chrono::NaiveDate>, PageError> {
+        match get(k) {
+            None => Ok(None),
+            Some(d) => d.parse().map(Some).map_err(|_| PageError::BadRequest(format!("{label}格式应为 YYYY-MM-DD"))),
+        }
     };
+    let decision_date = date_of("corr_decision_date", "更正后的决定日期")?;
+    let conduct_end_date = date_of("corr_conduct_end_date", "更正后的失信行为终止日期")?;
     let correction = Correction {
         title: get("corr_title"),
         content: get("corr_content"),
         document_no: get("corr_document_no"),
         decision_date,
+        severity: get("corr_severity"),
+        regime: None,
+        conduct_end_date,
     };
     let has_correction = correction.title.is_some()
         || correction.content.is_some()
         || correction.document_no.is_some()
-        || correction.decision_date.is_some();
+        || correction.decision_date.is_some()
+        || correction.severity.is_some()
+        || correction.conduct_end_date.is_some();
     let sanction_ids: Vec<i64> =
         pairs.iter().filter(|(n, _)| n == "sanction_ids").filter_map(|(_, v)| v.parse().ok()).collect();
     let req = ActionRequest {

@@ -96,3 +96,89 @@ async fn withdrawing_a_record_closes_its_open_objection_and_takes_the_mark_off()
     assert_eq!(case["state"], "record_withdrawn", "{case}");
     assert!(case["closed_at"].is_string(), "{case}");
 }
+
+/// Files an objection on `doc` as `applicant` and has the office accept it;
+/// returns (case id, record id).
+async fn accepted_objection(app: &TestApp, applicant: &str, doc: &str) -> (i64, i64) {
+    let token = app.login(applicant).await;
+    let record = app.record_id(doc).await;
+    let id = id_of(&app.file(&token, "objection", record).await);
+    app.act(&app.login("office").await, id, "accept", json!({})).await.ok();
+    (id, record)
+}
+
+/// A correction may change what the windows are about; each value is checked
+/// as on creation and the windows are re-derived from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correction_of_severity_rederives_the_windows() {
+    let app = spawn().await;
+    let (id, record) = accepted_objection(&app, "ent_a", demo::TOO_EARLY).await;
+    let yjgl = app.login("yjgl").await;
+    let office = app.login("office").await;
+    let before = app.record(&office, record).await;
+    assert_eq!(before["severity"], "serious");
+
+    // A decision date in the future is refused, and nothing changes.
+    let future = (credit_repair::clock::Clock::today(&*app.clock) + chrono::Duration::days(3)).to_string();
+    let bad = json!({"outcome": "corrected", "comment": "更正", "correction": {"decision_date": future}});
+    let err = app.act(&yjgl, id, "verify", bad).await.expect(422, "validation_failed");
+    assert_eq!(err["fields"][0]["field"], "correction.decision_date", "{err}");
+    assert_eq!(err["fields"][0]["code"], "in_future", "{err}");
+    let bad = json!({"outcome": "corrected", "comment": "更正", "correction": {"severity": "legacy_general"}});
+    let err = app.act(&yjgl, id, "verify", bad).await.expect(422, "validation_failed");
+    assert!(err["fields"][0]["field"].as_str().unwrap().starts_with("correction."), "{err}");
+    assert_eq!(app.case(&office, id).await["state"], "with_department");
+    assert_eq!(app.record(&office, record).await["version"], before["version"]);
+
+    // 严重 → 一般: a one-year window from the same decision, repairable after three months.
+    let ok = json!({"outcome": "corrected", "comment": "违法情节认定有误，更正为一般失信", "correction": {"severity": "general"}});
+    app.act(&yjgl, id, "verify", ok).await.ok();
+    let after = app.record(&office, record).await;
+    assert_eq!(after["severity"], "general", "{after}");
+    assert_eq!(after["display_category"], "公示满3个月可修复", "{after}");
+    let decided: chrono::NaiveDate = after["decision_date"].as_str().unwrap().parse().unwrap();
+    assert_eq!(after["publication_ends"], decided.checked_add_months(chrono::Months::new(12)).unwrap().to_string());
+    assert_eq!(after["publication_status"], "published", "{after}");
+}
+
+/// A correction can never leave a record public past its legal maximum: a
+/// list entry corrected from 严重 to 一般 fourteen months after its decision
+/// is past its new one-year window, so it comes down with its list and sanctions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correction_that_shortens_the_window_past_today_ends_publication() {
+    let app = spawn().await;
+    let (id, record) = accepted_objection(&app, "ent_c", demo::LIST_ENTRY).await;
+    let sthj = app.login("sthj").await;
+    let body = json!({"outcome": "corrected", "comment": "更正为一般失信", "correction": {"severity": "general"}});
+    let case = app.act(&sthj, id, "verify", body).await.ok();
+    let verify = case["history"].as_array().unwrap().iter().find(|e| e["action"] == "verify").unwrap().clone();
+    assert!(verify["inputs"]["publication_ended"].as_str().unwrap().contains("届满"), "{verify}");
+    let office = app.login("office").await;
+    let rec = app.record(&office, record).await;
+    assert_eq!(rec["publication_status"], "ended", "{rec}");
+    assert_eq!(statuses(&rec["lists"]), ["ended"], "{rec}");
+    assert_eq!(statuses(&rec["sanctions"]), ["ended", "ended"], "{rec}");
+    assert_eq!(rec["objection_open"], false, "{rec}");
+    assert!(find_by_id(&app.public_items(demo::ENT_C).await, record).is_none());
+}
+
+/// The same holds for an administrator's edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrators_edit_that_ends_the_window_ends_publication() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let record = app.record_id(demo::REPAIRABLE).await;
+    let office = app.login("office").await;
+    let version = app.record(&office, record).await["version"].as_i64().unwrap();
+    let res = app
+        .patch(
+            &format!("/api/v1/admin/records/{record}"),
+            &admin,
+            json!({"version": version, "decision_date": "2025-01-15"}),
+        )
+        .await
+        .ok();
+    assert_eq!(res["publication_status"], "ended", "{res}");
+    assert_eq!(statuses(&res["sanctions"]), ["ended", "ended"], "{res}");
+    assert!(res["publication_end_reason"].as_str().unwrap().contains("2026-01-15"), "{res}");
+}

@@ -62,6 +62,74 @@ pub fn derive_for(
 }
 
 /// A decision date must lie between 2000 and today.
+/// New values for the fields a record's window depends on.
+#[derive(Debug, Default, Clone)]
+pub struct WindowChange {
+    pub regime: Option<String>,
+    pub severity: Option<String>,
+    pub decision_date: Option<NaiveDate>,
+    pub conduct_end_date: Option<NaiveDate>,
+}
+
+impl WindowChange {
+    pub fn is_empty(&self) -> bool {
+        self.regime.is_none()
+            && self.severity.is_none()
+            && self.decision_date.is_none()
+            && self.conduct_end_date.is_none()
+    }
+}
+
+/// A record's window fields after a change.
+#[derive(Debug, Clone)]
+pub struct Rederived {
+    pub regime: String,
+    pub severity: String,
+    pub decision_date: NaiveDate,
+    pub conduct_end_date: Option<NaiveDate>,
+    pub derived: Derived,
+}
+
+/// The record's window after `change` (an administrator's edit or an
+/// objection's correction), each new value checked as on creation; field
+/// names in errors carry `prefix` (e.g. "correction.").
+pub fn rederive(
+    rules: &PeriodRules,
+    today: NaiveDate,
+    r: &record::Model,
+    change: &WindowChange,
+    prefix: &str,
+) -> Result<Rederived, Vec<FieldError>> {
+    let mut errs = Vec::new();
+    if let Some(e) = change.decision_date.and_then(|d| check_decision_date(d, today)) {
+        errs.push(e);
+    }
+    if let Some(e) = change.conduct_end_date.and_then(|c| check_conduct_end(c, today)) {
+        errs.push(e);
+    }
+    let regime = change.regime.clone().unwrap_or(r.regime.clone());
+    let severity = change.severity.clone().unwrap_or(r.severity.clone());
+    let decision_date = change.decision_date.unwrap_or(r.decision_date);
+    let conduct_end_date = change.conduct_end_date.or(r.conduct_end_date);
+    let derived = if errs.is_empty() {
+        derive_for(rules, &regime, &severity, decision_date, conduct_end_date).map_err(|mut e| errs.append(&mut e)).ok()
+    } else {
+        None
+    };
+    match derived {
+        Some(derived) if errs.is_empty() => {
+            Ok(Rederived { regime, severity, decision_date, conduct_end_date, derived })
+        }
+        _ => Err(errs
+            .into_iter()
+            .map(|mut e| {
+                e.field = format!("{prefix}{}", e.field);
+                e
+            })
+            .collect()),
+    }
+}
+
 fn check_decision_date(d: NaiveDate, today: NaiveDate) -> Option<FieldError> {
     if d > today {
         Some(FieldError::new("decision_date", "in_future", "决定日期不能晚于今天"))
@@ -335,26 +403,23 @@ pub async fn update_record(
     {
         return Err(ApiError::field("subject_id", "immutable", "主体、认定单位、信息类型和公示状态不能通过此接口修改"));
     }
-    let regime = input.regime.clone().unwrap_or(r.regime.clone());
-    let severity = input.severity.clone().unwrap_or(r.severity.clone());
-    let decision = input.decision_date.unwrap_or(r.decision_date);
-    if let Some(e) = input.decision_date.and_then(|d| check_decision_date(d, state.clock.today())) {
-        return Err(ApiError::Validation(vec![e]));
-    }
+    let today = state.clock.today();
+    let change = WindowChange {
+        regime: input.regime.clone(),
+        severity: input.severity.clone(),
+        decision_date: input.decision_date,
+        conduct_end_date: input.conduct_end_date,
+    };
     let Some(next_version) = version.checked_add(1) else {
         return Err(ApiError::conflict("stale_version", "信息已被他人修改，请刷新后重试"));
     };
-    if let Some(e) = input.conduct_end_date.and_then(|c| check_conduct_end(c, state.clock.today())) {
-        return Err(ApiError::Validation(vec![e]));
-    }
-    let conduct_end = input.conduct_end_date.or(r.conduct_end_date);
-    let derived = derive_for(&state.settings.publication, &regime, &severity, decision, conduct_end)
-        .map_err(ApiError::Validation)?;
+    let w = rederive(&state.settings.publication, today, &r, &change, "").map_err(ApiError::Validation)?;
+    let derived = w.derived.clone();
     let mut q = record::Entity::update_many()
-        .col_expr(record::Column::Regime, Expr::value(regime))
-        .col_expr(record::Column::Severity, Expr::value(severity))
-        .col_expr(record::Column::DecisionDate, Expr::value(decision))
-        .col_expr(record::Column::ConductEndDate, Expr::value(conduct_end))
+        .col_expr(record::Column::Regime, Expr::value(w.regime))
+        .col_expr(record::Column::Severity, Expr::value(w.severity))
+        .col_expr(record::Column::DecisionDate, Expr::value(w.decision_date))
+        .col_expr(record::Column::ConductEndDate, Expr::value(w.conduct_end_date))
         .col_expr(record::Column::Repairable, Expr::value(derived.repairable))
         .col_expr(record::Column::RepairFrom, Expr::value(derived.repair_from))
         .col_expr(record::Column::PublicationEnds, Expr::value(derived.publication_ends))
@@ -380,12 +445,25 @@ pub async fn update_record(
         "severity": r.severity, "decision_date": r.decision_date, "conduct_end_date": r.conduct_end_date,
         "version": r.version,
     });
+    // A change can never leave a record public that its new window no longer allows.
+    let updated = record::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let ended = crate::services::publication::end_if_no_longer_public(
+        &txn,
+        updated,
+        &derived,
+        today,
+        state.settings.publication.publication_end,
+        admin_actor(admin_id),
+        None,
+        state.clock.now(),
+    )
+    .await?;
     crate::services::publication::record_event(
         &txn,
         id,
         admin_actor(admin_id),
         "record_updated",
-        serde_json::json!({"before": before}),
+        serde_json::json!({"before": before, "publication_ended": ended}),
         state.clock.now(),
     )
     .await?;

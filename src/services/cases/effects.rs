@@ -2,14 +2,14 @@
 //! through the caller's transaction; none commits.
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
 use super::input::ActionRequest;
 use super::notice::{self, Parties};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::services::admin::records::derive_for;
+use crate::services::admin::records::{WindowChange, rederive};
 use crate::services::outbox;
 use crate::services::publication::{self, Actor};
 use crate::state::AppState;
@@ -79,7 +79,13 @@ pub fn validate_inputs(
         let empty = |s: &Option<String>| s.as_deref().is_none_or(|x| x.trim().is_empty());
         match outcome {
             Some(Outcome::Corrected)
-                if empty(&c.title) && empty(&c.content) && empty(&c.document_no) && c.decision_date.is_none() =>
+                if empty(&c.title)
+                    && empty(&c.content)
+                    && empty(&c.document_no)
+                    && c.decision_date.is_none()
+                    && empty(&c.severity)
+                    && empty(&c.regime)
+                    && c.conduct_end_date.is_none() =>
             {
                 return Err(ApiError::field(
                     "correction",
@@ -230,6 +236,7 @@ async fn apply_outcome<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResu
     let outcome = ctx.case.outcome;
     let corr = ctx.req.correction.clone().unwrap_or_default();
     let mut am: record::ActiveModel = ctx.record.clone().into();
+    let mut rederived = None;
     match outcome {
         Some(Outcome::Corrected) => {
             if let Some(t) = corr.title.filter(|s| !s.trim().is_empty()) {
@@ -241,15 +248,26 @@ async fn apply_outcome<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResu
             if let Some(d) = corr.document_no.filter(|s| !s.trim().is_empty()) {
                 am.document_no = Set(d);
             }
-            if let Some(d) = corr.decision_date {
+            let filled = |s: Option<String>| s.map(|x| x.trim().to_string()).filter(|x| !x.is_empty());
+            let change = WindowChange {
+                regime: filled(corr.regime),
+                severity: filled(corr.severity),
+                decision_date: corr.decision_date,
+                conduct_end_date: corr.conduct_end_date,
+            };
+            if !change.is_empty() {
                 let r = &ctx.record;
-                let derived =
-                    derive_for(&ctx.state.settings.publication, &r.regime, &r.severity, d, r.conduct_end_date)
-                        .map_err(ApiError::Validation)?;
-                am.decision_date = Set(d);
-                am.repair_from = Set(derived.repair_from);
-                am.publication_ends = Set(derived.publication_ends);
-                am.display_category = Set(derived.display_category_for(r.publication_status));
+                let w = rederive(&ctx.state.settings.publication, ctx.today, r, &change, "correction.")
+                    .map_err(ApiError::Validation)?;
+                am.regime = Set(w.regime);
+                am.severity = Set(w.severity);
+                am.decision_date = Set(w.decision_date);
+                am.conduct_end_date = Set(w.conduct_end_date);
+                am.repairable = Set(w.derived.repairable);
+                am.repair_from = Set(w.derived.repair_from);
+                am.publication_ends = Set(w.derived.publication_ends);
+                am.display_category = Set(w.derived.display_category_for(r.publication_status));
+                rederived = Some(w.derived);
             }
         }
         Some(Outcome::Supplemented) => {
@@ -264,6 +282,21 @@ async fn apply_outcome<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResu
     am.version = Set(ctx.record.version + 1);
     am.updated_at = Set(ctx.now);
     ctx.record = am.update(db).await?;
+    // A correction can never leave the record public past what its corrected window allows.
+    if let Some(derived) = rederived {
+        let end = ctx.state.settings.publication.publication_end;
+        let (actor, case_id) = (ctx.actor(), Some(ctx.case.id));
+        let rec = ctx.record.clone();
+        if let Some(why) =
+            publication::end_if_no_longer_public(db, rec, &derived, ctx.today, end, actor, case_id, ctx.now).await?
+        {
+            ctx.changes.insert("publication_ended".into(), json!(why));
+            ctx.record = record::Entity::find_by_id(ctx.record.id)
+                .one(db)
+                .await?
+                .ok_or_else(|| ApiError::not_found("信用信息"))?;
+        }
+    }
     if outcome == Some(Outcome::Corrected)
         && let Some(ids) = ctx.req.sanction_ids.clone()
     {

@@ -12,6 +12,12 @@ pub struct Correction {
     pub content: Option<String>,
     pub document_no: Option<String>,
     pub decision_date: Option<NaiveDate>,
+    /// The corrected severity (e.g. serious → general); the window is re-derived.
+    pub severity: Option<String>,
+    /// The corrected regime; checked with the decision date like on creation.
+    pub regime: Option<String>,
+    /// The corrected end of the conduct (the Shandong five-year cap counts from it).
+    pub conduct_end_date: Option<NaiveDate>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
