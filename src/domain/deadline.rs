@@ -7,6 +7,14 @@ use chrono::NaiveDate;
 
 use super::calendar::{Calendar, CalendarError, DueDate};
 
+/// The day on which the owner of a step is warned that it falls due: from
+/// the start (00:00 local) of the step's last working day, which is its due
+/// day; never earlier, so a step due on a Monday is warned on Monday, not
+/// over the weekend. Queries use `due_on <= today`.
+pub fn warning_day(due_on: NaiveDate) -> NaiveDate {
+    due_on
+}
+
 /// The counting state of one deadline (a deadline row without its identity
 /// and history).
 #[derive(Debug, Clone, PartialEq, Eq)]

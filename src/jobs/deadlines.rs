@@ -1,7 +1,6 @@
 //! Deadline jobs: warnings before a step falls due, overdue marks with
 //! escalation, and unanswered supplement requests.
 
-use chrono::Duration;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::BATCH;
@@ -29,13 +28,15 @@ async fn running(
 }
 
 /// Step deadlines (in states owned by the credit office or a department)
-/// that are due within a day and not yet warned.
+/// whose warning day (`domain::deadline::warning_day`: the last working day)
+/// has come and that are not yet warned.
 pub(super) async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
     let now = now_micros(state);
-    let horizon = now + Duration::hours(24);
+    let today = state.clock.today();
     let mut n = 0;
+    // warning_day(due_on) == due_on, so "warning day <= today" is "due_on <= today".
     let due =
-        sea_orm::Condition::all().add(deadline::Column::WarnedAt.is_null()).add(deadline::Column::DueAt.lte(horizon));
+        sea_orm::Condition::all().add(deadline::Column::WarnedAt.is_null()).add(deadline::Column::DueOn.lte(today));
     let mut after = 0;
     loop {
         let rows = running(&state.db, &[DeadlineKind::Step], due.clone(), after).await?;
@@ -43,7 +44,7 @@ pub(super) async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
         after = last.id;
         let full = rows.len() as u64 == BATCH;
         for d in rows {
-            if escalation::warn(state, &d, now, horizon).await? {
+            if escalation::warn(state, &d, now, today).await? {
                 n += 1;
             }
         }

@@ -454,6 +454,21 @@ async fn repair_denied_needs_comment_and_keeps_record() {
     assert!(find_by_id(&app.public_items(demo::ENT_A).await, r.record_id).is_some());
     let rows = outbox_rows(&app, r.id).await;
     assert!(!rows.iter().any(|x| x.kind == "sync"), "nothing to sync on denial: {rows:?}");
+    // The decision mail tells the applicant the way forward, and links to the case page.
+    let mail = rows.iter().find(|x| x.template == "case_decided").expect("a decision mail");
+    assert!(mail.body_text.contains("重新申请信用修复") && mail.body_text.contains("提出异议"), "{}", mail.body_text);
+    assert!(
+        mail.body_text.contains(&format!("/cases/{}", r.id)) && !mail.body_text.contains("/api/"),
+        "{}",
+        mail.body_text
+    );
+    // The acceptance mail gave the whole case's legal deadline.
+    let accepted = rows.iter().find(|x| x.template == "case_accepted").expect("an acceptance mail");
+    let deadlines = app.get(&format!("/api/v1/cases/{}/deadlines", r.id), &r.office).await.ok();
+    let rows_of = deadlines["items"].as_array().or(deadlines.as_array()).unwrap_or_else(|| panic!("{deadlines}"));
+    let total = rows_of.iter().find(|x| x["kind"] == "total").unwrap_or_else(|| panic!("{deadlines}"));
+    let total = total["due_on"].as_str().unwrap();
+    assert!(accepted.body_text.contains(&format!("全案法定办结期限：{total}")), "{}", accepted.body_text);
     // A new application is possible once the denied one is closed.
     app.file(&r.applicant, "repair", r.record_id).await;
 }

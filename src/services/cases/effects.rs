@@ -340,6 +340,8 @@ async fn notify<C: ConnectionTrait>(
         "missing": ctx.missing.iter().map(|k| attachment_kind_title(k).unwrap_or(k)).collect::<Vec<_>>(),
         "bar_until": ctx.record.repair_barred_until.map(|d| d.to_string()),
         "decision_text": decided.then(|| decision_letter(ctx, &parties.subject_name)),
+        // A denied repair: the applicant may fix and re-apply, or object.
+        "denied": ctx.case.kind == CaseKind::Repair && ctx.to_state == "denied",
     });
     if let Value::Object(e) = extra {
         m.extend(e);

@@ -3,7 +3,7 @@
 //! with its escalation to the credit office. The scheduler claims the rows
 //! (`jobs::deadlines`); a second replica's claim finds them taken.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
 use serde_json::json;
 
@@ -14,15 +14,13 @@ use crate::workflow::{Recipient, Role};
 use entity::types::DeadlineStatus;
 use entity::{case, deadline};
 
-/// Warns the owner of a step that falls due before `horizon`. Returns true
+/// Warns the owner of a step whose warning day has come. Returns true
 /// when a warning was queued (false: claimed elsewhere, already past due, or
 /// a state the applicant owns).
-pub async fn warn(
-    state: &AppState,
-    d: &deadline::Model,
-    now: DateTime<Utc>,
-    horizon: DateTime<Utc>,
-) -> anyhow::Result<bool> {
+pub async fn warn(state: &AppState, d: &deadline::Model, now: DateTime<Utc>, today: NaiveDate) -> anyhow::Result<bool> {
+    if crate::domain::deadline::warning_day(d.due_on) > today {
+        return Ok(false);
+    }
     let txn = state.db.begin().await?;
     // Case first, then its deadline: the order transitions use too.
     audit::lock_case(&txn, d.case_id).await?;
@@ -31,7 +29,7 @@ pub async fn warn(
         .filter(deadline::Column::Id.eq(d.id))
         .filter(deadline::Column::WarnedAt.is_null())
         .filter(deadline::Column::Status.eq(DeadlineStatus::Running))
-        .filter(deadline::Column::DueAt.lte(horizon))
+        .filter(deadline::Column::DueOn.eq(d.due_on))
         .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {
@@ -97,11 +95,11 @@ pub async fn mark_overdue(state: &AppState, d: &deadline::Model, now: DateTime<U
         .await?;
     let parties = Parties::load(&txn, &c).await?;
     let ctx = notice::context(state, &c, &def, None, &parties, Some(d.due_on));
-    let mut to = vec![Recipient::CreditOffice];
+    // The department that holds the case is told at once; the credit office
+    // sees every overdue case in its daily digest (one mail, not one per case).
     if owner == Some(Role::DepartmentOfficer) {
-        to.push(Recipient::Department);
+        notice::queue_once(&txn, state, &c, "deadline_overdue", &ctx, &[Recipient::Department], now).await?;
     }
-    notice::queue_once(&txn, state, &c, "deadline_overdue", &ctx, &to, now).await?;
     audit::system_event(
         &txn,
         &c,

@@ -53,7 +53,10 @@ pub fn context(
         "record_title": rec.map(|r| r.title.clone()),
         "document_no": rec.map(|r| r.document_no.clone()),
         "due_date": due_on.or(c.due_at.map(due_day)).map(|d| d.to_string()),
-        "link": format!("{}/api/v1/cases/{}", state.settings.public_url, c.id),
+        // The whole case's legal deadline (none while a supplement request pauses it).
+        "total_due_date": c.total_due_at.map(due_day).map(|d| d.to_string()),
+        // The case's page (the applicant and the staff sign in there).
+        "link": format!("{}/cases/{}", state.settings.public_url, c.id),
     });
     match v {
         Value::Object(m) => m,
