@@ -23,6 +23,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("deadline_overdue", include_str!("../templates/mail/deadline_overdue.toml")),
     ("publication_ended", include_str!("../templates/mail/publication_ended.toml")),
     ("record_withdrawn", include_str!("../templates/mail/record_withdrawn.toml")),
+    ("repair_open", include_str!("../templates/mail/repair_open.toml")),
     ("daily_digest", include_str!("../templates/mail/daily_digest.toml")),
     ("calendar_provisional", include_str!("../templates/mail/calendar_provisional.toml")),
 ];

@@ -28,6 +28,8 @@ pub struct Model {
     pub objection_open: bool,
     pub objection_case_id: Option<i64>,
     pub repair_barred_until: Option<Date>,
+    /// The `repair_from` the subject was told about (None: not told yet).
+    pub repair_notified_for: Option<Date>,
     pub deleted: bool,
     pub version: i32,
     pub created_at: DateTimeUtc,

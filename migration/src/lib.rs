@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts_and_records;
 mod m20261122_000002_cases;
 mod m20261123_000001_web_sessions;
+mod m20261123_000002_repair_notice;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts_and_records::Migration),
             Box::new(m20261122_000002_cases::Migration),
             Box::new(m20261123_000001_web_sessions::Migration),
+            Box::new(m20261123_000002_repair_notice::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ pub struct TickReport {
     pub overdue: u32,
     pub supplements_expired: u32,
     pub publications_ended: u32,
+    pub repair_notices: u32,
     pub digests: u32,
     pub provisional_alerts: u32,
     pub delivered: u32,
@@ -38,6 +39,7 @@ pub async fn tick(state: &AppState, mailer: &Mailer, worker: &str) -> anyhow::Re
     r.overdue = deadlines::mark_overdue(state).await?;
     r.supplements_expired = deadlines::expire_supplements(state).await?;
     r.publications_ended = publications::expire_publications(state).await?;
+    r.repair_notices = publications::repair_notices(state).await?;
     r.digests = digest::daily_digest(state, worker).await?;
     r.provisional_alerts = digest::provisional_alert(state, worker).await?;
     let (ok, failed) = delivery::deliver(state, mailer).await?;

@@ -4,6 +4,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Tr
 
 use super::BATCH;
 use crate::services::cases::{expiry, now_micros};
+use crate::services::repair_notice;
 use crate::state::AppState;
 use entity::record;
 use entity::types::PublicationStatus;
@@ -47,6 +48,39 @@ pub(super) async fn expire_publications(state: &AppState) -> anyhow::Result<u32>
             progressed = true;
         }
         if !progressed {
+            break;
+        }
+    }
+    Ok(n)
+}
+
+/// Records whose repair-from date has come and whose subject was not told:
+/// told once (`services::repair_notice`).
+pub(super) async fn repair_notices(state: &AppState) -> anyhow::Result<u32> {
+    let today = state.clock.today();
+    let now = now_micros(state);
+    let mut n = 0;
+    let mut after = 0;
+    loop {
+        let rows = record::Entity::find()
+            .filter(record::Column::Id.gt(after))
+            .filter(record::Column::RepairNotifiedFor.is_null())
+            .filter(record::Column::RepairFrom.lte(today))
+            .filter(record::Column::PublicationStatus.eq(PublicationStatus::Published))
+            .filter(record::Column::Deleted.eq(false))
+            .order_by_asc(record::Column::Id)
+            .limit(BATCH)
+            .all(&state.db)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        let full = rows.len() as u64 == BATCH;
+        for rec in &rows {
+            if repair_notice::tell_if_repairable(state, rec, today, now).await? {
+                n += 1;
+            }
+        }
+        if !full {
             break;
         }
     }

@@ -11,6 +11,7 @@ pub mod health;
 pub mod outbox;
 pub mod publication;
 pub mod records;
+pub mod repair_notice;
 pub mod reports;
 pub mod sessions;
 pub mod withdrawal;

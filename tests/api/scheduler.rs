@@ -656,7 +656,11 @@ async fn mail_goes_out_over_smtp() {
     assert!(r.delivered >= 2, "{r:?}");
     assert_eq!(r.delivery_failures, 0, "{r:?}");
     let got = sink.received();
-    let to_applicant: Vec<_> = got.iter().filter(|m| m.rcpt.contains(&"ent_a@demo.local".to_string())).collect();
+    // The receipt of the filing (ent_a is also told that its penalty can be repaired).
+    let to_applicant: Vec<_> = got
+        .iter()
+        .filter(|m| m.rcpt.contains(&"ent_a@demo.local".to_string()) && m.subject().contains(&case_no))
+        .collect();
     assert_eq!(to_applicant.len(), 1, "{got:?}");
     let m = to_applicant[0];
     assert_eq!(m.rcpt, vec!["ent_a@demo.local".to_string()], "{m:?}");
@@ -918,4 +922,38 @@ async fn correcting_a_loaded_year_recomputes_running_deadlines() {
     // The calendar API counts with the correction too.
     let body = due(&app, &office, d("2026-09-24"), 1).await;
     assert_eq!(body["due"], "2026-09-29", "{body}");
+}
+
+// --------------------------------------- 5. repair becomes possible ----
+
+/// On a record's repair-from date its subject is told once; records already
+/// repairable are told on the first tick, and never twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subject_is_told_once_when_repair_becomes_possible() {
+    let app = spawn().await;
+    let mailer = mailer(&app.state);
+    let office = app.login("office").await;
+    let too_early = app.record_id(demo::TOO_EARLY).await;
+    let from = date_of(&app.record(&office, too_early).await["repairable_from"]);
+
+    // Today: the two demo records already repairable (ent_a's penalty, ent_c's list entry).
+    let r = tick(&app, &mailer).await;
+    assert_eq!(r.repair_notices, 2, "{r:?}");
+    let told = mails(&app.state, None, "repair_open").await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    let to_a = told.iter().find(|m| m.body_text.contains(demo::REPAIRABLE)).expect("ent_a told");
+    assert_eq!(recipients(to_a), ["ent_a@demo.local"], "{to_a:?}");
+    assert!(to_a.body_text.contains("履行完毕证明") && to_a.body_text.contains("/my/records"), "{}", to_a.body_text);
+    assert!(!to_a.body_text.contains("{{") && !to_a.body_text.contains("None"), "{}", to_a.body_text);
+    assert_eq!(tick(&app, &mailer).await.repair_notices, 0, "never twice");
+
+    // The day before the too-early record's date: nothing; on the date: told.
+    at(&app, &(from - Duration::days(1)).to_string(), 9, 0);
+    assert_eq!(tick(&app, &mailer).await.repair_notices, 0);
+    at(&app, &from.to_string(), 0, 30);
+    assert_eq!(tick(&app, &mailer).await.repair_notices, 1);
+    let told = mails(&app.state, None, "repair_open").await;
+    let last = told.iter().find(|m| m.body_text.contains(demo::TOO_EARLY)).expect("told on its date");
+    assert!(last.body_text.contains(&from.to_string()), "{}", last.body_text);
+    assert_eq!(tick(&app, &mailer).await.repair_notices, 0);
 }

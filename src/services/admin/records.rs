@@ -422,6 +422,11 @@ pub async fn update_record(
         .col_expr(record::Column::ConductEndDate, Expr::value(w.conduct_end_date))
         .col_expr(record::Column::Repairable, Expr::value(derived.repairable))
         .col_expr(record::Column::RepairFrom, Expr::value(derived.repair_from))
+        // A moved repair-from date is told again.
+        .col_expr(
+            record::Column::RepairNotifiedFor,
+            Expr::value(if derived.repair_from == r.repair_from { r.repair_notified_for } else { None }),
+        )
         .col_expr(record::Column::PublicationEnds, Expr::value(derived.publication_ends))
         .col_expr(record::Column::Version, Expr::value(next_version))
         .col_expr(record::Column::UpdatedAt, Expr::value(state.clock.now()));

@@ -264,6 +264,10 @@ async fn apply_outcome<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResu
                 am.decision_date = Set(w.decision_date);
                 am.conduct_end_date = Set(w.conduct_end_date);
                 am.repairable = Set(w.derived.repairable);
+                if w.derived.repair_from != r.repair_from {
+                    // A moved repair-from date is told again.
+                    am.repair_notified_for = Set(None);
+                }
                 am.repair_from = Set(w.derived.repair_from);
                 am.publication_ends = Set(w.derived.publication_ends);
                 am.display_category = Set(w.derived.display_category_for(r.publication_status));
