@@ -32,7 +32,7 @@ async fn overview(
     q: web::Query<PeriodQuery>,
 ) -> ApiResult<web::Json<Overview>> {
     let (_, _, start, end) = reports::period(state.clock.today(), q.from, q.to)?;
-    Ok(web::Json(reports::overview(&state.db, state.clock.now(), start, end).await?))
+    Ok(web::Json(reports::overview(&state, start, end).await?))
 }
 
 /// The monitoring dashboard (the credit office's home page as data): open,

@@ -30,13 +30,21 @@ pub struct DepartmentLoad {
 
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct Timeliness {
-    /// Cases closed in the period.
+    /// Cases decided on their merits in the period (the workflow's
+    /// `report_as = "decided"` states).
     pub closed: u64,
-    /// Closed cases whose closing came before the end of their total deadline
-    /// (7 working days for objections, 10 for repairs, pauses excluded).
+    /// Decided cases whose closing came before the end of their legal total
+    /// deadline (7 working days for objections, 10 for repairs, pauses
+    /// excluded; an extension never moves it).
     pub within_deadline: u64,
-    /// `within_deadline / closed`, or null when nothing closed.
+    /// `within_deadline / closed`, or null when nothing was decided.
     pub share_within_deadline: Option<f64>,
+    /// Withdrawn by the applicant in the period (reported apart).
+    pub withdrawn: u64,
+    /// Not accepted in the period (reported apart).
+    pub not_accepted: u64,
+    /// Ended without a decision (the window ran out, the record was withdrawn).
+    pub ended_otherwise: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,32 +85,52 @@ async fn open_counts<C: ConnectionTrait>(
     db: &C,
     extra: sea_orm::Condition,
 ) -> ApiResult<Vec<(i64, CaseKind, i64, Option<DateTime<Utc>>)>> {
-    Ok(case::Entity::find()
+    use sea_orm::sea_query::ExprTrait as _;
+    let unrouted = Expr::col(case::Column::RoutedAt).is_null();
+    /// (department, kind, not yet routed, count, earliest due).
+    type Row = (i64, CaseKind, bool, i64, Option<DateTime<Utc>>);
+    let rows: Vec<Row> = case::Entity::find()
         .select_only()
         .column(case::Column::DepartmentId)
         .column(case::Column::Kind)
+        .column_as(unrouted.clone(), "unrouted")
         .column_as(Expr::expr(Func::count(Expr::col(case::Column::Id))), "n")
         .column_as(Expr::expr(Func::min(Expr::col(case::Column::DueAt))), "oldest")
         .filter(case::Column::ClosedAt.is_null())
         .filter(extra)
         .group_by(case::Column::DepartmentId)
         .group_by(case::Column::Kind)
+        .group_by(unrouted)
         .into_tuple()
         .all(db)
-        .await?)
+        .await?;
+    // A case counts against a department only once routed there; before,
+    // the credit office holds it (formal check, supplements).
+    let office = department::Entity::find()
+        .filter(department::Column::Kind.eq(entity::types::DepartmentKind::CreditOffice))
+        .one(db)
+        .await?
+        .map(|d| d.id);
+    Ok(rows
+        .into_iter()
+        .map(|(d, k, unrouted, n, oldest)| (if unrouted { office.unwrap_or(d) } else { d }, k, n, oldest))
+        .collect())
 }
 
-/// Closed cases in the period, split by kind, within or past their total deadline.
-async fn timeliness<C: ConnectionTrait>(
-    db: &C,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> ApiResult<(Timeliness, Timeliness)> {
-    let closed: Vec<(i64, CaseKind, Option<DateTime<Utc>>)> = case::Entity::find()
+/// Cases closed in the period, split by kind and by how they closed; decided
+/// ones within or past their total deadline.
+async fn timeliness(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<(Timeliness, Timeliness)> {
+    use crate::workflow::ClosureClass;
+    let db = &state.db;
+    /// (id, kind, closed at, state, workflow hash).
+    type Closed = (i64, CaseKind, Option<DateTime<Utc>>, String, String);
+    let closed: Vec<Closed> = case::Entity::find()
         .select_only()
         .column(case::Column::Id)
         .column(case::Column::Kind)
         .column(case::Column::ClosedAt)
+        .column(case::Column::State)
+        .column(case::Column::WorkflowHash)
         .filter(case::Column::ClosedAt.gte(from))
         .filter(case::Column::ClosedAt.lte(to))
         .into_tuple()
@@ -123,13 +151,21 @@ async fn timeliness<C: ConnectionTrait>(
         total_due.extend(rows);
     }
     let (mut objections, mut repairs) = (Timeliness::default(), Timeliness::default());
-    for (id, kind, closed_at) in &closed {
+    for (id, kind, closed_at, st, hash) in &closed {
+        let class = state.workflows.pinned(db, hash).await?.state(st).and_then(|s| s.report_as);
         let t = if *kind == CaseKind::Objection { &mut objections } else { &mut repairs };
-        t.closed += 1;
-        if let (Some(closed_at), Some(due)) = (closed_at, total_due.get(id))
-            && closed_at <= due
-        {
-            t.within_deadline += 1;
+        match class {
+            Some(ClosureClass::Decided) => {
+                t.closed += 1;
+                if let (Some(closed_at), Some(due)) = (closed_at, total_due.get(id))
+                    && closed_at <= due
+                {
+                    t.within_deadline += 1;
+                }
+            }
+            Some(ClosureClass::Withdrawn) => t.withdrawn += 1,
+            Some(ClosureClass::NotAccepted) => t.not_accepted += 1,
+            Some(ClosureClass::Moot) | None => t.ended_otherwise += 1,
         }
     }
     for t in [&mut objections, &mut repairs] {
@@ -138,12 +174,9 @@ async fn timeliness<C: ConnectionTrait>(
     Ok((objections, repairs))
 }
 
-pub async fn overview<C: ConnectionTrait>(
-    db: &C,
-    now: DateTime<Utc>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> ApiResult<Overview> {
+pub async fn overview(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<Overview> {
+    let db = &state.db;
+    let now = state.clock.now();
     let names = department_names(db).await?;
     let mut load: BTreeMap<i64, DepartmentLoad> = BTreeMap::new();
     let entry = |load: &mut BTreeMap<i64, DepartmentLoad>, d: i64| {
@@ -171,7 +204,7 @@ pub async fn overview<C: ConnectionTrait>(
             (a, b) => a.or(b),
         };
     }
-    let (objections, repairs) = timeliness(db, from, to).await?;
+    let (objections, repairs) = timeliness(state, from, to).await?;
     Ok(Overview {
         generated_at: now,
         period_from: from,
@@ -327,7 +360,7 @@ pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<Nai
             case_no: c.case_no,
         });
     }
-    let (objections, repairs) = timeliness(db, start, end).await?;
+    let (objections, repairs) = timeliness(state, start, end).await?;
     // The last eight weeks, Monday to Sunday.
     let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
     let first = monday - Duration::weeks(7);

@@ -42,6 +42,32 @@ pub struct StateDef {
     pub deadline_working_days: Option<u32>,
     /// While the case sits in this state the total clock does not run.
     pub pauses_total: bool,
+    /// How reports count a case closed in this (terminal) state.
+    pub report_as: Option<ClosureClass>,
+}
+
+/// How reports count a closed case: decided on its merits, withdrawn by the
+/// applicant, not accepted, or ended without a decision (the record's
+/// window ran out, the record was withdrawn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosureClass {
+    Decided,
+    Withdrawn,
+    NotAccepted,
+    Moot,
+}
+
+impl ClosureClass {
+    pub fn parse(s: &str) -> Option<ClosureClass> {
+        match s {
+            "decided" => Some(ClosureClass::Decided),
+            "withdrawn" => Some(ClosureClass::Withdrawn),
+            "not_accepted" => Some(ClosureClass::NotAccepted),
+            "moot" => Some(ClosureClass::Moot),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -139,6 +165,8 @@ struct RawState {
     deadline: Option<RawDays>,
     #[serde(default)]
     pauses_total: bool,
+    #[serde(default)]
+    report_as: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -408,6 +436,11 @@ fn parse_states(
             if raw.pauses_total {
                 errors.push(at, "终止状态不能设置 pauses_total");
             }
+            match raw.report_as.as_deref().map(ClosureClass::parse) {
+                None => errors.push(at, "终止状态必须指定 report_as（decided、withdrawn、not_accepted 或 moot）"),
+                Some(None) => errors.push(at, "report_as 须为 decided、withdrawn、not_accepted 或 moot"),
+                Some(Some(_)) => {}
+            }
             match &raw.result {
                 None => errors.push(at, "终止状态必须指定 result（结果标签）"),
                 Some(result) if result.trim().is_empty() => {
@@ -425,6 +458,9 @@ fn parse_states(
             if raw.result.is_some() {
                 errors.push(at, "只有终止状态才能指定 result");
             }
+            if raw.report_as.is_some() {
+                errors.push(at, "只有终止状态才能指定 report_as");
+            }
         }
         states.insert(
             name,
@@ -435,6 +471,7 @@ fn parse_states(
                 result: raw.result,
                 deadline_working_days: deadline,
                 pauses_total: raw.pauses_total,
+                report_as: raw.report_as.as_deref().and_then(ClosureClass::parse),
             },
         );
     }
@@ -742,6 +779,7 @@ deadline = { working_days = 1 }
 title = "已办结"
 terminal = true
 result = "已办结"
+report_as = "decided"
 
 [[transitions]]
 action = "close"
@@ -1084,7 +1122,9 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
 
     #[test]
     fn rejects_unreachable_state() {
-        let text = format!("{BASE}\n[states.island]\ntitle = \"孤岛\"\nterminal = true\nresult = \"无\"\n");
+        let text = format!(
+            "{BASE}\n[states.island]\ntitle = \"孤岛\"\nterminal = true\nresult = \"无\"\nreport_as = \"moot\"\n"
+        );
         assert_error(&broken(&text), Some("island"), "无法到达");
     }
 
@@ -1126,6 +1166,19 @@ effects = [ {{ kind = \"notify\", template = \"case_decided\", to = [\"applicant
         let errs = broken(&text);
         assert_error(&errs, Some("done"), "终止状态不能指定 owner");
         assert_error(&errs, Some("done"), "终止状态不能指定 deadline");
+    }
+
+    #[test]
+    fn terminal_states_say_how_reports_count_them() {
+        let errs = broken(&BASE.replace("report_as = \"decided\"\n", ""));
+        assert_error(&errs, Some("done"), "report_as");
+        let errs = broken(&BASE.replace("report_as = \"decided\"", "report_as = \"won\""));
+        assert_error(&errs, Some("done"), "report_as");
+        assert_eq!(builtin("repair").state("denied").unwrap().report_as, Some(ClosureClass::Decided));
+        assert_eq!(
+            builtin("objection").state("closed_not_accepted").unwrap().report_as,
+            Some(ClosureClass::NotAccepted)
+        );
     }
 
     #[test]
@@ -1243,7 +1296,7 @@ effects = [ { kind = "mark_objection" }, { kind = "notify", template = "case_acc
             .replace("roles = [\"credit_office\"]", "roles = [\"mayor\"]")
             .replace("to = [\"applicant\"]", "to = [\"press\"]")
             .replace("result = \"已办结\"\n", "")
-            + "\n[states.island]\ntitle = \"孤岛\"\nterminal = true\nresult = \"无\"\n";
+            + "\n[states.island]\ntitle = \"孤岛\"\nterminal = true\nresult = \"无\"\nreport_as = \"moot\"\n";
         let errs = broken(&text);
         assert!(errs.len() >= 5, "{errs:?}");
         assert!(errs.iter().all(|e| e.file == "mini.toml"));

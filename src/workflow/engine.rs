@@ -617,6 +617,7 @@ deadline = { working_days = 2 }
 title = "已办结"
 terminal = true
 result = "已办结"
+report_as = "decided"
 [[transitions]]
 action = "file"
 title = "提交"

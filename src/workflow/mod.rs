@@ -15,7 +15,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use definition::{ActionInfo, Definition, DefinitionError, Requires, StateDef, TransitionDef};
+pub use definition::{ActionInfo, ClosureClass, Definition, DefinitionError, Requires, StateDef, TransitionDef};
 pub use engine::{ActionInput, Decision, EngineError, Facts, decide};
 
 pub use entity::types::{AttachmentKind, Outcome};

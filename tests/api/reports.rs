@@ -39,18 +39,29 @@ async fn overview_counts_open_overdue_and_timely_cases() {
     let sthj = app.login("sthj").await;
     app.act(&office, c, "reject", json!({"comment": "不属于本人信息"})).await.ok();
 
+    // D is filed and waits for the formal check: the credit office holds it, not the producing department.
+    file_objection(&app, "ent_b", demo::NOT_PUBLISHED).await;
+    let office = app.login("office").await;
+
     let o = app.get("/api/v1/reports/overview?from=2026-09-01&to=2026-12-31", &office).await.ok();
-    assert_eq!(o["objections"]["closed"], 2, "{o}");
+    // Decided cases only: A, within its deadline. C (not accepted) is reported apart.
+    assert_eq!(o["objections"]["closed"], 1, "{o}");
     assert_eq!(o["objections"]["within_deadline"], 1, "{o}");
-    assert_eq!(o["objections"]["share_within_deadline"], 0.5, "{o}");
+    assert_eq!(o["objections"]["share_within_deadline"], 1.0, "{o}");
+    assert_eq!(o["objections"]["not_accepted"], 1, "{o}");
+    assert_eq!(o["objections"]["withdrawn"], 0, "{o}");
     assert_eq!(o["repairs"]["closed"], 0, "{o}");
     let depts = o["departments"].as_array().unwrap();
-    assert_eq!(depts.len(), 1, "only B is open: {o}");
-    assert_eq!(depts[0]["department_name"], "区应急管理局");
-    assert_eq!(depts[0]["open_objections"], 1);
-    assert_eq!(depts[0]["overdue"], 1);
+    assert_eq!(depts.len(), 2, "B with its department, D with the credit office: {o}");
+    let row = |name: &str| depts.iter().find(|x| x["department_name"] == name).unwrap_or_else(|| panic!("{name}: {o}"));
+    let yjgl = row("区应急管理局");
+    assert_eq!(yjgl["open_objections"], 1);
+    assert_eq!(yjgl["overdue"], 1);
     let b_view = app.get(&format!("/api/v1/cases/{b}"), &office).await.ok();
-    assert_eq!(depts[0]["oldest_overdue_due_at"], b_view["due_at"], "{o}");
+    assert_eq!(yjgl["oldest_overdue_due_at"], b_view["due_at"], "{o}");
+    let xyb = row("区社会信用体系建设办公室（区信用办）");
+    assert_eq!((xyb["open_objections"].as_u64(), xyb["overdue"].as_u64()), (Some(1), Some(0)), "{o}");
+    assert!(depts.iter().all(|x| x["department_name"] != "区市场监督管理局"), "D is not routed yet: {o}");
 
     // A period without closings; a reversed period; who may ask.
     let none = app.get("/api/v1/reports/overview?from=2025-01-01&to=2025-12-31", &office).await.ok();
