@@ -58,6 +58,9 @@ pub enum CalendarError {
     /// The computation would scan more than [`MAX_SCAN_DAYS`] days.
     #[error("工作日推算超出 {limit} 天的扫描上限", limit = MAX_SCAN_DAYS)]
     TooManyDays,
+    /// A year's arrangement lacks statutory holidays, or its counts are implausible.
+    #[error("{year} 年的节假日安排不完整：{}", problems.join("；"))]
+    Incomplete { year: i32, problems: Vec<String> },
 }
 
 impl CalendarError {
@@ -71,6 +74,7 @@ impl CalendarError {
             CalendarError::DuplicateDate { .. } => "calendar_duplicate_date",
             CalendarError::YearUnavailable(_) => "calendar_year_unavailable",
             CalendarError::TooManyDays => "calendar_too_many_days",
+            CalendarError::Incomplete { .. } => "calendar_incomplete",
         }
     }
 }
@@ -119,6 +123,61 @@ impl YearFile {
             }
         }
         Ok(())
+    }
+}
+
+/// The statutory holidays of `year` (全国年节及纪念日放假办法, as revised
+/// from 2025: 春节 from 除夕, 劳动节 two days), by name and date. The lunar
+/// festivals need the lunar table's row for the year; without it only the
+/// fixed-date ones are listed.
+pub fn statutory_days(year: i32, lunar: Option<&LunarYear>) -> Vec<(&'static str, NaiveDate)> {
+    let ymd = |m, d| NaiveDate::from_ymd_opt(year, m, d);
+    let mut out: Vec<(&'static str, NaiveDate)> = Vec::new();
+    let revised = year >= 2025;
+    out.extend(ymd(1, 1).map(|d| ("元旦", d)));
+    if let Some(l) = lunar {
+        let first = if revised { 0 } else { 1 };
+        for i in first..=3 {
+            out.push(("春节", l.chuxi + chrono::Duration::days(i)));
+        }
+        out.push(("清明节", l.qingming));
+        out.push(("端午节", l.duanwu));
+        out.push(("中秋节", l.zhongqiu));
+    }
+    out.extend(ymd(5, 1).map(|d| ("劳动节", d)));
+    if revised {
+        out.extend(ymd(5, 2).map(|d| ("劳动节", d)));
+    }
+    for d in 1..=3 {
+        out.extend(ymd(10, d).map(|d| ("国庆节", d)));
+    }
+    out.sort_by_key(|(_, d)| *d);
+    out
+}
+
+/// Most off-days and make-up days a plausible year has (the State Council
+/// arrangements since 2008 stay well inside these).
+const MAX_OFF_DAYS: usize = 40;
+const MAX_MAKE_UP_DAYS: usize = 10;
+
+impl YearFile {
+    /// Checks that the arrangement holds every statutory holiday of its year
+    /// as an off-day and that its counts are plausible; names what is missing.
+    pub fn check_complete(&self, lunar: Option<&LunarYear>) -> Result<(), CalendarError> {
+        let off: std::collections::BTreeSet<NaiveDate> = self.days.iter().filter(|d| d.off).map(|d| d.date).collect();
+        let make_up = self.days.iter().filter(|d| !d.off).count();
+        let mut problems: Vec<String> = statutory_days(self.year, lunar)
+            .into_iter()
+            .filter(|(_, d)| !off.contains(d))
+            .map(|(name, d)| format!("缺少{name}（{d}）"))
+            .collect();
+        if off.len() > MAX_OFF_DAYS {
+            problems.push(format!("放假日 {} 天，超过合理上限 {MAX_OFF_DAYS} 天", off.len()));
+        }
+        if make_up > MAX_MAKE_UP_DAYS {
+            problems.push(format!("调休上班日 {make_up} 天，超过合理上限 {MAX_MAKE_UP_DAYS} 天"));
+        }
+        if problems.is_empty() { Ok(()) } else { Err(CalendarError::Incomplete { year: self.year, problems }) }
     }
 }
 
@@ -768,6 +827,33 @@ mod tests {
         let info = cal.day(date(2025, 1, 28)).unwrap();
         assert!(info.provisional);
         assert!(!info.working);
+    }
+
+    #[test]
+    fn the_embedded_years_hold_every_statutory_holiday() {
+        let cal = Calendar::builtin();
+        for (year, json) in BUILTIN_YEARS {
+            let file = YearFile::parse_json(json).unwrap();
+            let lunar = cal.lunar_table().years.get(&file.year);
+            assert!(lunar.is_some(), "{year}: no lunar row");
+            file.check_complete(lunar).unwrap_or_else(|e| panic!("{year}: {e}"));
+            assert_eq!(statutory_days(file.year, lunar).len(), 13, "{year}");
+        }
+    }
+
+    #[test]
+    fn an_arrangement_without_a_festival_is_refused_by_name() {
+        let cal = Calendar::builtin();
+        let mut file = YearFile::parse_json(BUILTIN_YEARS.iter().find(|(y, _)| *y == 2026).unwrap().1).unwrap();
+        // Drop 中秋 (2026-09-25) and 劳动节's second day.
+        file.days.retain(|d| d.date != date(2026, 9, 25) && d.date != date(2026, 5, 2));
+        let err = file.check_complete(cal.lunar_table().years.get(&2026)).unwrap_err();
+        assert_eq!(err.code(), "calendar_incomplete");
+        let text = err.to_string();
+        assert!(text.contains("中秋节（2026-09-25）") && text.contains("劳动节（2026-05-02）"), "{text}");
+        // Before the 2025 revision: 春节 from 初一, one day for 劳动节.
+        let old = statutory_days(2024, None);
+        assert_eq!(old.iter().filter(|(n, _)| *n == "劳动节").count(), 1);
     }
 
     #[test]

@@ -45,9 +45,12 @@ pub async fn put_year(
         return Err(ApiError::field("year", "mismatch", "路径中的年份与数据中的年份不一致"));
     }
     year.validate()?;
+    let mut cal = state.calendar();
+    // Every statutory holiday of the year must be there (the lunar ones when
+    // the lunar table covers the year).
+    year.check_complete(cal.lunar_table().years.get(&year.year))?;
     let data = serde_json::to_string(&year).map_err(anyhow::Error::from)?;
     let now = state.clock.now();
-    let mut cal = state.calendar();
     cal.load_year(year.clone())?;
     let txn = state.db.begin().await?;
     let existing = calendar_year::Entity::find_by_id(year.year).one(&txn).await?;

@@ -806,13 +806,21 @@ async fn calendar_vectors_provisional_years_and_recomputation() {
     assert_eq!(recipients(&alerts[0]), vec!["admin@demo.local".to_string()], "{alerts:?}");
     assert!(alerts[0].subject.contains("2027"), "{}", alerts[0].subject);
 
-    // Loading 2027: only administrators, only valid arrangements.
+    // Loading 2027: only administrators, only valid and complete arrangements.
+    let lunar = app.state.calendar().lunar_table().years[&2027];
     let arrangement = |makeup: &str| {
         let mut days = vec![json!({"date": "2027-01-01", "name": "元旦", "off": true})];
         for day in 5..=11 {
             days.push(json!({"date": format!("2027-02-{day:02}"), "name": "春节", "off": true}));
         }
         days.push(json!({"date": makeup, "name": "春节", "off": false}));
+        for (name, date) in [("清明节", lunar.qingming), ("端午节", lunar.duanwu), ("中秋节", lunar.zhongqiu)]
+        {
+            days.push(json!({"date": date, "name": name, "off": true}));
+        }
+        for date in ["2027-05-01", "2027-05-02", "2027-10-01", "2027-10-02", "2027-10-03"] {
+            days.push(json!({"date": date, "name": "法定节假日", "off": true}));
+        }
         json!({"year": 2027, "source": "国务院办公厅关于2027年部分节假日安排的通知（测试）", "days": days})
     };
     let put = |token: String, body: Value| {
@@ -823,6 +831,12 @@ async fn calendar_vectors_provisional_years_and_recomputation() {
     assert_eq!(res.status.as_u16(), 403, "{}", res.body);
     let admin = app.login("admin").await;
     put(admin.clone(), arrangement("2027-02-12")).await.expect(422, "calendar_make_up_not_weekend");
+    // Without 中秋 it is refused, naming what is missing.
+    let mut partial = arrangement("2027-02-13");
+    let zhongqiu = json!(lunar.zhongqiu);
+    partial["days"].as_array_mut().unwrap().retain(|d| d["date"] != zhongqiu);
+    let err = put(admin.clone(), partial).await.expect(422, "calendar_incomplete");
+    assert!(err["message"].as_str().unwrap().contains(&format!("中秋节（{}）", lunar.zhongqiu)), "{err}");
     assert_eq!(app.case(&office, id).await["provisional_deadline"], true);
     let years = app.get("/api/v1/calendar/years", &admin).await.ok();
     assert!(years["provisional_deadlines"].as_u64().is_some_and(|n| n >= 1), "{years}");
