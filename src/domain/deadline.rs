@@ -15,6 +15,21 @@ pub fn warning_day(due_on: NaiveDate) -> NaiveDate {
     due_on
 }
 
+/// How many of `days` extension working days a step may take when the
+/// case-wide deadline does not move: only those up to the total's due day.
+pub fn extension_inside_total(
+    cal: &crate::domain::calendar::Calendar,
+    days: u32,
+    step_due: NaiveDate,
+    total_due: NaiveDate,
+) -> Result<u32, crate::domain::calendar::CalendarError> {
+    if total_due <= step_due {
+        return Ok(0);
+    }
+    let (room, _) = cal.working_days_between(step_due, total_due)?;
+    Ok(days.min(room))
+}
+
 /// The counting state of one deadline (a deadline row without its identity
 /// and history).
 #[derive(Debug, Clone, PartialEq, Eq)]

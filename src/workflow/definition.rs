@@ -19,6 +19,10 @@ pub struct Definition {
     pub total_working_days: u32,
     /// Working days added by an `extend_deadline` effect (0 if not declared).
     pub extension_working_days: u32,
+    /// Whether an extension also moves the case-wide deadline. When it does
+    /// not (an objection: Shandong Art. 39's 7 working days are a hard
+    /// limit), it moves the step only, and never past the case-wide deadline.
+    pub extension_moves_total: bool,
     /// Attachment kinds an application needs before it can be accepted
     /// (see [`Definition::missing_materials`]).
     pub required_materials: Vec<String>,
@@ -138,7 +142,7 @@ struct RawFile {
     required_materials: Vec<String>,
     total: RawDays,
     #[serde(default)]
-    extension: Option<RawDays>,
+    extension: Option<RawExtension>,
     #[serde(default)]
     states: BTreeMap<String, toml::Value>,
     #[serde(default)]
@@ -149,6 +153,14 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawDays {
     working_days: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExtension {
+    working_days: u32,
+    #[serde(default)]
+    moves_total: bool,
 }
 
 #[derive(Deserialize)]
@@ -324,7 +336,8 @@ impl Definition {
             title: raw.title,
             initial: raw.initial,
             total_working_days: raw.total.working_days,
-            extension_working_days: raw.extension.map_or(0, |e| e.working_days),
+            extension_working_days: raw.extension.as_ref().map_or(0, |e| e.working_days),
+            extension_moves_total: raw.extension.as_ref().is_some_and(|e| e.moves_total),
             required_materials: raw.required_materials,
             states,
             transitions,

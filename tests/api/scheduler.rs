@@ -367,9 +367,11 @@ async fn extended_case_is_due_three_working_days_later() {
     assert_eq!(ext["counted"].as_array().map(Vec::len), Some(3), "{ext}");
     let case = app.case(&sthj, id).await;
     assert_eq!(case["due_at"], step["due_at"], "{case}");
-    // The total clock moves too.
+    // Shandong Art. 39: the objection's 7 working days do not move; here the
+    // extended step ends exactly on the total's last day.
     let total = deadline_row(&app, &sthj, id, "total", None).await;
-    assert_eq!(date_of(&total["due_on"]), due_on(&app, &sthj, date_of(&total_before["due_on"]), 3).await, "{total}");
+    assert_eq!(total["due_on"], total_before["due_on"], "{total}");
+    assert_eq!(date_of(&total["due_on"]), new_due, "{total}");
 
     // After the old due date: not overdue.
     at(&app, &(old_due + Duration::days(1)).to_string(), 0, 30);
@@ -386,17 +388,21 @@ async fn extended_case_is_due_three_working_days_later() {
     let r = tick(&app, &mailer).await;
     assert_eq!(r.overdue, 0, "{r:?}");
 
-    // After the new one: overdue.
+    // After the new one: overdue, the step and the whole case at once (they end on the same day).
     at(&app, &(new_due + Duration::days(1)).to_string(), 0, 30);
     let r = tick(&app, &mailer).await;
-    assert_eq!(r.overdue, 1, "{r:?}");
+    assert_eq!(r.overdue, 2, "{r:?}");
     let office = app.login("office").await;
     let case = app.case(&office, id).await;
     assert_eq!(case["overdue"], true, "{case}");
     let ev = events(&case, "deadline_overdue");
-    assert_eq!(ev.len(), 1, "{case}");
-    assert_eq!(date_of(&ev[0]["inputs"]["due_on"]), new_due, "{case}");
-    assert_eq!(mails(&app.state, Some(id), "deadline_overdue").await.len(), 1);
+    assert_eq!(ev.len(), 2, "{case}");
+    assert!(ev.iter().all(|e| date_of(&e["inputs"]["due_on"]) == new_due), "{case}");
+    assert_eq!(
+        mails(&app.state, Some(id), "deadline_overdue").await.len(),
+        2,
+        "the step and the whole case, to the department"
+    );
 }
 
 // --------------------------------------- 4. publication ends by itself
@@ -970,4 +976,30 @@ async fn the_subject_is_told_once_when_repair_becomes_possible() {
     let last = told.iter().find(|m| m.body_text.contains(demo::TOO_EARLY)).expect("told on its date");
     assert!(last.body_text.contains(&from.to_string()), "{}", last.body_text);
     assert_eq!(tick(&app, &mailer).await.repair_notices, 0);
+}
+
+/// An extension moves the step only up to the objection's total: asked late,
+/// it gets only the working days left before the 7-working-day limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_objection_extension_never_passes_the_total() {
+    let app = spawn().await;
+    // Filed Thu 09-24 (total: 7 working days, due 10-12), accepted Mon 09-28
+    // (the department's 4 working days: due 10-09).
+    at(&app, "2026-09-24", 10, 0);
+    let ent_c = app.login("ent_c").await;
+    let id = id_of(&app.file(&ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
+    at(&app, "2026-09-28", 10, 0);
+    let office = app.login("office").await;
+    app.act(&office, id, "accept", json!({})).await.ok();
+    let step = deadline_row(&app, &office, id, "step", Some("with_department")).await;
+    assert_eq!(step["due_on"], "2026-10-09", "{step}");
+    // Three days asked; only two are left before the total (Sat 10-10 is a make-up day, then 10-12).
+    at(&app, "2026-10-09", 9, 0);
+    let sthj = app.login("sthj").await;
+    app.act(&sthj, id, "extend", json!({"comment": "需补充核查"})).await.ok();
+    let step = deadline_row(&app, &sthj, id, "step", Some("with_department")).await;
+    assert_eq!(step["due_on"], "2026-10-12", "{step}");
+    assert_eq!(step["extended_working_days"], 2, "{step}");
+    let total = deadline_row(&app, &sthj, id, "total", None).await;
+    assert_eq!(total["due_on"], "2026-10-12", "the total never moves: {total}");
 }

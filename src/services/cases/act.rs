@@ -121,7 +121,8 @@ pub async fn transition_in(
         }
         if extends {
             let reason = req.comment().unwrap_or("");
-            new_due = k.extend(&cal, def.extension_working_days, reason, user.map(|u| u.id), now)?;
+            new_due =
+                k.extend(&cal, def.extension_working_days, def.extension_moves_total, reason, user.map(|u| u.id), now)?;
         }
     }
 

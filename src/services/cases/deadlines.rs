@@ -230,18 +230,27 @@ impl Clocks {
         Ok(())
     }
 
-    /// Adds `days` working days to the step deadline and to the total.
-    /// Returns the step's new due day.
+    /// Adds `days` working days to the step deadline, and to the total when
+    /// `moves_total`; otherwise the step moves only up to the total's due
+    /// day. Returns the step's new due day.
     pub fn extend(
         &mut self,
         cal: &Calendar,
         days: u32,
+        moves_total: bool,
         reason: &str,
         approver: Option<i64>,
         now: DateTime<Utc>,
     ) -> ApiResult<Option<NaiveDate>> {
         let mut new_step_due = None;
+        let mut days = days;
+        if !moves_total && let (Some(step), Some(total)) = (self.step.as_ref(), self.total.as_ref()) {
+            days = crate::domain::deadline::extension_inside_total(cal, days, step.row.due_on, total.row.due_on)?;
+        }
         for (kind, slot) in [(DeadlineKind::Step, &mut self.step), (DeadlineKind::Total, &mut self.total)] {
+            if kind == DeadlineKind::Total && !moves_total {
+                continue;
+            }
             let Some(o) = slot.as_mut() else { continue };
             let running = o.row.status == DeadlineStatus::Running;
             let previous = o.row.due_on;
