@@ -90,6 +90,8 @@ pub struct Settings {
     pub max_attachment_bytes: usize,
     /// Years during which a revoked repair bars a new repair on the record.
     pub repair_bar_years: u32,
+    /// Repeat-application limits and the bar's scope (off by default).
+    pub repair_policy: crate::domain::repair_policy::RepairPolicy,
     /// Seconds between scheduler ticks.
     pub tick_seconds: u64,
     /// Start the scheduler with the server.
@@ -124,6 +126,7 @@ impl Default for Settings {
             max_body_bytes: 256 * 1024,
             max_attachment_bytes: 10 * 1024 * 1024,
             repair_bar_years: 3,
+            repair_policy: Default::default(),
             tick_seconds: 60,
             scheduler: true,
             outbox_max_attempts: 6,
@@ -286,6 +289,7 @@ mod example_file {
         assert_eq!(s.port, 8080);
         assert_eq!(s.smtp.as_ref().map(|m| m.tls.clone()), Some(SmtpTls::Tls));
         assert_eq!(s.publication, PeriodRules::default());
+        assert_eq!(s.repair_policy, Default::default(), "the limits are off unless configured");
         s.publication.validate().unwrap();
     }
 }

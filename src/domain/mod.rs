@@ -7,4 +7,5 @@ pub mod consistency;
 pub mod deadline;
 pub mod identity;
 pub mod period;
+pub mod repair_policy;
 pub mod uscc;

@@ -182,3 +182,55 @@ async fn an_administrators_edit_that_ends_the_window_ends_publication() {
     assert_eq!(statuses(&res["sanctions"]), ["ended", "ended"], "{res}");
     assert!(res["publication_end_reason"].as_str().unwrap().contains("2026-01-15"), "{res}");
 }
+
+/// A second repairable record of ent_a (current 一般, decided 2026-05-01), made by the administrator.
+async fn second_record_of_ent_a(app: &TestApp) -> i64 {
+    let admin = app.login("admin").await;
+    let subject = app.subject_id(&admin, demo::ENT_A).await;
+    let dept = app.department_id(&admin, "区生态环境分局").await;
+    let body = json!({
+        "subject_id": subject, "department_id": dept, "record_type": "administrative_penalty",
+        "title": "未按规定申报排污", "content": "内容", "document_no": "济高环罚〔2026〕30号",
+        "regime": "current", "severity": "general", "decision_date": "2026-05-01",
+    });
+    id_of(&app.post("/api/v1/admin/records", &admin, body).await.ok())
+}
+
+/// Repeat-application limits, when configured: a year between repairs, and
+/// a revocation that bars the whole subject.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_repeat_limits_refuse_a_second_repair() {
+    let app = spawn_with(Options {
+        tweak: Some(Box::new(|s| {
+            s.repair_policy.min_months_between_repairs = Some(12);
+        })),
+        ..Default::default()
+    })
+    .await;
+    let second = second_record_of_ent_a(&app).await;
+    let r = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    app.act(&r.officer, r.id, "approve", json!({"comment": "准予"})).await.ok();
+    let err = app.try_file(&r.applicant, "repair", second).await.expect(422, "repair_too_soon");
+    let next_year =
+        credit_repair::clock::Clock::today(&*app.clock).checked_add_months(chrono::Months::new(12)).unwrap();
+    assert!(err["message"].as_str().unwrap().contains(&next_year.to_string()), "{err}");
+    // An objection is not limited.
+    app.file(&r.applicant, "objection", second).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_wide_bar_refuses_repair_of_another_record() {
+    let app = spawn_with(Options {
+        tweak: Some(Box::new(|s| {
+            s.repair_policy.bar_scope = credit_repair::domain::repair_policy::BarScope::Subject;
+        })),
+        ..Default::default()
+    })
+    .await;
+    let second = second_record_of_ent_a(&app).await;
+    let r = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    app.act(&r.officer, r.id, "approve", json!({})).await.ok();
+    app.act(&r.office, r.id, "revoke", json!({"comment": "履约证明系伪造"})).await.ok();
+    let err = app.try_file(&r.applicant, "repair", second).await.expect(422, "repair_barred");
+    assert!(err["message"].as_str().unwrap().contains("该主体"), "{err}");
+}

@@ -228,6 +228,49 @@ fn already_open(case_no: &str) -> ApiError {
         .with_details(json!({"open_case_no": case_no}))
 }
 
+/// The configured repeat-application limits and the bar's scope
+/// (`domain::repair_policy::repeat_refusal`); nothing is read when they are off.
+async fn check_repeat_limits(state: &AppState, rec: &record::Model, today: chrono::NaiveDate) -> ApiResult<()> {
+    use crate::domain::repair_policy::{BarScope, repeat_refusal};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let policy = &state.settings.repair_policy;
+    if *policy == Default::default() {
+        return Ok(());
+    }
+    let approved_on: Vec<chrono::NaiveDate> =
+        if policy.min_months_between_repairs.is_some() || policy.max_repairs_in_five_years.is_some() {
+            // Approved repairs of the subject (a revoked one was approved too).
+            let closed: Vec<Option<chrono::DateTime<chrono::Utc>>> = entity::case::Entity::find()
+                .select_only()
+                .column(entity::case::Column::ClosedAt)
+                .filter(entity::case::Column::SubjectId.eq(rec.subject_id))
+                .filter(entity::case::Column::Kind.eq(entity::types::CaseKind::Repair))
+                .filter(entity::case::Column::State.is_in(["completed", "revoked"]))
+                .into_tuple()
+                .all(&state.db)
+                .await?;
+            closed.into_iter().flatten().map(|t| t.with_timezone(&crate::clock::shanghai()).date_naive()).collect()
+        } else {
+            Vec::new()
+        };
+    let subject_bar = if policy.bar_scope == BarScope::Subject {
+        let bars: Vec<Option<chrono::NaiveDate>> = record::Entity::find()
+            .select_only()
+            .column(record::Column::RepairBarredUntil)
+            .filter(record::Column::SubjectId.eq(rec.subject_id))
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        bars.into_iter().flatten().max()
+    } else {
+        None
+    };
+    match repeat_refusal(policy, &approved_on, subject_bar, today) {
+        None => Ok(()),
+        Some(r) => Err(ApiError::unprocessable(r.code(), r.message_zh())),
+    }
+}
+
 /// Part A.4 intake checks (the rule is `domain::period::repair_eligibility`).
 /// A record past its publication end is taken down here and then (in the
 /// same way the scheduler would).
@@ -238,6 +281,9 @@ async fn check_repair_eligibility(
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<()> {
     let e = repair_eligibility(&RecordStanding::from(rec), today, state.settings.publication.publication_end);
+    if e == RepairEligibility::Open {
+        check_repeat_limits(state, rec, today).await?;
+    }
     let refuse = || ApiError::unprocessable(e.code(), e.message_zh(&rec.display_category));
     match e {
         RepairEligibility::Open => Ok(()),
