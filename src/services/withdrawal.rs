@@ -110,8 +110,10 @@ pub async fn withdraw(
         department::Entity::find_by_id(rec.department_id).one(&txn).await?.map(|d| d.name).unwrap_or_default();
     let extra = json!({"revoking_document_no": document, "reason": reason, "department_name": department_name});
     outbox::notify_subject(&txn, &state.templates, "record_withdrawn", &rec, extra, now).await?;
+    let subject_code =
+        entity::subject::Entity::find_by_id(rec.subject_id).one(&txn).await?.map(|s| s.code).unwrap_or_default();
     let payload = json!({
-        "action": "record:withdrawn", "record_id": rec.id, "document_no": rec.document_no,
+        "action": "record:withdrawn", "subject_code": subject_code, "record_id": rec.id, "document_no": rec.document_no,
         "publication_status": rec.publication_status, "deleted": true, "revoking_document_no": document,
         "ended_lists": lists, "ended_sanctions": sanctions, "at": now,
     });

@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(d.from, "submitted");
         assert_eq!(d.to, "with_department");
         assert_eq!(d.transition.action, "accept");
-        assert_eq!(kinds(&d), ["mark_objection", "route_to_department", "notify"]);
+        assert_eq!(kinds(&d), ["mark_objection", "route_to_department", "queue_sync", "notify"]);
         assert_eq!(template(&d), "case_accepted");
         assert_eq!(notified(&d), [Recipient::Applicant, Recipient::Department]);
         assert_eq!(d.enters_deadline, Some(4));
@@ -372,7 +372,7 @@ mod tests {
                 "removed_from_list",
                 &["apply_outcome", "end_list_membership", "end_sanctions", "unmark_objection", "queue_sync", "notify"],
             ),
-            ("maintained", &["unmark_objection", "notify"]),
+            ("maintained", &["unmark_objection", "queue_sync", "notify"]),
         ];
         for (outcome, expected) in table {
             let d = ok(&def, "with_department", Role::DepartmentOfficer, "verify", &verify_input(outcome));

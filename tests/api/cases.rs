@@ -168,7 +168,8 @@ async fn objection_corrected_changes_content_and_ends_named_sanction() {
     let public = app.public_items(demo::ENT_C).await;
     assert_eq!(find_by_id(&public, o.record_id).expect("still public")["content"], new_content);
     let rows = outbox_rows(&app, o.id).await;
-    assert_eq!(rows.iter().filter(|r| r.kind == "sync").count(), 1, "{rows:?}");
+    // Synced twice: the mark on acceptance, the correction (with the mark off) on the decision.
+    assert_eq!(rows.iter().filter(|r| r.kind == "sync").count(), 2, "{rows:?}");
     assert!(rows.iter().any(|r| r.kind == "mail" && r.template == "case_decided"), "{rows:?}");
 }
 

@@ -234,3 +234,37 @@ async fn a_subject_wide_bar_refuses_repair_of_another_record() {
     let err = app.try_file(&r.applicant, "repair", second).await.expect(422, "repair_barred");
     assert!(err["message"].as_str().unwrap().contains("该主体"), "{err}");
 }
+
+fn payload(row: &entity::outbox::Model) -> Value {
+    serde_json::from_str(&row.body_text).unwrap_or_else(|e| panic!("sync body {}: {e}", row.body_text))
+}
+
+/// Every change to what is published or shared is synced with what a
+/// downstream platform needs: the subject's code, the record, its state and
+/// what the step changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_messages_carry_the_subject_the_record_and_the_change() {
+    let app = spawn().await;
+    // The objection mark going on and off.
+    let (id, record) = accepted_objection(&app, "ent_a", demo::TOO_EARLY).await;
+    let syncs = outbox(&app, "sync", "sync").await;
+    let on = syncs.iter().map(payload).find(|p| p["action"] == "objection:with_department").expect("mark on synced");
+    assert_eq!(on["subject_code"], demo::ENT_A, "{on}");
+    assert_eq!((on["record_id"].as_i64(), on["objection_open"].as_bool()), (Some(record), Some(true)), "{on}");
+    let yjgl = app.login("yjgl").await;
+    app.act(&yjgl, id, "verify", json!({"outcome": "maintained", "comment": "信息无误"})).await.ok();
+    let syncs = outbox(&app, "sync", "sync").await;
+    let off = syncs.iter().map(payload).find(|p| p["action"] == "objection:closed_resolved").expect("mark off synced");
+    assert_eq!(off["objection_open"], false, "{off}");
+
+    // A repair: publication, lists and sanctions ended, with their ids.
+    let r = app.accepted_repair("ent_c", demo::LIST_ENTRY).await;
+    app.act(&r.officer, r.id, "approve", json!({})).await.ok();
+    let syncs = outbox(&app, "sync", "sync").await;
+    let done = syncs.iter().map(payload).find(|p| p["action"] == "repair:completed").expect("repair synced");
+    assert_eq!(done["subject_code"], demo::ENT_C, "{done}");
+    assert_eq!(done["publication_status"], "ended", "{done}");
+    assert_eq!(done["changes"]["ended_sanctions"].as_array().map(Vec::len), Some(2), "{done}");
+    assert_eq!(done["changes"]["ended_list_memberships"].as_array().map(Vec::len), Some(1), "{done}");
+    assert!(done["at"].is_string() && done["case_no"].is_string(), "{done}");
+}

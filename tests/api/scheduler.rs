@@ -483,6 +483,17 @@ async fn publication_ends_after_its_end_date_with_its_sanctions_and_open_repair(
     assert!(recipients(&ended[0]).contains(&"ent_a@demo.local".to_string()), "{ended:?}");
     let body = &ended[0].body_text;
     assert!(body.contains(&format!("已于 {} 终止公示", ends + Duration::days(1))), "{body}");
+    // Downstream platforms are told too.
+    let synced = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("sync"))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| serde_json::from_str::<Value>(&r.body_text).unwrap())
+        .find(|p| p["action"] == "record:publication_expired" && p["record_id"] == record_id)
+        .expect("the automatic end is synced");
+    assert_eq!(synced["subject_code"], demo::ENT_A, "{synced}");
     assert!(body.contains(&format!("公示期至 {ends}")), "{body}");
 
     // A later tick changes nothing.

@@ -214,13 +214,24 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
             ctx.changes.insert("new_due".into(), json!(ctx.new_due));
         }
         Effect::QueueSync => {
+            if ctx.parties.is_none() {
+                ctx.parties = Some(Parties::load(db, ctx.case).await?);
+            }
+            let subject_code = ctx.parties.as_ref().map(|p| p.subject_code.clone()).unwrap_or_default();
+            // What downstream platforms need: whose record, which one, what it
+            // now is, and what this step changed (ended or restored lists and
+            // sanctions, corrected fields before and after).
             let payload = json!({
                 "action": format!("{}:{}", ctx.case.kind, ctx.to_state),
                 "case_no": ctx.case.case_no,
+                "subject_code": subject_code,
                 "record_id": ctx.record.id,
                 "document_no": ctx.record.document_no,
                 "publication_status": ctx.record.publication_status,
+                "publication_ends": ctx.record.publication_ends,
+                "objection_open": ctx.record.objection_open,
                 "deleted": ctx.record.deleted,
+                "changes": ctx.changes,
                 "at": now,
             });
             let key = format!("sync:{}:v{}", case_id, ctx.case.version);

@@ -28,6 +28,14 @@ pub async fn expire_record(
         return Ok(None);
     };
     outbox::notify_publication_ended(txn, &state.templates, &updated, now).await?;
+    let subject_code =
+        entity::subject::Entity::find_by_id(updated.subject_id).one(txn).await?.map(|s| s.code).unwrap_or_default();
+    let payload = serde_json::json!({
+        "action": "record:publication_expired", "subject_code": subject_code, "record_id": updated.id,
+        "document_no": updated.document_no, "publication_status": updated.publication_status,
+        "publication_ends": updated.publication_ends, "at": now,
+    });
+    outbox::queue_sync(txn, &payload, None, format!("sync:record:{}:v{}", updated.id, updated.version), now).await?;
     if let Some(open) = case::Entity::find()
         .filter(case::Column::OpenRecordKey.eq(updated.id))
         .filter(case::Column::Kind.eq(CaseKind::Repair))

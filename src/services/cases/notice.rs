@@ -16,6 +16,8 @@ use entity::{case, department, record, subject};
 #[derive(Debug, Clone, Default)]
 pub struct Parties {
     pub subject_name: String,
+    /// The subject's unified social credit code (or resident ID).
+    pub subject_code: String,
     pub department_name: Option<String>,
 }
 
@@ -23,7 +25,8 @@ impl Parties {
     pub async fn load<C: ConnectionTrait>(db: &C, c: &case::Model) -> ApiResult<Parties> {
         let subject = subject::Entity::find_by_id(c.subject_id).one(db).await?;
         let dept = department::Entity::find_by_id(c.department_id).one(db).await?;
-        Ok(Parties { subject_name: subject.map(|s| s.name).unwrap_or_default(), department_name: dept.map(|d| d.name) })
+        let (subject_name, subject_code) = subject.map(|s| (s.name, s.code)).unwrap_or_default();
+        Ok(Parties { subject_name, subject_code, department_name: dept.map(|d| d.name) })
     }
 }
 
