@@ -58,6 +58,25 @@ fn refused(e: ApiError) -> Result<(StatusCode, String), PageError> {
     }
 }
 
+/// After a form's service call: on success, back to `done` (post, redirect,
+/// get); on a refusal, the form's page again with the reason.
+async fn settle<T, Fut>(
+    res: Result<T, ApiError>,
+    done: &str,
+    again: impl FnOnce(StatusCode, String) -> Fut,
+) -> Result<HttpResponse, PageError>
+where
+    Fut: std::future::Future<Output = Result<HttpResponse, PageError>>,
+{
+    match res {
+        Ok(_) => Ok(render::redirect(done)),
+        Err(e) => {
+            let (status, msg) = refused(e)?;
+            again(status, msg).await
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Notice {
     done: Option<String>,
@@ -126,13 +145,8 @@ async fn create_user(state: web::Data<AppState>, p: Posted<AdminOnly, UserForm>)
         email: opt(&f.email),
         ..Default::default()
     };
-    match users::create_user(&state, input).await {
-        Ok(_) => Ok(render::redirect("/admin/users?done=1")),
-        Err(e) => {
-            let (status, msg) = refused(e)?;
-            show_users(&state, &p.who.session, status, None, Some(msg)).await
-        }
-    }
+    let res = users::create_user(&state, input).await;
+    settle(res, "/admin/users?done=1", |status, msg| show_users(&state, &p.who.session, status, None, Some(msg))).await
 }
 
 /// Deactivate, activate, unlock, or set a new password.
@@ -150,13 +164,8 @@ async fn update_user(
         Some("password") => input.password = f.password.clone().or(Some(String::new())),
         _ => return Err(PageError::BadRequest("未知的操作".into())),
     }
-    match users::update_user(&state, id.into_inner(), input).await {
-        Ok(_) => Ok(render::redirect("/admin/users?done=1")),
-        Err(e) => {
-            let (status, msg) = refused(e)?;
-            show_users(&state, &p.who.session, status, None, Some(msg)).await
-        }
-    }
+    let res = users::update_user(&state, id.into_inner(), input).await;
+    settle(res, "/admin/users?done=1", |status, msg| show_users(&state, &p.who.session, status, None, Some(msg))).await
 }
 
 // ------------------------------------------------------------ departments
@@ -196,13 +205,11 @@ async fn create_department(
 ) -> Result<HttpResponse, PageError> {
     let f = &p.form;
     let input = DepartmentInput { code: opt(&f.code), name: opt(&f.name), kind: opt(&f.kind), email: opt(&f.email) };
-    match departments::create_department(&state, input).await {
-        Ok(_) => Ok(render::redirect("/admin/departments?done=1")),
-        Err(e) => {
-            let (status, msg) = refused(e)?;
-            show_departments(&state, &p.who.session, status, None, Some(msg)).await
-        }
-    }
+    let res = departments::create_department(&state, input).await;
+    settle(res, "/admin/departments?done=1", |status, msg| {
+        show_departments(&state, &p.who.session, status, None, Some(msg))
+    })
+    .await
 }
 
 async fn update_department(
@@ -212,13 +219,11 @@ async fn update_department(
 ) -> Result<HttpResponse, PageError> {
     let f = &p.form;
     let input = DepartmentInput { code: opt(&f.code), name: opt(&f.name), kind: None, email: f.email.clone() };
-    match departments::update_department(&state, id.into_inner(), input).await {
-        Ok(_) => Ok(render::redirect("/admin/departments?done=1")),
-        Err(e) => {
-            let (status, msg) = refused(e)?;
-            show_departments(&state, &p.who.session, status, None, Some(msg)).await
-        }
-    }
+    let res = departments::update_department(&state, id.into_inner(), input).await;
+    settle(res, "/admin/departments?done=1", |status, msg| {
+        show_departments(&state, &p.who.session, status, None, Some(msg))
+    })
+    .await
 }
 
 // --------------------------------------------------------------- measures
@@ -262,13 +267,9 @@ async fn create_measure(
         legal_basis: opt(&f.legal_basis),
         implementing_department: opt(&f.implementing_department),
     };
-    match measures::create_measure(&state, input).await {
-        Ok(_) => Ok(render::redirect("/admin/measures?done=1")),
-        Err(e) => {
-            let (status, msg) = refused(e)?;
-            show_measures(&state, &p.who.session, status, None, Some(msg)).await
-        }
-    }
+    let res = measures::create_measure(&state, input).await;
+    settle(res, "/admin/measures?done=1", |status, msg| show_measures(&state, &p.who.session, status, None, Some(msg)))
+        .await
 }
 
 /// Saves a measure, or deletes it (`op=delete`).
@@ -289,13 +290,10 @@ async fn update_measure(
         };
         measures::update_measure(&state, id, input).await.map(|_| ())
     };
-    match result {
-        Ok(()) => Ok(render::redirect("/admin/measures?done=1")),
-        Err(e) => {
-            let (status, msg) = refused(e)?;
-            show_measures(&state, &p.who.session, status, None, Some(msg)).await
-        }
-    }
+    settle(result, "/admin/measures?done=1", |status, msg| {
+        show_measures(&state, &p.who.session, status, None, Some(msg))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- records
@@ -428,13 +426,8 @@ async fn update_record(
         Ok(input) => admin_records::update_record(&state, p.who.id, id, input).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => Ok(render::redirect(&format!("/admin/records/{id}?done=1"))),
-        Err(e) => {
-            let (status, msg) = refused(e)?;
-            show_record(&state, &p.who.session, id, status, None, Some(msg)).await
-        }
-    }
+    let done = format!("/admin/records/{id}?done=1");
+    settle(result, &done, |status, msg| show_record(&state, &p.who.session, id, status, None, Some(msg))).await
 }
 
 #[derive(Deserialize)]
@@ -461,13 +454,8 @@ async fn add_sanction(
         (None, _) => Err(ApiError::field("measure_id", "required", "请选择惩戒措施")),
         (_, Err(e)) => Err(e),
     };
-    match result {
-        Ok(_) => Ok(render::redirect(&format!("/admin/records/{id}?done=1"))),
-        Err(e) => {
-            let (status, msg) = refused(e)?;
-            show_record(&state, &p.who.session, id, status, None, Some(msg)).await
-        }
-    }
+    let done = format!("/admin/records/{id}?done=1");
+    settle(result, &done, |status, msg| show_record(&state, &p.who.session, id, status, None, Some(msg))).await
 }
 
 async fn add_list_entry(
@@ -484,13 +472,8 @@ async fn add_list_entry(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => Ok(render::redirect(&format!("/admin/records/{id}?done=1"))),
-        Err(e) => {
-            let (status, msg) = refused(e)?;
-            show_record(&state, &p.who.session, id, status, None, Some(msg)).await
-        }
-    }
+    let done = format!("/admin/records/{id}?done=1");
+    settle(result, &done, |status, msg| show_record(&state, &p.who.session, id, status, None, Some(msg))).await
 }
 
 // --------------------------------------------------------------- calendar

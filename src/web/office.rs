@@ -55,8 +55,11 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// Open and overdue cases by department, as horizontal bars.
+/// Open and overdue cases by department, as horizontal bars (names after
+/// ten characters are cut with an ellipsis; the full name is the title).
 fn department_chart(d: &Dashboard) -> String {
+    const LABEL: i32 = 220; // where the bars start
+    const WIDTH: f64 = 280.0;
     let max = d.rows.iter().map(|r| r.open_objections + r.open_repairs).max().unwrap_or(0).max(1) as f64;
     let height = 30 + d.rows.len() as i32 * 28;
     let mut svg = format!(
@@ -64,20 +67,30 @@ fn department_chart(d: &Dashboard) -> String {
     );
     let _ = write!(
         svg,
-        r##"<rect x="150" y="4" width="10" height="10" fill="#3a6ea5"/><text x="164" y="13">在办</text><rect x="210" y="4" width="10" height="10" fill="#c0392b"/><text x="224" y="13">超期</text>"##
+        r##"<rect x="{LABEL}" y="4" width="10" height="10" fill="#3a6ea5"/><text x="{}" y="13">在办</text><rect x="{}" y="4" width="10" height="10" fill="#c0392b"/><text x="{}" y="13">超期</text>"##,
+        LABEL + 14,
+        LABEL + 60,
+        LABEL + 74
     );
     for (i, r) in d.rows.iter().enumerate() {
         let y = 24 + i as i32 * 28;
         let open = r.open_objections + r.open_repairs;
-        let w_open = (open as f64 / max * 360.0).round() as i32;
-        let w_over = (r.overdue as f64 / max * 360.0).round() as i32;
+        let w_open = (open as f64 / max * WIDTH).round() as i32;
+        let w_over = (r.overdue as f64 / max * WIDTH).round() as i32;
+        let name: String = if r.department_name.chars().count() > 10 {
+            r.department_name.chars().take(10).chain(std::iter::once('…')).collect()
+        } else {
+            r.department_name.clone()
+        };
         let _ = write!(
             svg,
-            r##"<text x="144" y="{}" text-anchor="end">{}</text><rect x="150" y="{y}" width="{w_open}" height="10" fill="#3a6ea5"/><rect x="150" y="{}" width="{w_over}" height="8" fill="#c0392b"/><text x="{}" y="{}">{open} / {}</text>"##,
+            r##"<text x="{}" y="{}" text-anchor="end"><title>{}</title>{}</text><rect x="{LABEL}" y="{y}" width="{w_open}" height="10" fill="#3a6ea5"/><rect x="{LABEL}" y="{}" width="{w_over}" height="8" fill="#c0392b"/><text x="{}" y="{}">{open} / {}</text>"##,
+            LABEL - 6,
             y + 12,
             esc(&r.department_name),
+            esc(&name),
             y + 11,
-            156 + w_open.max(w_over),
+            LABEL + 6 + w_open.max(w_over),
             y + 12,
             r.overdue
         );
