@@ -106,15 +106,57 @@ async fn open_counts<C: ConnectionTrait>(
         .await?;
     // A case counts against a department only once routed there; before,
     // the credit office holds it (formal check, supplements).
-    let office = department::Entity::find()
-        .filter(department::Column::Kind.eq(entity::types::DepartmentKind::CreditOffice))
-        .one(db)
-        .await?
-        .map(|d| d.id);
+    let office = credit_office_id(db).await?;
     Ok(rows
         .into_iter()
         .map(|(d, k, unrouted, n, oldest)| (if unrouted { office.unwrap_or(d) } else { d }, k, n, oldest))
         .collect())
+}
+
+/// Open cases by (holder, kind) in one pass: how many, how many fall due by
+/// `soon` without being overdue, how many are overdue. The holder is the
+/// department once routed, the credit office before.
+async fn open_load<C: ConnectionTrait>(db: &C, soon: DateTime<Utc>) -> ApiResult<Vec<(i64, CaseKind, u64, u64, u64)>> {
+    use sea_orm::sea_query::ExprTrait as _;
+    let unrouted = Expr::col(case::Column::RoutedAt).is_null();
+    let due_soon = Expr::col(case::Column::Overdue).eq(false).and(Expr::col(case::Column::DueAt).lte(soon));
+    let late = Expr::col(case::Column::Overdue).eq(true);
+    let q = case::Entity::find()
+        .select_only()
+        .column(case::Column::DepartmentId)
+        .column(case::Column::Kind)
+        .column_as(unrouted.clone(), "unrouted")
+        .column_as(Expr::expr(Func::count(Expr::col(case::Column::Id))), "n")
+        .column_as(Expr::from(Func::sum(Expr::case(due_soon, 1).finally(0))), "soon")
+        .column_as(Expr::from(Func::sum(Expr::case(late, 1).finally(0))), "late")
+        .filter(case::Column::ClosedAt.is_null())
+        .group_by(case::Column::DepartmentId)
+        .group_by(case::Column::Kind)
+        .group_by(unrouted);
+    let rows = db.query_all_raw(q.build(db.get_database_backend())).await?;
+    let office = credit_office_id(db).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let d: i64 = row.try_get("", "department_id")?;
+        let kind: CaseKind = row.try_get("", "kind")?;
+        let unrouted: bool = row.try_get("", "unrouted")?;
+        let count = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
+        let n: i64 = row.try_get("", "n")?;
+        let soon: Option<i64> = row.try_get("", "soon")?;
+        let late: Option<i64> = row.try_get("", "late")?;
+        let holder = if unrouted { office.unwrap_or(d) } else { d };
+        out.push((holder, kind, count(Some(n)), count(soon), count(late)));
+    }
+    Ok(out)
+}
+
+/// The credit office's own department (it holds cases before routing).
+async fn credit_office_id<C: ConnectionTrait>(db: &C) -> ApiResult<Option<i64>> {
+    Ok(department::Entity::find()
+        .filter(department::Column::Kind.eq(entity::types::DepartmentKind::CreditOffice))
+        .one(db)
+        .await?
+        .map(|d| d.id))
 }
 
 /// Cases closed in the period, split by kind and by how they closed; decided
@@ -305,36 +347,22 @@ pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<Nai
     let soon = state.calendar().next_working_day(today).map(end_of_local_day).unwrap_or(now + Duration::days(1));
     let names = department_names(db).await?;
     let mut rows: BTreeMap<i64, DashboardRow> = BTreeMap::new();
-    let mut counts: Vec<(u8, i64, CaseKind, i64)> = Vec::new();
-    for (d, k, n, _) in open_counts(db, sea_orm::Condition::all()).await? {
-        counts.push((0, d, k, n));
-    }
-    let due_soon = sea_orm::Condition::all().add(case::Column::Overdue.eq(false)).add(case::Column::DueAt.lte(soon));
-    for (d, k, n, _) in open_counts(db, due_soon).await? {
-        counts.push((1, d, k, n));
-    }
-    for (d, k, n, _) in open_counts(db, sea_orm::Condition::all().add(case::Column::Overdue.eq(true))).await? {
-        counts.push((2, d, k, n));
-    }
     let (mut open, mut soon_n, mut overdue) = (0, 0, 0);
-    for (what, d, k, n) in counts {
+    for (d, k, n, due_soon, late) in open_load(db, soon).await? {
         let r = rows.entry(d).or_insert_with(|| DashboardRow {
             department_id: d,
             department_name: names.get(&d).cloned().unwrap_or_default(),
             ..Default::default()
         });
-        let n = n as u64;
-        match (what, k) {
-            (0, CaseKind::Objection) => r.open_objections += n,
-            (0, CaseKind::Repair) => r.open_repairs += n,
-            (1, _) => r.due_soon += n,
-            _ => r.overdue += n,
+        match k {
+            CaseKind::Objection => r.open_objections += n,
+            CaseKind::Repair => r.open_repairs += n,
         }
-        match what {
-            0 => open += n,
-            1 => soon_n += n,
-            _ => overdue += n,
-        }
+        r.due_soon += due_soon;
+        r.overdue += late;
+        open += n;
+        soon_n += due_soon;
+        overdue += late;
     }
     let worst = case::Entity::find()
         .filter(case::Column::ClosedAt.is_null())

@@ -62,6 +62,18 @@ async fn overview_counts_open_overdue_and_timely_cases() {
     let xyb = row("区社会信用体系建设办公室（区信用办）");
     assert_eq!((xyb["open_objections"].as_u64(), xyb["overdue"].as_u64()), (Some(1), Some(0)), "{o}");
     assert!(depts.iter().all(|x| x["department_name"] != "区市场监督管理局"), "D is not routed yet: {o}");
+    // The dashboard counts the same way, in one pass.
+    let dash = app.get("/api/v1/reports/dashboard?from=2026-09-01&to=2026-12-31", &office).await.ok();
+    assert_eq!((dash["open"].as_u64(), dash["overdue"].as_u64()), (Some(2), Some(1)), "{dash}");
+    let rows = dash["rows"].as_array().unwrap();
+    let by =
+        |name: &str| rows.iter().find(|x| x["department_name"] == name).unwrap_or_else(|| panic!("{name}: {dash}"));
+    assert_eq!(
+        (by("区应急管理局")["open_objections"].as_u64(), by("区应急管理局")["overdue"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(by("区社会信用体系建设办公室（区信用办）")["open_objections"], 1, "{dash}");
+    assert_eq!(dash["objections"]["not_accepted"], 1, "{dash}");
 
     // A period without closings; a reversed period; who may ask.
     let none = app.get("/api/v1/reports/overview?from=2025-01-01&to=2025-12-31", &office).await.ok();
