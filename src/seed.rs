@@ -10,7 +10,7 @@ use sea_orm::{
 use crate::services::admin::records::derive_for;
 use crate::state::AppState;
 use entity::types::ActiveStatus;
-use entity::{department, list_membership, measure, record, sanction, subject, user};
+use entity::{department, list_membership, measure, sanction, subject, user};
 
 /// A demo login: username, display name, role, department code, subject index.
 pub type DemoUser = (&'static str, &'static str, &'static str, Option<&'static str>, Option<usize>);
@@ -260,36 +260,19 @@ async fn insert_record<C: ConnectionTrait>(
         state.settings.publication.publication_end,
     )
     .map_err(|e| anyhow::anyhow!("demo record status: {e:?}"))?;
-    let status = initial.status;
-    let r = record::ActiveModel {
-        subject_id: Set(subject_ids[spec.subject]),
-        record_type: Set(spec.record_type.into()),
-        title: Set(spec.title.into()),
-        content: Set(format!("{}。处罚依据见决定书 {}。", spec.title, spec.doc)),
-        severity: Set(spec.severity.into()),
-        regime: Set(spec.regime.into()),
-        department_id: Set(dept_ids[spec.dept]),
-        document_no: Set(spec.doc.into()),
-        decision_date: Set(decision),
-        conduct_end_date: Set(Some(decision)),
-        publication_status: Set(status),
-        publication_ended_at: Set(initial.end_reason.map(|_| now)),
-        publication_end_reason: Set(initial.end_reason.map(str::to_string)),
-        repairable: Set(derived.repairable),
-        repair_from: Set(derived.repair_from),
-        publication_ends: Set(derived.publication_ends),
-        display_category: Set(derived.display_category_for(status)),
-        objection_open: Set(false),
-        objection_case_id: Set(None),
-        repair_barred_until: Set(None),
-        deleted: Set(false),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    let new = crate::services::admin::records::NewRecord {
+        subject_id: subject_ids[spec.subject],
+        record_type: spec.record_type.into(),
+        title: spec.title.into(),
+        content: format!("{}。处罚依据见决定书 {}。", spec.title, spec.doc),
+        severity: spec.severity.into(),
+        regime: spec.regime.into(),
+        department_id: dept_ids[spec.dept],
+        document_no: spec.doc.into(),
+        decision_date: decision,
+        conduct_end_date: Some(decision),
+    };
+    let r = crate::services::admin::records::new_record_row(new, &derived, initial, now).insert(txn).await?;
     for m in spec.sanctions {
         sanction::ActiveModel {
             record_id: Set(r.id),

@@ -62,6 +62,60 @@ pub fn derive_for(
 }
 
 /// A decision date must lie between 2000 and today.
+/// What a new record is about (its window and status come from the rules).
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub subject_id: i64,
+    pub record_type: String,
+    pub title: String,
+    pub content: String,
+    pub severity: String,
+    pub regime: String,
+    pub department_id: i64,
+    pub document_no: String,
+    pub decision_date: NaiveDate,
+    pub conduct_end_date: Option<NaiveDate>,
+}
+
+/// A new record's row: its fields, the window derived for it and the status
+/// it starts with (`domain::period::initial_status`). The one constructor for
+/// administrators' records, the demo seed and imports.
+pub fn new_record_row(
+    n: NewRecord,
+    derived: &Derived,
+    initial: crate::domain::period::InitialStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> record::ActiveModel {
+    record::ActiveModel {
+        subject_id: Set(n.subject_id),
+        record_type: Set(n.record_type),
+        title: Set(n.title),
+        content: Set(n.content),
+        severity: Set(n.severity),
+        regime: Set(n.regime),
+        department_id: Set(n.department_id),
+        document_no: Set(n.document_no),
+        decision_date: Set(n.decision_date),
+        conduct_end_date: Set(n.conduct_end_date),
+        publication_status: Set(initial.status),
+        publication_ended_at: Set(initial.end_reason.map(|_| now)),
+        publication_end_reason: Set(initial.end_reason.map(str::to_string)),
+        repairable: Set(derived.repairable),
+        repair_from: Set(derived.repair_from),
+        publication_ends: Set(derived.publication_ends),
+        display_category: Set(derived.display_category_for(initial.status)),
+        objection_open: Set(false),
+        objection_case_id: Set(None),
+        repair_barred_until: Set(None),
+        repair_notified_for: Set(None),
+        deleted: Set(false),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
 /// New values for the fields a record's window depends on.
 #[derive(Debug, Default, Clone)]
 pub struct WindowChange {
@@ -256,38 +310,20 @@ pub async fn create_record(
         return Err(ApiError::Validation(errs));
     };
     let now = state.clock.now();
-    let status = initial.status;
-    let display_category = derived.display_category_for(status);
     let txn = state.db.begin().await?;
-    let m = record::ActiveModel {
-        subject_id: Set(subject_id.unwrap_or_default()),
-        record_type: Set(record_type),
-        title: Set(title.unwrap_or_default()),
-        content: Set(input.content.unwrap_or_default()),
-        severity: Set(input.severity.unwrap_or_default()),
-        regime: Set(input.regime.unwrap_or_default()),
-        department_id: Set(input.department_id.unwrap_or_default()),
-        document_no: Set(document_no.unwrap_or_default()),
-        decision_date: Set(decision),
-        conduct_end_date: Set(input.conduct_end_date),
-        publication_status: Set(status),
-        publication_ended_at: Set(initial.end_reason.map(|_| now)),
-        publication_end_reason: Set(initial.end_reason.map(str::to_string)),
-        repairable: Set(derived.repairable),
-        repair_from: Set(derived.repair_from),
-        publication_ends: Set(derived.publication_ends),
-        display_category: Set(display_category),
-        objection_open: Set(false),
-        objection_case_id: Set(None),
-        repair_barred_until: Set(None),
-        deleted: Set(false),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
+    let new = NewRecord {
+        subject_id: subject_id.unwrap_or_default(),
+        record_type,
+        title: title.unwrap_or_default(),
+        content: input.content.unwrap_or_default(),
+        severity: input.severity.unwrap_or_default(),
+        regime: input.regime.unwrap_or_default(),
+        department_id: input.department_id.unwrap_or_default(),
+        document_no: document_no.unwrap_or_default(),
+        decision_date: decision,
+        conduct_end_date: input.conduct_end_date,
+    };
+    let m = new_record_row(new, &derived, initial, now).insert(&txn).await?;
     let detail = serde_json::json!({"document_no": m.document_no, "publication_status": m.publication_status});
     crate::services::publication::record_event(&txn, m.id, admin_actor(admin_id), "record_created", detail, now)
         .await?;
