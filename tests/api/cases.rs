@@ -456,10 +456,24 @@ async fn repair_denied_needs_comment_and_keeps_record() {
     let rows = outbox_rows(&app, r.id).await;
     assert!(!rows.iter().any(|x| x.kind == "sync"), "nothing to sync on denial: {rows:?}");
     // The decision mail tells the applicant the way forward, and links to the case page.
-    let mail = rows.iter().find(|x| x.template == "case_decided").expect("a decision mail");
+    let mail = rows
+        .iter()
+        .find(|x| x.template == "case_decided" && x.recipients.contains("ent_a@demo.local"))
+        .expect("the applicant's decision mail");
     assert!(mail.body_text.contains("重新申请信用修复") && mail.body_text.contains("提出异议"), "{}", mail.body_text);
     assert!(
         mail.body_text.contains(&format!("/cases/{}", r.id)) && !mail.body_text.contains("/api/"),
+        "{}",
+        mail.body_text
+    );
+    // Each group's copy is addressed to it: the credit office's is not written to the enterprise.
+    let copies: Vec<_> = rows.iter().filter(|x| x.template == "case_decided").collect();
+    let office_copy = copies.iter().find(|x| x.recipients.contains("office@demo.local")).expect("the office's copy");
+    assert!(office_copy.body_text.trim_start().starts_with("区信用办："), "{}", office_copy.body_text);
+    assert!(office_copy.body_text.contains("泉城示例建材有限公司 的信用修复申请"), "{}", office_copy.body_text);
+    assert!(!office_copy.body_text.contains("重新申请"), "{}", office_copy.body_text);
+    assert!(
+        mail.recipients.contains("ent_a@demo.local") && mail.body_text.contains("您的信用修复申请"),
         "{}",
         mail.body_text
     );

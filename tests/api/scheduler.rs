@@ -688,13 +688,16 @@ async fn mail_goes_out_over_smtp() {
     assert!(text.contains("形式审查"), "{text}");
     assert!(m.data.contains("noreply@credit.local"), "{}", m.data);
 
-    // The credit office's copy (it may also get the daily digest).
+    // The credit office's copy, addressed to it (it may also get the daily digest).
     let to_office: Vec<_> = got
         .iter()
-        .filter(|m| m.rcpt.contains(&"office@demo.local".to_string()) && m.subject().contains("已收到"))
+        .filter(|m| m.rcpt.contains(&"office@demo.local".to_string()) && m.subject().contains("新收到"))
         .collect();
     assert_eq!(to_office.len(), 1, "{got:?}");
     let m = to_office[0];
+    let text = m.text();
+    assert!(text.starts_with("区信用办：") && text.contains("泉城示例建材有限公司 提交的"), "{text}");
+    assert!(text.contains("请于") && !text.contains("请留意后续通知"), "{text}");
     assert!(m.rcpt.contains(&"xyb@credit.local".to_string()), "{m:?}");
     assert!(!m.rcpt.contains(&"ent_a@demo.local".to_string()), "{m:?}");
     assert!(m.subject().contains(&case_no), "{}", m.subject());

@@ -52,6 +52,8 @@ pub fn context(
         "state_title": st.map(|s| s.title.clone()),
         "result": st.and_then(|s| s.result.clone()),
         "recipient_name": parties.subject_name,
+        "applicant_name": parties.subject_name,
+        "for_applicant": true,
         "department_name": parties.department_name,
         "record_title": rec.map(|r| r.title.clone()),
         "document_no": rec.map(|r| r.document_no.clone()),
@@ -99,9 +101,18 @@ pub async fn queue<C: ConnectionTrait>(
     to: &[Recipient],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let ctx = Value::Object(ctx.clone());
     for who in to {
+        // Each group's copy is addressed to that group.
+        let mut m = ctx.clone();
+        let name = match who {
+            Recipient::Applicant => ctx.get("applicant_name").cloned().unwrap_or(Value::Null),
+            Recipient::Department => ctx.get("department_name").cloned().unwrap_or(Value::Null),
+            Recipient::CreditOffice => Value::String("区信用办".into()),
+        };
+        m.insert("recipient_name".into(), name);
+        m.insert("for_applicant".into(), Value::Bool(*who == Recipient::Applicant));
         let addrs = outbox::recipients(db, *who, c.applicant_user_id, c.department_id).await?;
+        let ctx = Value::Object(m);
         outbox::queue_mail(db, &state.templates, template, &ctx, &addrs, Some(c.id), None, now).await?;
     }
     Ok(())
