@@ -92,6 +92,8 @@ pub struct Settings {
     pub repair_bar_years: u32,
     /// Repeat-application limits and the bar's scope (off by default).
     pub repair_policy: crate::domain::repair_policy::RepairPolicy,
+    /// Market-regulation records: refer their repair to SAMR's system, or register SAMR's decision.
+    pub samr: crate::domain::samr::SamrSettings,
     /// Seconds between scheduler ticks.
     pub tick_seconds: u64,
     /// Start the scheduler with the server.
@@ -127,6 +129,7 @@ impl Default for Settings {
             max_attachment_bytes: 10 * 1024 * 1024,
             repair_bar_years: 3,
             repair_policy: Default::default(),
+            samr: Default::default(),
             tick_seconds: 60,
             scheduler: true,
             outbox_max_attempts: 6,

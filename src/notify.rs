@@ -26,7 +26,23 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("repair_open", include_str!("../templates/mail/repair_open.toml")),
     ("daily_digest", include_str!("../templates/mail/daily_digest.toml")),
     ("calendar_provisional", include_str!("../templates/mail/calendar_provisional.toml")),
+    ("case_routed", include_str!("../templates/mail/case_routed.toml")),
+    ("case_handed_back", include_str!("../templates/mail/case_handed_back.toml")),
+    ("extension_requested", include_str!("../templates/mail/extension_requested.toml")),
+    ("extension_refused", include_str!("../templates/mail/extension_refused.toml")),
 ];
+
+/// `value` with every null member of every object left out.
+fn without_nulls(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(m) => {
+            Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +88,11 @@ impl Templates {
         Ok(Templates { env })
     }
 
+    /// Renders a template. Absent values (JSON null) count as undefined, so
+    /// `default(...)` and `{% if %}` treat them alike and no mail ever
+    /// shows "none".
     pub fn render(&self, name: &str, ctx: &serde_json::Value) -> anyhow::Result<Rendered> {
+        let ctx = &without_nulls(ctx);
         let part = |p: &str| -> anyhow::Result<String> {
             Ok(self.env.get_template(&format!("{name}.{p}"))?.render(minijinja::value::Serde(ctx))?)
         };
@@ -98,5 +118,96 @@ mod tests {
         for (name, _) in BUILTIN {
             assert!(t.render(name, &serde_json::json!({})).is_ok(), "{name}");
         }
+    }
+
+    /// Problems a rendered part shows when an optional field is absent: a
+    /// literal none/null, an empty pair of brackets or quotes, or a label
+    /// with nothing after it (any line but the salutation ending in "：").
+    fn placeholder_problems(name: &str, part: &str, text: &str) -> Vec<String> {
+        let plain = if part == "html" {
+            // Tags end lines, so a label left alone in a paragraph shows.
+            // Block tags end lines; inline ones (strong, a) do not.
+            let mut out = String::new();
+            let mut tag: Option<String> = None;
+            for ch in text.chars() {
+                match (ch, tag.as_mut()) {
+                    ('<', None) => tag = Some(String::new()),
+                    ('>', Some(t)) => {
+                        let name: String =
+                            t.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                        if ["p", "br", "li", "ol", "ul", "div", "tr", "table", "h1", "h2", "h3"]
+                            .contains(&name.as_str())
+                        {
+                            out.push('\n');
+                        }
+                        tag = None;
+                    }
+                    (c, Some(t)) => t.push(c),
+                    (c, None) => out.push(c),
+                }
+            }
+            out
+        } else {
+            text.to_string()
+        };
+        let mut problems = Vec::new();
+        let lower = plain.to_lowercase();
+        for word in ["none", "null", "undefined"] {
+            if lower.contains(word) {
+                problems.push(format!("{name}.{part}: shows `{word}`"));
+            }
+        }
+        for pair in ["（）", "“”", "《》", "()", "：。", "：，"] {
+            if plain.contains(pair) {
+                problems.push(format!("{name}.{part}: shows an empty `{pair}`"));
+            }
+        }
+        let lines: Vec<&str> = plain.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        for line in lines.iter().skip(1) {
+            if line.ends_with('：') || line.ends_with(':') {
+                problems.push(format!("{name}.{part}: a label with nothing after it: `{line}`"));
+            }
+        }
+        problems
+    }
+
+    #[test]
+    fn every_template_renders_without_placeholders_when_optional_fields_are_absent() {
+        let t = Templates::load(None).unwrap();
+        // What a mail always has (a case mail its case, state and link; the
+        // digest its date; a withdrawal its subject and day); everything
+        // else is optional and given here as absent (null) or not at all.
+        let minimal = serde_json::json!({
+            "case_no": "YY2026000001", "kind_label": "异议申请", "link": "http://127.0.0.1:8080/cases/1",
+            "record_title": "行政处罚", "document_no": "济高环罚〔2026〕1号", "extension_days": 3,
+            "state_title": "待部门核查", "result": "已办结", "date": "2026-12-02",
+            "subject_name": "某某有限公司", "ended_on": "2026-12-02", "reason": null, "revoking_document_no": null,
+            "recipient_name": null, "department_name": null, "comment": null, "due_date": null,
+            "total_due_date": null, "outcome_label": null, "bar_until": null, "decision_text": null,
+            "missing": [], "missing_items": [],
+        });
+        let mut problems = Vec::new();
+        for (name, _) in BUILTIN {
+            let r = t.render(name, &minimal).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for (part, text) in [("subject", &r.subject), ("text", &r.text), ("html", &r.html)] {
+                problems.extend(placeholder_problems(name, part, text));
+            }
+        }
+        problems.sort();
+        problems.dedup();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn null_values_fall_back_to_their_defaults() {
+        let t = Templates::load(None).unwrap();
+        let r = t
+            .render(
+                "case_urged",
+                &serde_json::json!({"case_no": "XF1", "kind_label": "信用修复申请", "department_name": null}),
+            )
+            .unwrap();
+        assert!(r.text.starts_with("\n认定单位：") || r.text.contains("认定单位："), "{}", r.text);
+        assert!(!r.text.contains("none"));
     }
 }

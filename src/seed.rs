@@ -9,7 +9,7 @@ use sea_orm::{
 
 use crate::services::admin::records::derive_for;
 use crate::state::AppState;
-use entity::types::ActiveStatus;
+use entity::types::{ActiveStatus, RecordSource};
 use entity::{department, list_membership, measure, sanction, subject, user};
 
 /// A demo login: username, display name, role, department code, subject index.
@@ -65,8 +65,9 @@ struct RecordSpec {
     dept: &'static str,
     record_type: &'static str,
     title: &'static str,
-    regime: &'static str,
+    /// The regime is the one in force on the decision date (derived).
     severity: &'static str,
+    source: RecordSource,
     months_ago: u32,
     doc: &'static str,
     sanctions: &'static [usize],
@@ -80,8 +81,8 @@ const RECORDS: &[RecordSpec] = &[
         dept: "STHJ",
         record_type: "administrative_penalty",
         title: "超标排放大气污染物",
-        regime: "current",
         severity: "general",
+        source: RecordSource::Local,
         months_ago: 5,
         doc: "济高环罚〔2026〕12号",
         sanctions: &[0, 1],
@@ -93,21 +94,22 @@ const RECORDS: &[RecordSpec] = &[
         dept: "YJGL",
         record_type: "administrative_penalty",
         title: "未按规定开展安全生产教育培训",
-        regime: "current",
         severity: "serious",
+        source: RecordSource::Local,
         months_ago: 2,
         doc: "济高应急罚〔2026〕31号",
         sanctions: &[2],
         list: None,
     },
-    // Not repairable (legacy 特定严重失信), on the serious-dishonesty list.
+    // A market-regulation (SAMR) list entry mirrored here (Order 58 严重,
+    // 20 months ago): its repair is applied for on SAMR's own system.
     RecordSpec {
         subject: 1,
         dept: "SCJG",
         record_type: "serious_dishonesty_list",
         title: "生产经营不符合食品安全标准的食品被吊销许可证",
-        regime: "legacy527",
-        severity: "legacy_specific_serious",
+        severity: "serious",
+        source: RecordSource::Samr,
         months_ago: 20,
         doc: "济高市监罚〔2025〕8号",
         sanctions: &[0, 3],
@@ -119,34 +121,35 @@ const RECORDS: &[RecordSpec] = &[
         dept: "SCJG",
         record_type: "administrative_penalty",
         title: "未按规定公示年度报告（警告）",
-        regime: "current",
         severity: "minor",
+        source: RecordSource::Local,
         months_ago: 1,
         doc: "济高市监简罚〔2026〕102号",
         sanctions: &[],
         list: None,
     },
-    // Entered past its publication end (legacy 一般失信, 13 months ago): starts ended, never shown.
+    // Entered past its publication end (Order 58 一般, 40 months ago: three
+    // years ran out): starts ended, never shown.
     RecordSpec {
         subject: 2,
         dept: "YJGL",
         record_type: "administrative_penalty",
         title: "未按规定设置安全警示标志",
-        regime: "legacy527",
-        severity: "legacy_general",
-        months_ago: 13,
+        severity: "general",
+        source: RecordSource::Local,
+        months_ago: 40,
         doc: "济高应急罚〔2025〕77号",
         sanctions: &[],
         list: None,
     },
-    // Repairable list entry with sanctions (current 严重, 14 months ago): objection or repair demo.
+    // Repairable list entry with sanctions (Order 58 严重, 14 months ago): objection or repair demo.
     RecordSpec {
         subject: 2,
         dept: "STHJ",
         record_type: "serious_dishonesty_list",
         title: "篡改自动监测数据被列入严重失信主体名单",
-        regime: "current",
         severity: "serious",
+        source: RecordSource::Local,
         months_ago: 14,
         doc: "济高环罚〔2025〕40号",
         sanctions: &[1, 2],
@@ -158,8 +161,8 @@ const RECORDS: &[RecordSpec] = &[
         dept: "SCJG",
         record_type: "administrative_penalty",
         title: "无证经营食品摊点",
-        regime: "current",
         severity: "general",
+        source: RecordSource::Local,
         months_ago: 4,
         doc: "济高市监罚〔2026〕55号",
         sanctions: &[],
@@ -249,7 +252,10 @@ async fn insert_record<C: ConnectionTrait>(
 ) -> anyhow::Result<()> {
     let now = state.clock.now();
     let decision = today.checked_sub_months(Months::new(spec.months_ago)).unwrap_or(today) - chrono::Duration::days(3);
-    let derived = derive_for(&state.settings.publication, spec.regime, spec.severity, decision, None)
+    // SAMR publishes a week after its decision and counts from publication.
+    let published_on = (spec.source == RecordSource::Samr).then(|| decision + chrono::Duration::days(7));
+    let start = crate::domain::period::window_start(spec.source, decision, published_on);
+    let (regime, derived) = derive_for(&state.settings.publication, None, spec.severity, decision, start, None)
         .map_err(|e| anyhow::anyhow!("demo record rules: {e:?}"))?;
     let natural_person = SUBJECTS[spec.subject].2 == "natural_person";
     let initial = crate::domain::period::initial_status(
@@ -266,11 +272,13 @@ async fn insert_record<C: ConnectionTrait>(
         title: spec.title.into(),
         content: format!("{}。处罚依据见决定书 {}。", spec.title, spec.doc),
         severity: spec.severity.into(),
-        regime: spec.regime.into(),
+        regime,
         department_id: dept_ids[spec.dept],
         document_no: spec.doc.into(),
         decision_date: decision,
         conduct_end_date: Some(decision),
+        source: spec.source,
+        published_on,
     };
     let r = crate::services::admin::records::new_record_row(new, &derived, initial, now).insert(txn).await?;
     for m in spec.sanctions {

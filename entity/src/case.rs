@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::types::{CaseKind, Outcome};
+use crate::types::{CaseKind, ObjectionGrounds, Outcome};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "cases")]
@@ -38,6 +38,19 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// An objection's structured grounds (None for repairs).
+    pub grounds: Option<ObjectionGrounds>,
+    /// The repair case whose decision an objection contests.
+    pub objects_to_case_id: Option<i64>,
+    /// The open supplement request's list of missing items (JSON array of
+    /// strings, 一次性告知); None when no request is open.
+    pub supplement_items: Option<String>,
+    /// A department's extension request awaiting the credit office: who asked.
+    pub extension_requested_by: Option<i64>,
+    /// Why the extension is asked for (kept with the approved extension).
+    pub extension_reason: Option<String>,
+    /// A SAMR record's repair registers SAMR's own decision: its document number.
+    pub external_decision_no: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::types::PublicationStatus;
+use crate::types::{PublicationStatus, RecordSource};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "records")]
@@ -32,6 +32,10 @@ pub struct Model {
     pub repair_notified_for: Option<Date>,
     pub deleted: bool,
     pub version: i32,
+    /// Local, or mirrored from market regulation (repaired on SAMR's system).
+    pub source: RecordSource,
+    /// The day the record was first published (SAMR counts from it).
+    pub published_on: Option<Date>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

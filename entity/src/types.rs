@@ -219,6 +219,59 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// Why an applicant says a record is wrong (异议理由).
+    ObjectionGrounds {
+        /// 主体身份有误: the record is about someone else.
+        WrongIdentity = "wrong_identity",
+        /// 信息内容有误: facts, dates, amounts or the document are wrong.
+        WrongContent = "wrong_content",
+        /// 超过公示期限仍在公示.
+        PastPeriod = "past_period",
+        /// 处罚决定已被撤销或变更.
+        DecisionRevoked = "decision_revoked",
+        /// 对信用修复决定有异议: contests a repair case's decision.
+        RepairDecision = "repair_decision",
+        /// 其他.
+        Other = "other",
+    }
+}
+
+impl ObjectionGrounds {
+    /// Chinese label.
+    pub fn title_zh(self) -> &'static str {
+        match self {
+            ObjectionGrounds::WrongIdentity => "主体身份信息有误",
+            ObjectionGrounds::WrongContent => "信息内容有误",
+            ObjectionGrounds::PastPeriod => "超过公示期限仍在公示",
+            ObjectionGrounds::DecisionRevoked => "原处罚决定已被撤销或变更",
+            ObjectionGrounds::RepairDecision => "对信用修复决定有异议",
+            ObjectionGrounds::Other => "其他",
+        }
+    }
+}
+
+string_enum! {
+    /// Where a record comes from.
+    RecordSource {
+        /// Produced by a department of this district and decided here.
+        Local = "local",
+        /// A market-regulation (SAMR) record mirrored here: its repair is
+        /// decided on SAMR's own system.
+        Samr = "samr",
+    }
+}
+
+impl RecordSource {
+    /// Chinese label.
+    pub fn title_zh(self) -> &'static str {
+        match self {
+            RecordSource::Local => "本地归集",
+            RecordSource::Samr => "市场监管部门（国家企业信用信息公示系统）",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

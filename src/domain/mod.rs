@@ -5,7 +5,9 @@
 pub mod calendar;
 pub mod consistency;
 pub mod deadline;
+pub mod filing;
 pub mod identity;
 pub mod period;
 pub mod repair_policy;
+pub mod samr;
 pub mod uscc;

@@ -53,6 +53,19 @@ impl Regime {
         }
     }
 
+    /// The regime in force on a decision date (rulebook Part B §0): NDRC
+    /// Order 36 with 国办发〔2025〕22号 from 2026-04-01, Order 58 from
+    /// 2023-05-01 until then, 527号 before.
+    pub fn in_force_on(decision_date: NaiveDate) -> Regime {
+        if decision_date >= order36_from() {
+            Regime::Current
+        } else if decision_date >= order58_from() {
+            Regime::Order58
+        } else {
+            Regime::Legacy527
+        }
+    }
+
     /// Whether `severity` is a grade defined by this regime.
     pub fn accepts(self, severity: Severity) -> bool {
         use Severity::*;
@@ -61,6 +74,40 @@ impl Regime {
             Self::Order58 => matches!(severity, General | Serious),
             Self::Legacy527 => matches!(severity, LegacyGeneral | LegacySerious | LegacySpecificSerious),
         }
+    }
+}
+
+/// NDRC Order 36 (信用修复管理办法) in force.
+pub fn order36_from() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 4, 1).expect("valid date")
+}
+
+/// NDRC Order 58 in force (repealed by Order 36).
+pub fn order58_from() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2023, 5, 1).expect("valid date")
+}
+
+/// A record's regime: the one in force on its decision date when not
+/// given; when given, it must be that one (`Err` names it).
+pub fn regime_for(given: Option<Regime>, decision_date: NaiveDate) -> Result<Regime, Regime> {
+    let in_force = Regime::in_force_on(decision_date);
+    match given {
+        Some(r) if r != in_force => Err(in_force),
+        _ => Ok(in_force),
+    }
+}
+
+/// The day a record's periods count from: its decision date, or for a
+/// market-regulation (SAMR) record its publication date (令第45号 Art. 13:
+/// "自公示之日起"), when known.
+pub fn window_start(
+    source: entity::types::RecordSource,
+    decision_date: NaiveDate,
+    published_on: Option<NaiveDate>,
+) -> NaiveDate {
+    match (source, published_on) {
+        (entity::types::RecordSource::Samr, Some(p)) => p,
+        _ => decision_date,
     }
 }
 
@@ -848,5 +895,29 @@ mod tests {
         assert!(restore_refusal(false, ends, date(2027, 6, 21), DA).unwrap().contains("2027-06-20"));
         assert!(restore_refusal(false, ends, date(2027, 6, 20), PublicationEnd::OnEndDate).is_some());
         assert!(restore_refusal(true, ends, date(2026, 1, 1), DA).is_some());
+    }
+
+    #[test]
+    fn the_regime_follows_the_decision_date() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(Regime::in_force_on(d(2026, 4, 1)), Regime::Current);
+        assert_eq!(Regime::in_force_on(d(2026, 3, 31)), Regime::Order58);
+        assert_eq!(Regime::in_force_on(d(2023, 5, 1)), Regime::Order58);
+        assert_eq!(Regime::in_force_on(d(2023, 4, 30)), Regime::Legacy527);
+        assert_eq!(regime_for(None, d(2026, 10, 1)), Ok(Regime::Current));
+        assert_eq!(regime_for(Some(Regime::Current), d(2026, 10, 1)), Ok(Regime::Current));
+        assert_eq!(regime_for(Some(Regime::Current), d(2025, 11, 30)), Err(Regime::Order58));
+        assert_eq!(regime_for(Some(Regime::Legacy527), d(2024, 2, 29)), Err(Regime::Order58));
+        assert_eq!(regime_for(Some(Regime::Legacy527), d(2022, 2, 28)), Ok(Regime::Legacy527));
+    }
+
+    #[test]
+    fn samr_periods_count_from_publication() {
+        use entity::types::RecordSource;
+        let decided = NaiveDate::from_ymd_opt(2026, 5, 6).unwrap();
+        let published = NaiveDate::from_ymd_opt(2026, 5, 20).unwrap();
+        assert_eq!(window_start(RecordSource::Samr, decided, Some(published)), published);
+        assert_eq!(window_start(RecordSource::Samr, decided, None), decided);
+        assert_eq!(window_start(RecordSource::Local, decided, Some(published)), decided);
     }
 }

@@ -7,7 +7,7 @@ use crate::services::cases::{expiry, now_micros};
 use crate::services::repair_notice;
 use crate::state::AppState;
 use entity::record;
-use entity::types::PublicationStatus;
+use entity::types::{PublicationStatus, RecordSource};
 
 /// Records whose maximum publication period has run out: publication, list
 /// membership and sanctions end; open repair cases on them close as expired.
@@ -61,8 +61,13 @@ pub(super) async fn repair_notices(state: &AppState) -> anyhow::Result<u32> {
     let now = now_micros(state);
     let mut n = 0;
     let mut after = 0;
+    let referred = crate::domain::samr::referral(&state.settings.samr, RecordSource::Samr).is_some();
     loop {
-        let rows = record::Entity::find()
+        let mut q = record::Entity::find();
+        if referred {
+            q = q.filter(record::Column::Source.ne(RecordSource::Samr));
+        }
+        let rows = q
             .filter(record::Column::Id.gt(after))
             .filter(record::Column::RepairNotifiedFor.is_null())
             .filter(record::Column::RepairFrom.lte(today))

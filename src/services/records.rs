@@ -15,7 +15,7 @@ use crate::domain::period::RecordStanding;
 use crate::domain::uscc::Uscc;
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::Role;
-use entity::types::{ActiveStatus, CaseKind, PublicationStatus, SubjectKind};
+use entity::types::{ActiveStatus, CaseKind, PublicationStatus, RecordSource, SubjectKind};
 use entity::{department, list_membership, measure, record, sanction, subject};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -67,6 +67,11 @@ pub struct RecordView {
     pub repair_barred_until: Option<NaiveDate>,
     pub deleted: bool,
     pub version: i32,
+    /// `local`, or `samr`: mirrored from market regulation, repaired on SAMR's system.
+    pub source: RecordSource,
+    pub source_title: String,
+    /// The day the record was first published (SAMR counts from it).
+    pub published_on: Option<NaiveDate>,
     pub sanctions: Vec<SanctionView>,
     pub lists: Vec<ListMembershipView>,
     /// The case open on the record, if any (one at a time).
@@ -253,6 +258,9 @@ pub async fn views<C: ConnectionTrait>(db: &C, rows: Vec<record::Model>) -> ApiR
                 repair_barred_until: r.repair_barred_until,
                 deleted: r.deleted,
                 version: r.version,
+                source: r.source,
+                source_title: r.source.title_zh().to_string(),
+                published_on: r.published_on,
                 sanctions: sanctions
                     .iter()
                     .filter(|x| x.record_id == r.id)
@@ -299,6 +307,8 @@ pub struct PublicRecordView {
     pub objection_open: bool,
     /// "异议处理中" while an objection is open.
     pub objection_label: Option<String>,
+    /// `samr`: a market-regulation record; its repair is applied for on SAMR's system.
+    pub source: RecordSource,
 }
 
 /// What the public may see about a subject: published records only, never a
@@ -334,6 +344,7 @@ pub async fn public_query<C: ConnectionTrait>(db: &C, code: &str) -> ApiResult<V
             display_category: v.display_category,
             objection_open: v.objection_open,
             objection_label: v.objection_open.then(|| "异议处理中".to_string()),
+            source: v.source,
         })
         .collect())
 }

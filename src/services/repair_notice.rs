@@ -23,7 +23,9 @@ pub async fn tell_if_repairable(
 ) -> ApiResult<bool> {
     let end = state.settings.publication.publication_end;
     let Some(from) = rec.repair_from else { return Ok(false) };
+    // A market-regulation record's repair is SAMR's (refer mode): nothing to tell here.
     if rec.repair_notified_for.is_some()
+        || crate::domain::samr::referral(&state.settings.samr, rec.source).is_some()
         || repair_eligibility(&RecordStanding::from(rec), today, end) != RepairEligibility::Open
     {
         return Ok(false);

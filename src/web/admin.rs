@@ -345,6 +345,8 @@ struct RecordForm {
     document_no: Option<String>,
     decision_date: Option<String>,
     conduct_end_date: Option<String>,
+    source: Option<String>,
+    published_on: Option<String>,
     version: Option<String>,
 }
 crate::csrf_form!(RecordForm);
@@ -368,6 +370,8 @@ fn record_input(f: &RecordForm, create: bool) -> Result<RecordInput, ApiError> {
         document_no: opt(&f.document_no),
         decision_date: parse_date("decision_date", &f.decision_date)?,
         conduct_end_date: parse_date("conduct_end_date", &f.conduct_end_date)?,
+        source: if create { opt(&f.source) } else { None },
+        published_on: if create { parse_date("published_on", &f.published_on)? } else { None },
         publication_status: None,
         version: opt(&f.version).and_then(|v| v.parse().ok()),
     })

@@ -20,7 +20,7 @@ use crate::services::records::{self, RecordFilter};
 use crate::services::sessions::Session;
 use crate::state::AppState;
 use crate::workflow::{Role, attachment_kind_title, outcome_title};
-use entity::types::{AttachmentKind, CaseKind, PublicationStatus};
+use entity::types::{AttachmentKind, CaseKind, ObjectionGrounds, PublicationStatus};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/my/records", web::get().to(my_records))
@@ -40,10 +40,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn record_options(state: &AppState, r: &records::RecordView) -> Value {
     let e = repair_eligibility(&r.into(), state.clock.today(), state.settings.publication.publication_end);
     let open_case = r.open_case_id;
+    // A market-regulation record in refer mode is repaired on SAMR's system.
+    let samr = crate::domain::samr::referral(&state.settings.samr, r.source);
+    let (repair_open, message, code) = match &samr {
+        Some(x) if e == RepairEligibility::Open => (false, x.message_zh(), x.code()),
+        _ => (e == RepairEligibility::Open, e.message_zh(&r.display_category), e.code()),
+    };
     json!({
-        "repair_open": e == RepairEligibility::Open && open_case.is_none(),
-        "repair_message": e.message_zh(&r.display_category),
-        "repair_code": e.code(),
+        "repair_open": repair_open && open_case.is_none(),
+        "repair_message": message,
+        "repair_code": code,
         "object_open": !r.deleted && open_case.is_none(),
         "open_case_id": open_case,
     })
@@ -201,10 +207,22 @@ async fn apply_ctx(
         .iter()
         .map(|k| json!({"kind": k, "title": attachment_kind_title(k).unwrap_or(k)}))
         .collect();
+    let grounds: Vec<Value> =
+        ObjectionGrounds::ALL.iter().map(|g| json!({"value": g, "title": g.title_zh()})).collect();
+    // The decided repairs of this record an objection may contest.
+    let contestable: Vec<Value> = cases::view::list_contestable(&state.db, who, record_id)
+        .await?
+        .into_iter()
+        .map(|(id, no, result)| json!({"id": id, "case_no": no, "result": result}))
+        .collect();
+    let optional_evidence = !def.required_materials.iter().any(|k| k == AttachmentKind::Evidence.as_str());
     Ok(json!({
         "record": record, "kind": kind, "kind_label": kind.label_zh(), "required": required,
         "options": record_options(state, &record), "reason": reason, "error": error,
         "idem": crate::auth::random_token(), "total_days": def.total_working_days,
+        "grounds": grounds, "contestable": contestable, "optional_evidence": optional_evidence,
+        "samr_register": record.source == entity::types::RecordSource::Samr
+            && state.settings.samr.repair == crate::domain::samr::SamrRepair::Register,
     }))
 }
 
@@ -247,7 +265,15 @@ async fn apply(
         files.push((k, name.clone(), bytes.clone()));
     }
     let key = Some(form.field("idem").to_string()).filter(|k| !k.is_empty());
-    let req = CreateCase { kind: kind.as_str().to_string(), record_id, reason: reason.clone() };
+    let opt_field = |k: &str| Some(form.field(k).trim().to_string()).filter(|v| !v.is_empty());
+    let req = CreateCase {
+        kind: kind.as_str().to_string(),
+        record_id,
+        reason: reason.clone(),
+        grounds: opt_field("grounds"),
+        objects_to_case_id: opt_field("objects_to_case_id").and_then(|v| v.parse().ok()),
+        samr_decision_no: opt_field("samr_decision_no"),
+    };
     let case = match cases::create::create(&state, &who, req, key).await {
         Ok((case, _)) => case,
         Err(crate::error::ApiError::Internal(e)) => return Err(PageError::Internal(e)),
@@ -413,6 +439,17 @@ async fn case_ctx(state: &AppState, who: &AuthUser, id: i64) -> Result<Value, Pa
     let missing_titles: Vec<&str> =
         case.missing_materials.iter().map(|k| attachment_kind_title(k).unwrap_or(k)).collect();
     let diagram = def.diagram_svg(Some(&case.state));
+    // Re-routing names a producing department.
+    let departments: Vec<Value> = if case.actions.iter().any(|a| a.requires_department) {
+        crate::services::admin::departments::list_departments(&state.db)
+            .await?
+            .into_iter()
+            .filter(|d| d.kind == entity::types::DepartmentKind::Producing && d.id != case.department_id)
+            .map(|d| json!({"id": d.id, "name": d.name}))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut case = json!(case);
     if let Some(events) = case["history"].as_array_mut() {
         for e in events {
@@ -432,6 +469,7 @@ async fn case_ctx(state: &AppState, who: &AuthUser, id: i64) -> Result<Value, Pa
         "case": case, "record": record, "deadlines": deadlines, "steps": steps, "holder": holder,
         "outcomes": outcomes, "upload_kinds": upload_kinds, "can_upload": can_upload,
         "active_sanctions": active_sanctions, "diagram": diagram, "missing_titles": missing_titles,
+        "departments": departments,
     }))
 }
 
@@ -527,12 +565,17 @@ async fn take_action(
         || correction.conduct_end_date.is_some();
     let sanction_ids: Vec<i64> =
         pairs.iter().filter(|(n, _)| n == "sanction_ids").filter_map(|(_, v)| v.parse().ok()).collect();
+    // One missing item per line.
+    let missing_items: Option<Vec<String>> = get("missing_items")
+        .map(|text| text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect());
     let req = ActionRequest {
         comment: get("comment"),
         outcome: get("outcome"),
         version: get("version").and_then(|v| v.parse().ok()),
         correction: has_correction.then_some(correction),
         sanction_ids: (!sanction_ids.is_empty()).then_some(sanction_ids),
+        department_id: get("department_id").and_then(|v| v.parse().ok()),
+        missing_items,
     };
     match cases::act::act(&state, &who, id, &name, req).await {
         Ok(_) => Ok(render::redirect(&format!("/cases/{id}?done={}", render::encode(&name)))),

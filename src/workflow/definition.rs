@@ -86,6 +86,9 @@ pub struct TransitionDef {
     pub requires: Requires,
     pub guards: Vec<Guard>,
     pub effects: Vec<Effect>,
+    /// A self-loop that starts a fresh step deadline (re-routing a case to
+    /// another department); other self-loops keep the running one.
+    pub restarts_step: bool,
 }
 
 /// Inputs an action must come with.
@@ -95,6 +98,11 @@ pub struct Requires {
     pub outcome: bool,
     /// Attachment kinds that must be uploaded with the action.
     pub attachments: Vec<String>,
+    /// The action names the department the case goes to (re-routing).
+    pub department: bool,
+    /// The action lists items (a supplement request's missing items, told
+    /// all at once: 一次性告知).
+    pub items: bool,
 }
 
 /// An action a role may take now, for building user interfaces.
@@ -108,6 +116,10 @@ pub struct ActionInfo {
     /// when the action takes no outcome).
     pub outcomes: Vec<String>,
     pub requires_attachments: Vec<String>,
+    /// The action names a department (re-routing).
+    pub requires_department: bool,
+    /// The action lists items (a supplement request's missing items).
+    pub requires_items: bool,
 }
 
 /// A problem in a workflow file. `state` names the state concerned, if any.
@@ -197,6 +209,8 @@ struct RawTransition {
     guards: Vec<String>,
     #[serde(default)]
     effects: Vec<RawEffect>,
+    #[serde(default)]
+    restarts_step: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -208,6 +222,10 @@ struct RawRequires {
     outcome: bool,
     #[serde(default)]
     attachments: Vec<String>,
+    #[serde(default)]
+    department: bool,
+    #[serde(default)]
+    items: bool,
 }
 
 #[derive(Deserialize)]
@@ -382,6 +400,8 @@ impl Definition {
                         requires_outcome: false,
                         outcomes: Vec::new(),
                         requires_attachments: Vec::new(),
+                        requires_department: false,
+                        requires_items: false,
                     });
                     infos.len() - 1
                 }
@@ -389,6 +409,8 @@ impl Definition {
             let info = &mut infos[idx];
             info.requires_comment |= t.requires.comment;
             info.requires_outcome |= t.requires.outcome;
+            info.requires_department |= t.requires.department;
+            info.requires_items |= t.requires.items;
             let outcomes: Vec<&str> = match &t.outcomes {
                 Some(list) => list.iter().map(String::as_str).collect(),
                 None if t.requires.outcome => OUTCOMES.to_vec(),
@@ -584,6 +606,13 @@ fn parse_transitions(
             }
         }
 
+        if raw.requires.department && !effects.contains(&Effect::RouteToDepartment) {
+            errors.push(at, format!("{label}：requires.department 只能用于带 route_to_department 效果的操作"));
+        }
+        if raw.restarts_step && !raw.from.iter().any(|f| *f == raw.to) {
+            errors.push(at, format!("{label}：restarts_step 只能用于停留在原状态的操作"));
+        }
+
         transitions.push(TransitionDef {
             action: raw.action,
             title: raw.title,
@@ -595,9 +624,12 @@ fn parse_transitions(
                 comment: raw.requires.comment,
                 outcome: raw.requires.outcome,
                 attachments: raw.requires.attachments,
+                department: raw.requires.department,
+                items: raw.requires.items,
             },
             guards,
             effects,
+            restarts_step: raw.restarts_step,
         });
     }
     transitions
@@ -767,7 +799,7 @@ mod tests {
     }
 
     fn complete_facts() -> Facts {
-        Facts { missing_materials: Vec::new(), extension_used: false, urged_today: false, repair_window_open: true }
+        Facts { repair_window_open: true, ..Facts::default() }
     }
 
     /// A small valid workflow; tests break it in one place at a time.
@@ -841,12 +873,16 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
     fn builtin_objection_matches_domain() {
         let def = builtin("objection");
         assert_eq!(def.id, "objection");
-        assert_eq!(def.version, 2);
+        assert_eq!(def.version, 3);
         assert_eq!(def.title, "异议申请");
         assert_eq!(def.initial, "submitted");
         assert_eq!(def.total_working_days, 7);
         assert_eq!(def.extension_working_days, 3);
-        assert!(def.required_materials.is_empty());
+        assert_eq!(def.required_materials, ["evidence"]);
+        // The credit office's own branch finishes within 3 working days: 1 + 2.
+        assert_eq!(def.state("platform_check").unwrap().deadline_working_days, Some(2));
+        assert_eq!(def.state("platform_check").unwrap().owner, Some(Role::CreditOffice));
+        assert_eq!(def.state("handed_back").unwrap().owner, Some(Role::CreditOffice));
         assert_eq!(def.state("submitted").unwrap().deadline_working_days, Some(1));
         assert_eq!(def.state("submitted").unwrap().owner, Some(Role::CreditOffice));
         let supplement = def.state("supplement_requested").unwrap();
@@ -890,12 +926,19 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
                 "objection",
                 &[
                     "accept",
+                    "accept_for_check",
+                    "correct_platform",
+                    "forward",
                     "reject",
                     "request_supplement",
                     "supplement",
                     "withdraw",
                     "verify",
-                    "extend",
+                    "hand_back",
+                    "request_extension",
+                    "approve_extension",
+                    "refuse_extension",
+                    "reroute",
                     "urge",
                     "expire_supplement",
                     "record_withdrawn",
@@ -911,8 +954,12 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
                     "withdraw",
                     "approve",
                     "deny",
-                    "extend",
+                    "hand_back",
+                    "request_extension",
+                    "approve_extension",
+                    "refuse_extension",
                     "urge",
+                    "reroute",
                     "revoke",
                     "expire_supplement",
                     "expire",
@@ -932,17 +979,32 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
             for t in &def.transitions {
                 let needs_comment = matches!(
                     t.action.as_str(),
-                    "reject" | "request_supplement" | "deny" | "revoke" | "extend" | "verify"
+                    "reject"
+                        | "request_supplement"
+                        | "deny"
+                        | "revoke"
+                        | "request_extension"
+                        | "refuse_extension"
+                        | "hand_back"
+                        | "reroute"
+                        | "verify"
+                        | "correct_platform"
                 );
                 if needs_comment {
                     assert!(t.requires.comment, "{name}: {} needs a comment", t.action);
                 }
-                // Every transition tells the applicant what happened.
+                // Coordination between the offices is theirs; every other
+                // transition tells the applicant what happened.
+                let internal = matches!(
+                    t.action.as_str(),
+                    "forward" | "hand_back" | "reroute" | "request_extension" | "refuse_extension"
+                );
                 assert!(
-                    t.effects.iter().any(|e| matches!(
-                        e,
-                        Effect::Notify { to, .. } if to.contains(&Recipient::Applicant)
-                    )),
+                    internal
+                        || t.effects.iter().any(|e| matches!(
+                            e,
+                            Effect::Notify { to, .. } if to.contains(&Recipient::Applicant)
+                        )),
                     "{name}: {} does not notify the applicant",
                     t.action
                 );
@@ -961,6 +1023,10 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
             "case_urged",
             "case_revoked",
             "deadline_extended",
+            "case_routed",
+            "case_handed_back",
+            "extension_requested",
+            "extension_refused",
         ];
         for name in ["objection", "repair"] {
             for t in &builtin(name).transitions {
@@ -1011,7 +1077,8 @@ effects = [ { kind = "notify", template = "case_decided", to = ["applicant"] } ]
             ])
             .is_empty()
         );
-        assert!(builtin("objection").missing_materials(&[]).is_empty());
+        assert_eq!(builtin("objection").missing_materials(&[]), ["evidence"]);
+        assert!(builtin("objection").missing_materials(&["evidence".to_string()]).is_empty());
     }
 
     #[test]
@@ -1328,16 +1395,22 @@ effects = [ { kind = "mark_objection" }, { kind = "notify", template = "case_acc
         let facts = complete_facts();
         let table: &[(&str, Role, &[&str])] = &[
             ("submitted", Role::Applicant, &["withdraw"]),
-            ("submitted", Role::CreditOffice, &["accept", "reject", "request_supplement"]),
+            ("submitted", Role::CreditOffice, &["accept", "accept_for_check", "reject", "request_supplement"]),
             ("submitted", Role::DepartmentOfficer, &[]),
             ("submitted", Role::Admin, &[]),
             ("submitted", Role::System, &["record_withdrawn"]),
+            ("platform_check", Role::CreditOffice, &["correct_platform", "forward"]),
+            ("platform_check", Role::Applicant, &["withdraw"]),
+            ("platform_check", Role::DepartmentOfficer, &[]),
+            ("handed_back", Role::CreditOffice, &["reroute"]),
+            ("handed_back", Role::DepartmentOfficer, &[]),
+            ("handed_back", Role::Applicant, &["withdraw"]),
             ("supplement_requested", Role::Applicant, &["supplement", "withdraw"]),
             ("supplement_requested", Role::CreditOffice, &[]),
             ("supplement_requested", Role::DepartmentOfficer, &[]),
             ("with_department", Role::Applicant, &["withdraw"]),
-            ("with_department", Role::DepartmentOfficer, &["verify", "extend"]),
-            ("with_department", Role::CreditOffice, &["urge"]),
+            ("with_department", Role::DepartmentOfficer, &["verify", "hand_back", "request_extension"]),
+            ("with_department", Role::CreditOffice, &["reroute", "urge"]),
             ("with_department", Role::Admin, &[]),
             ("closed_resolved", Role::Applicant, &[]),
             ("closed_resolved", Role::CreditOffice, &[]),
@@ -1363,8 +1436,10 @@ effects = [ { kind = "mark_objection" }, { kind = "notify", template = "case_acc
             ("supplement_requested", Role::Applicant, &["supplement", "withdraw"]),
             ("supplement_requested", Role::CreditOffice, &[]),
             ("with_department", Role::Applicant, &["withdraw"]),
-            ("with_department", Role::DepartmentOfficer, &["approve", "deny", "extend"]),
-            ("with_department", Role::CreditOffice, &["urge"]),
+            ("with_department", Role::DepartmentOfficer, &["approve", "deny", "hand_back", "request_extension"]),
+            ("with_department", Role::CreditOffice, &["urge", "reroute"]),
+            ("handed_back", Role::CreditOffice, &["reroute"]),
+            ("handed_back", Role::DepartmentOfficer, &[]),
             ("completed", Role::CreditOffice, &["revoke"]),
             ("completed", Role::Applicant, &[]),
             ("completed", Role::Admin, &[]),
@@ -1400,8 +1475,19 @@ effects = [ { kind = "mark_objection" }, { kind = "notify", template = "case_acc
             let def = builtin(name);
             let used = Facts { extension_used: true, urged_today: true, ..complete_facts() };
             let dept = def.available_actions("with_department", Role::DepartmentOfficer, &used);
-            assert!(!names(&dept).contains(&"extend"), "{name}");
-            assert!(def.available_actions("with_department", Role::CreditOffice, &used).is_empty(), "{name}");
+            assert!(!names(&dept).contains(&"request_extension"), "{name}");
+            assert_eq!(
+                names(&def.available_actions("with_department", Role::CreditOffice, &used)),
+                ["reroute"],
+                "{name}"
+            );
+            // A pending request: the department cannot ask twice, the credit office decides.
+            let pending = Facts { extension_pending: true, ..complete_facts() };
+            let dept = def.available_actions("with_department", Role::DepartmentOfficer, &pending);
+            assert!(!names(&dept).contains(&"request_extension"), "{name}");
+            let office_actions = def.available_actions("with_department", Role::CreditOffice, &pending);
+            let office = names(&office_actions).into_iter().filter(|a| a.ends_with("_extension")).collect::<Vec<_>>();
+            assert_eq!(office, ["approve_extension", "refuse_extension"], "{name}");
         }
     }
 
@@ -1417,7 +1503,8 @@ effects = [ { kind = "mark_objection" }, { kind = "notify", template = "case_acc
         let mut all: Vec<String> = OUTCOMES.iter().map(|s| s.to_string()).collect();
         all.sort();
         assert_eq!(outcomes, all);
-        let extend = &dept[1];
+        let extend = &dept[2];
+        assert_eq!(extend.name, "request_extension");
         assert!(extend.requires_comment && !extend.requires_outcome);
         assert!(extend.outcomes.is_empty());
 
@@ -1425,8 +1512,11 @@ effects = [ { kind = "mark_objection" }, { kind = "notify", template = "case_acc
         let accept = &office[0];
         assert_eq!(accept.title, "受理");
         assert!(!accept.requires_comment);
-        assert!(office[1].requires_comment, "reject needs a comment");
-        assert!(office[2].requires_comment, "request_supplement needs a comment");
+        assert!(office[2].requires_comment, "reject needs a comment");
+        assert!(office[3].requires_comment, "request_supplement needs a comment");
+        assert!(office[3].requires_items, "request_supplement lists the missing items");
+        let routing = objection.available_actions("handed_back", Role::CreditOffice, &complete_facts());
+        assert!(routing[0].requires_department && routing[0].requires_comment);
     }
 
     #[test]

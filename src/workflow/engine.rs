@@ -15,6 +15,8 @@ pub struct Facts {
     pub missing_materials: Vec<String>,
     /// The case's one extension has been used.
     pub extension_used: bool,
+    /// A department's extension request awaits the credit office.
+    pub extension_pending: bool,
     /// The case has been urged on the current working day.
     pub urged_today: bool,
     /// The applicant may currently apply for repair (not barred, waiting
@@ -131,6 +133,8 @@ impl fmt::Display for EngineError {
                 Guard::ExtensionUnused => f.write_str("本案已延期过一次，不能再次延期"),
                 Guard::NotUrgedToday => f.write_str("今日已催办过本案，请勿重复催办"),
                 Guard::RepairWindowOpen => f.write_str("当前不符合申请信用修复的期限要求"),
+                Guard::ExtensionPending => f.write_str("本案没有待审批的延期申请"),
+                Guard::NoExtensionPending => f.write_str("本案已有待信用办审批的延期申请"),
             },
         }
     }
@@ -220,7 +224,7 @@ pub fn decide<'d>(
         from: state.to_owned(),
         to: transition.to.clone(),
         effects: transition.effects.clone(),
-        enters_deadline: if self_loop { None } else { to_state.deadline_working_days },
+        enters_deadline: if self_loop && !transition.restarts_step { None } else { to_state.deadline_working_days },
         pauses_total: to_state.pauses_total && !from_state.pauses_total,
         resumes_total: from_state.pauses_total && !to_state.pauses_total,
         terminal: to_state.terminal,
@@ -410,18 +414,43 @@ mod tests {
         for name in ["objection", "repair"] {
             let def = builtin(name);
             let dept = Role::DepartmentOfficer;
-            let d = ok(&def, "with_department", dept, "extend", &with_comment("需调取档案"));
+            // The department asks, with a reason.
+            let d = ok(&def, "with_department", dept, "request_extension", &with_comment("需调取档案"));
             assert_eq!(d.to, "with_department", "{name}");
+            assert_eq!(d.enters_deadline, None, "{name}");
+            assert_eq!(kinds(&d), ["request_extension", "notify"]);
+            assert_eq!(template(&d), "extension_requested");
+            assert_eq!(notified(&d), [Recipient::CreditOffice]);
+            let e = err(&def, "with_department", dept, "request_extension", &ActionInput::default(), &facts());
+            assert_eq!(e.code(), "comment_required");
+            // Another party approves (Art. 39): the credit office, not the department.
+            let pending = Facts { extension_pending: true, ..facts() };
+            let e = err(&def, "with_department", dept, "approve_extension", &ActionInput::default(), &pending);
+            assert_eq!(e.code(), "role_not_allowed");
+            let e = err(&def, "with_department", dept, "request_extension", &with_comment("再申请"), &pending);
+            assert_eq!(e.code(), "extension_request_pending");
+            let d = decide(
+                &def,
+                "with_department",
+                Role::CreditOffice,
+                "approve_extension",
+                &ActionInput::default(),
+                &pending,
+            )
+            .unwrap();
             assert_eq!(d.enters_deadline, None, "{name}");
             assert!(!d.terminal && !d.pauses_total && !d.resumes_total);
             assert_eq!(kinds(&d), ["extend_deadline", "notify"]);
             assert_eq!(template(&d), "deadline_extended");
             assert_eq!(def.extension_working_days, 3);
-
-            let e = err(&def, "with_department", dept, "extend", &ActionInput::default(), &facts());
+            let office = Role::CreditOffice;
+            let e = err(&def, "with_department", office, "approve_extension", &ActionInput::default(), &facts());
+            assert_eq!(e.code(), "no_extension_request");
+            let e = err(&def, "with_department", office, "refuse_extension", &ActionInput::default(), &pending);
             assert_eq!(e.code(), "comment_required");
+
             let used = Facts { extension_used: true, ..facts() };
-            let e = err(&def, "with_department", dept, "extend", &with_comment("再延"), &used);
+            let e = err(&def, "with_department", dept, "request_extension", &with_comment("再延"), &used);
             assert_eq!(e, EngineError::GuardFailed { guard: Guard::ExtensionUnused, missing: Vec::new() });
             assert_eq!(e.code(), "extension_used");
         }
@@ -592,13 +621,60 @@ mod tests {
     }
 
     #[test]
+    fn the_credit_office_corrects_its_own_copy_or_forwards() {
+        let def = builtin("objection");
+        let office = Role::CreditOffice;
+        let d = ok(&def, "submitted", office, "accept_for_check", &ActionInput::default());
+        assert_eq!(d.to, "platform_check");
+        assert_eq!(d.enters_deadline, Some(2));
+        assert_eq!(kinds(&d), ["mark_objection", "queue_sync", "notify"]);
+        let missing = Facts { missing_materials: vec!["evidence".into()], ..facts() };
+        let e = err(&def, "submitted", office, "accept_for_check", &ActionInput::default(), &missing);
+        assert_eq!(e.code(), "materials_missing");
+        let d = ok(&def, "platform_check", office, "correct_platform", &verify_input("corrected"));
+        assert_eq!(d.to, "closed_resolved");
+        assert!(d.terminal);
+        assert_eq!(kinds(&d), ["apply_outcome", "unmark_objection", "queue_sync", "notify"]);
+        let e = err(&def, "platform_check", office, "correct_platform", &verify_input("deleted"), &facts());
+        assert_eq!(e.code(), "invalid_outcome");
+        let d = ok(&def, "platform_check", office, "forward", &ActionInput::default());
+        assert_eq!(d.to, "with_department");
+        assert_eq!(d.enters_deadline, Some(4));
+        assert_eq!(kinds(&d), ["route_to_department", "notify"]);
+    }
+
+    #[test]
+    fn hand_back_and_reroute_restart_the_step() {
+        for name in ["objection", "repair"] {
+            let def = builtin(name);
+            let d = ok(&def, "with_department", Role::DepartmentOfficer, "hand_back", &with_comment("非本单位信息"));
+            assert_eq!(d.to, "handed_back");
+            assert_eq!(d.enters_deadline, Some(1));
+            assert_eq!(kinds(&d), ["return_to_office", "notify"]);
+            assert_eq!(notified(&d), [Recipient::CreditOffice]);
+            let e =
+                err(&def, "with_department", Role::DepartmentOfficer, "hand_back", &ActionInput::default(), &facts());
+            assert_eq!(e.code(), "comment_required");
+            for from in ["handed_back", "with_department"] {
+                let d = ok(&def, from, Role::CreditOffice, "reroute", &with_comment("改派"));
+                assert_eq!(d.to, "with_department");
+                assert!(d.transition.requires.department);
+                // A self-loop that starts the step again.
+                assert!(d.enters_deadline.is_some(), "{name} {from}");
+                assert_eq!(kinds(&d), ["route_to_department", "notify"]);
+            }
+        }
+    }
+
+    #[test]
     fn role_is_checked_before_inputs_and_guards() {
         let def = builtin("objection");
         let used = Facts { extension_used: true, ..facts() };
-        let e = err(&def, "with_department", Role::Applicant, "extend", &ActionInput::default(), &used);
+        let e = err(&def, "with_department", Role::Applicant, "request_extension", &ActionInput::default(), &used);
         assert_eq!(e.code(), "role_not_allowed");
         // Comment is checked before guards.
-        let e = err(&def, "with_department", Role::DepartmentOfficer, "extend", &ActionInput::default(), &used);
+        let e =
+            err(&def, "with_department", Role::DepartmentOfficer, "request_extension", &ActionInput::default(), &used);
         assert_eq!(e.code(), "comment_required");
     }
 
@@ -666,7 +742,9 @@ effects = [ { kind = "notify", template = "case_received", to = ["applicant"] } 
                             attachment_kinds: &t.requires.attachments,
                         };
                         let role = t.roles[0];
-                        let d = decide(&def, from, role, &t.action, &input, &facts())
+                        // Approving or refusing needs a pending request.
+                        let facts = Facts { extension_pending: t.guards.contains(&Guard::ExtensionPending), ..facts() };
+                        let d = decide(&def, from, role, &t.action, &input, &facts)
                             .unwrap_or_else(|e| panic!("{name}: {} from {from}: {e}", t.action));
                         assert!(std::ptr::eq(d.transition, t));
                         assert_eq!(d.to, t.to);

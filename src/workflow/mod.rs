@@ -133,11 +133,21 @@ pub enum Guard {
     NotUrgedToday,
     /// `Facts::repair_window_open` is true.
     RepairWindowOpen,
+    /// `Facts::extension_pending` is true.
+    ExtensionPending,
+    /// `Facts::extension_pending` is false.
+    NoExtensionPending,
 }
 
 impl Guard {
-    pub const ALL: [Guard; 4] =
-        [Guard::MaterialsComplete, Guard::ExtensionUnused, Guard::NotUrgedToday, Guard::RepairWindowOpen];
+    pub const ALL: [Guard; 6] = [
+        Guard::MaterialsComplete,
+        Guard::ExtensionUnused,
+        Guard::NotUrgedToday,
+        Guard::RepairWindowOpen,
+        Guard::ExtensionPending,
+        Guard::NoExtensionPending,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -145,6 +155,8 @@ impl Guard {
             Guard::ExtensionUnused => "extension_unused",
             Guard::NotUrgedToday => "not_urged_today",
             Guard::RepairWindowOpen => "repair_window_open",
+            Guard::ExtensionPending => "extension_pending",
+            Guard::NoExtensionPending => "no_extension_pending",
         }
     }
 
@@ -159,6 +171,8 @@ impl Guard {
             Guard::ExtensionUnused => "extension_used",
             Guard::NotUrgedToday => "already_urged_today",
             Guard::RepairWindowOpen => "repair_window_closed",
+            Guard::ExtensionPending => "no_extension_request",
+            Guard::NoExtensionPending => "extension_request_pending",
         }
     }
 
@@ -169,6 +183,8 @@ impl Guard {
             Guard::ExtensionUnused => !facts.extension_used,
             Guard::NotUrgedToday => !facts.urged_today,
             Guard::RepairWindowOpen => facts.repair_window_open,
+            Guard::ExtensionPending => facts.extension_pending,
+            Guard::NoExtensionPending => !facts.extension_pending,
         }
     }
 }
@@ -201,8 +217,17 @@ pub enum Effect {
     RestoreSanctions,
     /// Bar new repair applications for the record for a period.
     BarRepair,
-    /// Assign the case to the department that produced the record.
+    /// Assign the case to the department that produced the record, or to
+    /// the department the action names (re-routing).
     RouteToDepartment,
+    /// The department hands the case back to the credit office: it leaves
+    /// the department's scope until routed again.
+    ReturnToOffice,
+    /// Record the department's extension request (reason, who asked) for
+    /// the credit office to approve.
+    RequestExtension,
+    /// Drop a pending extension request (refused).
+    RefuseExtension,
     /// Add `Definition::extension_working_days` to the current step deadline.
     ExtendDeadline,
     Notify {
@@ -215,7 +240,7 @@ pub enum Effect {
 
 impl Effect {
     /// Names of all effect kinds, as used in the workflow files.
-    pub const KINDS: [&'static str; 14] = [
+    pub const KINDS: [&'static str; 17] = [
         "mark_objection",
         "unmark_objection",
         "apply_outcome",
@@ -227,6 +252,9 @@ impl Effect {
         "restore_sanctions",
         "bar_repair",
         "route_to_department",
+        "return_to_office",
+        "request_extension",
+        "refuse_extension",
         "extend_deadline",
         "notify",
         "queue_sync",
@@ -246,6 +274,9 @@ impl Effect {
             Effect::RestoreSanctions => "restore_sanctions",
             Effect::BarRepair => "bar_repair",
             Effect::RouteToDepartment => "route_to_department",
+            Effect::ReturnToOffice => "return_to_office",
+            Effect::RequestExtension => "request_extension",
+            Effect::RefuseExtension => "refuse_extension",
             Effect::ExtendDeadline => "extend_deadline",
             Effect::Notify { .. } => "notify",
             Effect::QueueSync => "queue_sync",
@@ -267,6 +298,9 @@ impl Effect {
             "restore_sanctions" => Effect::RestoreSanctions,
             "bar_repair" => Effect::BarRepair,
             "route_to_department" => Effect::RouteToDepartment,
+            "return_to_office" => Effect::ReturnToOffice,
+            "request_extension" => Effect::RequestExtension,
+            "refuse_extension" => Effect::RefuseExtension,
             "extend_deadline" => Effect::ExtendDeadline,
             "queue_sync" => Effect::QueueSync,
             _ => return None,

@@ -192,14 +192,14 @@ async fn record_update_rederives_its_window_and_refuses_a_stale_version() {
     let body = json!({
         "subject_id": subject, "department_id": dept, "record_type": "administrative_penalty",
         "title": "更新测试", "content": "内容", "document_no": "更新测试〔2025〕1号",
-        "regime": "current", "severity": "general", "decision_date": "2025-11-30",
+        "regime": "order58", "severity": "general", "decision_date": "2025-11-30",
     });
     let created = app.post("/api/v1/admin/records", &admin, body).await;
     assert_eq!(created.status.as_u16(), 201, "{}", created.body);
     let r = created.body;
     let id = id_of(&r);
     assert_eq!(r["repairable_from"], "2026-03-01");
-    assert_eq!(r["publication_ends"], "2026-11-30");
+    assert_eq!(r["publication_ends"], "2028-11-30");
     let version = r["version"].as_i64().unwrap();
     let path = format!("/api/v1/admin/records/{id}");
 

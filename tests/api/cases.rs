@@ -308,8 +308,26 @@ async fn objection_supplement_loop_pauses_and_resumes_total_deadline() {
     let id = id_of(&app.file(&ent_c, "objection", record_id).await);
 
     expect_field(app.act(&office, id, "request_supplement", json!({})).await, "comment", "comment_required");
-    let case = app.act(&office, id, "request_supplement", json!({"comment": "请补充相关证明材料"})).await.ok();
+    // 一次性告知: every missing item, as a list.
+    expect_field(
+        app.act(&office, id, "request_supplement", json!({"comment": "请补充"})).await,
+        "missing_items",
+        "required",
+    );
+    expect_field(
+        app.act(&office, id, "request_supplement", json!({"comment": "请补充", "missing_items": ["  "]})).await,
+        "missing_items",
+        "required",
+    );
+    let items = json!(["营业执照复印件", "处罚决定书送达回证", "营业执照复印件"]);
+    let body = json!({"comment": "请补充相关证明材料", "missing_items": items});
+    let case = app.act(&office, id, "request_supplement", body).await.ok();
     assert_eq!(case["state"], "supplement_requested", "{case}");
+    assert_eq!(case["supplement_items"], json!(["营业执照复印件", "处罚决定书送达回证"]), "{case}");
+    let seen = app.case(&ent_c, id).await;
+    assert_eq!(seen["supplement_items"], case["supplement_items"]);
+    let event = seen["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(event["inputs"]["missing_items"], case["supplement_items"], "{event}");
     assert!(case["total_due_at"].is_null(), "total clock paused: {case}");
     let seen = app.case(&ent_c, id).await;
     assert!(action_names(&seen).contains(&"supplement".to_string()), "{seen}");
@@ -321,6 +339,7 @@ async fn objection_supplement_loop_pauses_and_resumes_total_deadline() {
     assert_eq!(res.status.as_u16(), 201, "{}", res.body);
     let case = app.act(&ent_c, id, "supplement", json!({"comment": "已补充"})).await.ok();
     assert_eq!(case["state"], "submitted", "{case}");
+    assert_eq!(case["supplement_items"], json!([]), "the list is answered: {case}");
     assert!(case["total_due_at"].is_string(), "total clock running again: {case}");
     let case = app.act(&office, id, "accept", json!({})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
@@ -496,8 +515,14 @@ async fn intake_refuses_ineligible_records() {
     let ent_a = app.login("ent_a").await;
     let ent_b = app.login("ent_b").await;
 
-    let not_repairable = app.record_id(demo::NOT_REPAIRABLE).await;
-    app.try_file(&ent_b, "repair", not_repairable).await.expect(422, "record_not_repairable");
+    // A market-regulation record: repaired on SAMR's own system (rulebook A.2).
+    let samr = app.record_id(demo::SAMR_LISTED).await;
+    let body = app.try_file(&ent_b, "repair", samr).await.expect(422, "samr_record");
+    assert_eq!(body["details"]["system_url"], "https://www.gsxt.gov.cn", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("国家企业信用信息公示系统"), "{body}");
+    // An objection to it is still this office's.
+    let office = app.login("office").await;
+    assert_eq!(app.record(&office, samr).await["source"], "samr");
 
     let too_early = app.record_id(demo::TOO_EARLY).await;
     let body = app.try_file(&ent_a, "repair", too_early).await.expect(422, "repair_too_early");
@@ -509,9 +534,66 @@ async fn intake_refuses_ineligible_records() {
     app.try_file(&ent_b, "repair", not_published).await.expect(422, "record_not_published");
 
     // No case was created by any refusal.
-    let office = app.login("office").await;
     let list = app.get("/api/v1/cases", &office).await.ok();
     assert_eq!(list["total"], 0, "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_specific_serious_record_is_not_repairable_while_published() {
+    let app = spawn().await;
+    // 2023: 527号 still governed records decided before May.
+    app.clock.set_local(d("2023-06-01"), 9, 0);
+    let admin = app.login("admin").await;
+    let subject = app.subject_id(&admin, demo::ENT_B).await;
+    let dept = app.department_id(&admin, "区市场监督管理局").await;
+    let body = json!({
+        "subject_id": subject, "department_id": dept, "record_type": "administrative_penalty",
+        "title": "吊销食品经营许可证", "document_no": "济高市监罚〔2023〕3号",
+        "severity": "legacy_specific_serious", "decision_date": "2023-03-01",
+    });
+    let r = app.post("/api/v1/admin/records", &admin, body).await.ok();
+    assert_eq!(r["regime"], "legacy527", "{r}");
+    assert_eq!(r["display_category"], "公示期满前不可修复", "{r}");
+    let ent_b = app.login("ent_b").await;
+    let body = app.try_file(&ent_b, "repair", id_of(&r)).await.expect(422, "record_not_repairable");
+    assert_eq!(body["details"]["publication_ends"], "2026-03-01", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samr_registration_mode_takes_samrs_decision() {
+    let register: Tweak = Box::new(|s| s.samr.repair = credit_repair::domain::samr::SamrRepair::Register);
+    let app = spawn_with(Options { tweak: Some(register), ..Options::default() }).await;
+    let ent_b = app.login("ent_b").await;
+    let samr = app.record_id(demo::SAMR_LISTED).await;
+    let body = json!({"kind": "repair", "record_id": samr, "reason": "已在市场监管部门完成信用修复"});
+    let e = app.post("/api/v1/cases", &ent_b, body.clone()).await.expect(422, "validation_failed");
+    assert_eq!(e["fields"][0]["code"], "samr_decision_required", "{e}");
+    // A local record takes no SAMR decision.
+    let local = app.record_id(demo::REPAIRABLE).await;
+    let ent_a = app.login("ent_a").await;
+    let mut wrong = json!({"kind": "repair", "record_id": local, "reason": "已履行"});
+    wrong["samr_decision_no"] = json!("济市监信修〔2026〕8号");
+    let e = app.post("/api/v1/cases", &ent_a, wrong).await.expect(422, "validation_failed");
+    assert_eq!(e["fields"][0]["code"], "not_samr_record", "{e}");
+    // Registered with SAMR's decision: the market-regulation department approves it here.
+    let mut body = body;
+    body["samr_decision_no"] = json!("济市监信修〔2026〕8号");
+    let case = app.post("/api/v1/cases", &ent_b, body).await;
+    assert_eq!(case.status.as_u16(), 201, "{}", case.body);
+    let id = id_of(&case.body);
+    assert_eq!(case.body["external_decision_no"], "济市监信修〔2026〕8号");
+    assert_eq!(case.body["record_source"], "samr");
+    for kind in ["fulfilment_proof", "commitment_letter"] {
+        assert_eq!(app.upload_pdf(&ent_b, id, kind).await.status.as_u16(), 201);
+    }
+    let office = app.login("office").await;
+    app.act(&office, id, "accept", json!({})).await.ok();
+    let scjg = app.login("scjg").await;
+    let done = app.act(&scjg, id, "approve", json!({"comment": "依市场监管部门决定登记修复"})).await.ok();
+    assert_eq!(done["state"], "completed", "{done}");
+    let rec = app.record(&office, samr).await;
+    assert_eq!(rec["publication_status"], "ended", "{rec}");
+    app.assert_records_consistent("after a registered SAMR repair").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -695,7 +777,7 @@ async fn cases_are_scoped_to_applicant_and_department() {
 
     let repair = id_of(&app.file(&ent_a, "repair", app.record_id(demo::REPAIRABLE).await).await);
     let obj_c = id_of(&app.file(&ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
-    let obj_b = id_of(&app.file(&ent_b, "objection", app.record_id(demo::NOT_REPAIRABLE).await).await);
+    let obj_b = id_of(&app.file(&ent_b, "objection", app.record_id(demo::SAMR_LISTED).await).await);
     let obj_a = id_of(&app.file(&ent_a, "objection", app.record_id(demo::TOO_EARLY).await).await);
 
     // Another department and another applicant see nothing of the case.
@@ -768,33 +850,78 @@ async fn available_actions_follow_role_and_state_and_extension_is_once() {
     let id = id_of(&app.file(&ent_c, "objection", record_id).await);
 
     assert_eq!(action_names(&app.case(&ent_c, id).await), ["withdraw"]);
-    assert_eq!(action_names(&app.case(&office, id).await), sorted(&["accept", "reject", "request_supplement"]));
+    assert_eq!(
+        action_names(&app.case(&office, id).await),
+        sorted(&["accept", "accept_for_check", "reject", "request_supplement"])
+    );
     // Not routed yet: the department does not see the case at all.
     app.get(&format!("/api/v1/cases/{id}"), &sthj).await.expect(404, "not_found");
 
     app.act(&office, id, "accept", json!({})).await.ok();
     let seen = app.case(&sthj, id).await;
-    assert_eq!(action_names(&seen), sorted(&["verify", "extend"]), "{seen}");
+    assert_eq!(action_names(&seen), sorted(&["verify", "hand_back", "request_extension"]), "{seen}");
     let verify = seen["actions"].as_array().unwrap().iter().find(|a| a["name"] == "verify").unwrap();
     assert_eq!(verify["requires_outcome"], true);
     let mut outcomes: Vec<&str> = verify["outcomes"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
     outcomes.sort();
     assert_eq!(outcomes, ["corrected", "deleted", "maintained", "removed_from_list", "supplemented"]);
     assert_eq!(action_names(&app.case(&ent_c, id).await), ["withdraw"]);
-    assert_eq!(action_names(&app.case(&office, id).await), ["urge"]);
+    assert_eq!(action_names(&app.case(&office, id).await), sorted(&["reroute", "urge"]));
     assert_eq!(seen["extension_used"], false);
 
-    expect_field(app.act(&sthj, id, "extend", json!({})).await, "comment", "comment_required");
+    // Art. 39: the department asks with a reason; the credit office approves.
+    expect_field(app.act(&sthj, id, "request_extension", json!({})).await, "comment", "comment_required");
     let before_due = seen["due_at"].as_str().unwrap().to_string();
-    let case = app.act(&sthj, id, "extend", json!({"comment": "需现场核查，申请延期"})).await.ok();
+    let case = app.act(&sthj, id, "request_extension", json!({"comment": "需现场核查，申请延期"})).await.ok();
+    assert_eq!(case["extension_pending"], true, "{case}");
+    assert_eq!(case["extension_used"], false, "{case}");
+    assert_eq!(case["due_at"].as_str(), Some(before_due.as_str()), "nothing moves before approval: {case}");
+    assert_eq!(action_names(&case), sorted(&["verify", "hand_back"]), "no second request while one is pending");
+    app.act(&sthj, id, "request_extension", json!({"comment": "再次申请"}))
+        .await
+        .expect(409, "extension_request_pending");
+    // The department cannot approve its own request.
+    app.act(&sthj, id, "approve_extension", json!({})).await.expect(403, "forbidden");
+    let office_view = app.case(&office, id).await;
+    assert_eq!(action_names(&office_view), sorted(&["approve_extension", "refuse_extension", "reroute", "urge"]));
+    let case = app.act(&office, id, "approve_extension", json!({})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
     assert_eq!(case["extension_used"], true, "{case}");
+    assert_eq!(case["extension_pending"], false, "{case}");
+    assert_eq!(case["extension_reason"], "需现场核查，申请延期", "{case}");
     assert!(case["due_at"].as_str().unwrap() > before_due.as_str(), "due moved later: {before_due} -> {case}");
-    assert_eq!(action_names(&case), ["verify"], "extend offered no more: {case}");
-    app.act(&sthj, id, "extend", json!({"comment": "再次延期"})).await.expect(409, "extension_used");
+    let case = app.case(&sthj, id).await;
+    assert_eq!(action_names(&case), sorted(&["verify", "hand_back"]), "extension offered no more: {case}");
+    app.act(&sthj, id, "request_extension", json!({"comment": "再次延期"})).await.expect(409, "extension_used");
     let step = app.get(&format!("/api/v1/cases/{id}/deadlines"), &sthj).await.ok();
     let step = step.as_array().unwrap().iter().rev().find(|d| d["kind"] == "step").unwrap().clone();
     assert_eq!(step["extended_working_days"], 3, "{step}");
+    // The extension records the department's reason and the credit office's approver.
+    let ext = step["explanation"].as_array().unwrap().iter().find(|h| h["event"] == "extended").cloned();
+    let ext = ext.unwrap_or_else(|| panic!("{step}"));
+    assert_eq!(ext["reason"], "需现场核查，申请延期", "{ext}");
+    let office_user = app.get("/api/v1/me", &office).await.ok();
+    assert_eq!(ext["approved_by"], office_user["id"], "{ext}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_extension_moves_nothing_and_may_be_asked_again() {
+    let app = spawn().await;
+    let r = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    let before = app.case(&r.officer, r.id).await;
+    app.act(&r.officer, r.id, "request_extension", json!({"comment": "需调取缴款凭证"})).await.ok();
+    expect_field(app.act(&r.office, r.id, "refuse_extension", json!({})).await, "comment", "comment_required");
+    let case = app.act(&r.office, r.id, "refuse_extension", json!({"comment": "材料已齐全，请按期办结"})).await.ok();
+    assert_eq!(case["extension_pending"], false, "{case}");
+    assert_eq!(case["extension_used"], false, "{case}");
+    assert_eq!(case["due_at"], before["due_at"], "{case}");
+    assert_eq!(case["total_due_at"], before["total_due_at"], "{case}");
+    // Nothing to approve now.
+    app.act(&r.office, r.id, "approve_extension", json!({})).await.expect(409, "no_extension_request");
+    // The department was told (its own mail), and may ask again.
+    let case = app.act(&r.officer, r.id, "request_extension", json!({"comment": "确需现场核实"})).await.ok();
+    assert_eq!(case["extension_pending"], true, "{case}");
+    app.assert_records_consistent("after a refused extension").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

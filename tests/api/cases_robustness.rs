@@ -158,7 +158,10 @@ async fn concurrent_posts_with_one_key_create_one_case() {
         [("repair", demo::REPAIRABLE, "race-key-repair"), ("objection", demo::TOO_EARLY, "race-key-objection")];
     for (n, (kind, doc, key)) in rounds.into_iter().enumerate() {
         let record_id = app.record_id(doc).await;
-        let body = json!({"kind": kind, "record_id": record_id, "reason": "并发重试测试"});
+        let mut body = json!({"kind": kind, "record_id": record_id, "reason": "并发重试测试"});
+        if kind == "objection" {
+            body["grounds"] = json!("wrong_identity");
+        }
         let (a, b) =
             tokio::join!(file_case(&app, &token, body.clone(), Some(key)), file_case(&app, &token, body, Some(key)));
         let (sa, sb) = (a.status.as_u16(), b.status.as_u16());
@@ -631,10 +634,11 @@ async fn cases_are_pinned_to_their_definition() {
     let filings = [("repair", demo::REPAIRABLE), ("objection", demo::TOO_EARLY)];
     for (kind, doc) in filings {
         let record_id = app.record_id(doc).await;
-        let created = status_is(
-            file_case(&app, &token, json!({"kind": kind, "record_id": record_id, "reason": "理由"}), None).await,
-            201,
-        );
+        let mut body = json!({"kind": kind, "record_id": record_id, "reason": "理由"});
+        if kind == "objection" {
+            body["grounds"] = json!("other");
+        }
+        let created = status_is(file_case(&app, &token, body, None).await, 201);
         let id = created["id"].as_i64().unwrap();
         let view = app.get(&format!("{CASES}/{id}"), &token).await.ok();
         assert_eq!(view["workflow_id"], kind, "{view}");

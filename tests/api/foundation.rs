@@ -206,7 +206,7 @@ async fn applicant_sees_only_its_subject() {
     assert_eq!(r["sanctions"].as_array().unwrap().len(), 2);
 
     // Another subject's record: 404, not 403.
-    let other = app.record_id(demo::NOT_REPAIRABLE).await;
+    let other = app.record_id(demo::SAMR_LISTED).await;
     app.get(&format!("/api/v1/records/{other}"), &ent_a).await.expect(404, "not_found");
     // Filtering for another subject does not widen the scope.
     let list = app.get(&format!("/api/v1/records?subject={}", demo::ENT_B), &ent_a).await.ok();
@@ -241,7 +241,7 @@ async fn credit_office_sees_everything_and_can_filter() {
         sorted(&[
             demo::REPAIRABLE,
             demo::TOO_EARLY,
-            demo::NOT_REPAIRABLE,
+            demo::SAMR_LISTED,
             demo::NOT_PUBLISHED,
             demo::EXPIRED,
             demo::LIST_ENTRY,
@@ -252,7 +252,7 @@ async fn credit_office_sees_everything_and_can_filter() {
     let list = app.get(&format!("/api/v1/records?subject={}", demo::ENT_B), &office).await.ok();
     assert_eq!(list["total"], 2, "{list}");
     assert!(items(&list).iter().all(|r| r["subject_code"] == demo::ENT_B));
-    assert_eq!(doc_nos(&list), sorted(&[demo::NOT_REPAIRABLE, demo::NOT_PUBLISHED]));
+    assert_eq!(doc_nos(&list), sorted(&[demo::SAMR_LISTED, demo::NOT_PUBLISHED]));
 
     // Lower case is normalised.
     let list = app.get(&format!("/api/v1/records?subject={}", demo::ENT_C.to_lowercase()), &office).await.ok();
@@ -273,12 +273,14 @@ async fn public_query_shows_published_records_only() {
     let body = res.ok();
     assert_eq!(body["subject"], demo::ENT_B);
     let docs = doc_nos(&body);
-    assert_eq!(docs, vec![demo::NOT_REPAIRABLE.to_string()], "{body}");
+    assert_eq!(docs, vec![demo::SAMR_LISTED.to_string()], "{body}");
     let rec = &items(&body)[0];
     assert_eq!(rec["objection_open"], false);
     assert!(rec["objection_label"].is_null(), "{rec}");
-    assert_eq!(rec["display_category"], "公示期满前不可修复");
+    assert_eq!(rec["display_category"], "公示满1年可修复");
     assert_eq!(rec["department_name"], "区市场监督管理局");
+    // A market-regulation record says so: its repair is SAMR's.
+    assert_eq!(rec["source"], "samr");
 
     // Lower-case input finds the same subject.
     let lower = app
@@ -439,34 +441,37 @@ async fn record_dates_are_derived() {
         subject,
         dept,
         "测试〔2025〕1号",
-        RecordCase { regime: "current", severity: "general", decision: "2025-11-30", conduct_end: None },
+        RecordCase { regime: "order58", severity: "general", decision: "2025-11-30", conduct_end: None },
     )
     .await;
     assert_eq!(res.status.as_u16(), 201, "{}", res.body);
     let r = &res.body;
     assert_eq!(r["repairable"], true);
+    // 民法典 Art. 202: no 2026-02-30, so the 3 months end on 02-28; repair from the day after.
     assert_eq!(r["repairable_from"], "2026-03-01");
-    assert_eq!(r["publication_ends"], "2026-11-30");
+    assert_eq!(r["publication_ends"], "2028-11-30");
     assert_eq!(r["display_category"], "公示满3个月可修复");
     assert_eq!(r["publication_status"], "published");
     assert_eq!(r["subject_code"], "91310110666007217T");
     assert_eq!(r["department_id"], dept);
     assert_eq!(r["version"], 1);
 
-    // Legacy 严重失信 from a leap day.
+    // Legacy 严重失信 from a leap day (527号 was in force then); its three
+    // years are over, so it is entered as ended.
     let res = create_record(
         &app,
         &admin,
         subject,
         dept,
-        "测试〔2024〕2号",
-        RecordCase { regime: "legacy527", severity: "legacy_serious", decision: "2024-02-29", conduct_end: None },
+        "测试〔2020〕2号",
+        RecordCase { regime: "legacy527", severity: "legacy_serious", decision: "2020-02-29", conduct_end: None },
     )
     .await;
     assert_eq!(res.status.as_u16(), 201, "{}", res.body);
-    assert_eq!(res.body["repairable_from"], "2024-08-30");
-    assert_eq!(res.body["publication_ends"], "2027-02-28");
+    assert_eq!(res.body["repairable_from"], "2020-08-30");
+    assert_eq!(res.body["publication_ends"], "2023-02-28");
     assert_eq!(res.body["display_category"], "公示满6个月可修复");
+    assert_eq!(res.body["publication_status"], "ended");
 
     // Legacy 特定严重失信: not repairable.
     let res = create_record(
@@ -474,11 +479,11 @@ async fn record_dates_are_derived() {
         &admin,
         subject,
         dept,
-        "测试〔2025〕3号",
+        "测试〔2022〕3号",
         RecordCase {
             regime: "legacy527",
             severity: "legacy_specific_serious",
-            decision: "2025-03-15",
+            decision: "2022-03-15",
             conduct_end: None,
         },
     )
@@ -486,7 +491,7 @@ async fn record_dates_are_derived() {
     assert_eq!(res.status.as_u16(), 201, "{}", res.body);
     assert_eq!(res.body["repairable"], false);
     assert!(res.body["repairable_from"].is_null(), "{}", res.body);
-    assert_eq!(res.body["publication_ends"], "2028-03-15");
+    assert_eq!(res.body["publication_ends"], "2025-03-15");
     assert_eq!(res.body["display_category"], "公示期满前不可修复");
 
     // Current 轻微: not published.
@@ -510,7 +515,7 @@ async fn record_dates_are_derived() {
         subject,
         dept,
         "测试〔2025〕5号",
-        RecordCase { regime: "current", severity: "serious", decision: "2025-01-10", conduct_end: Some("2021-06-15") },
+        RecordCase { regime: "order58", severity: "serious", decision: "2025-01-10", conduct_end: Some("2021-06-15") },
     )
     .await;
     assert_eq!(res.status.as_u16(), 201, "{}", res.body);
@@ -526,9 +531,62 @@ async fn record_dates_are_derived() {
     assert_eq!(list["total"], 5, "{list}");
     let public = app.request(Method::GET, "/api/v1/public/records?subject=91310110666007217T", None, None).await.ok();
     let docs = doc_nos(&public);
-    assert_eq!(docs.len(), 3, "{public}");
+    assert_eq!(docs, ["测试〔2025〕1号"], "{public}");
     assert!(!docs.contains(&"测试〔2026〕4号".to_string()));
     assert!(!docs.contains(&"测试〔2025〕5号".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_regime_is_the_one_in_force_on_the_decision_date() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let subject = app.subject_id(&admin, demo::ENT_A).await;
+    let dept = app.department_id(&admin, "区市场监督管理局").await;
+    let body = |doc: &str, regime: Option<&str>, severity: &str, date: &str| {
+        let mut b = json!({
+            "subject_id": subject, "department_id": dept, "record_type": "administrative_penalty",
+            "title": "适用规则测试", "document_no": doc, "severity": severity, "decision_date": date,
+        });
+        if let Some(r) = regime {
+            b["regime"] = json!(r);
+        }
+        b
+    };
+    // Not given: derived (Order 36 from 2026-04-01, Order 58 from 2023-05-01, 527号 before).
+    for (doc, date, severity, regime) in [
+        ("规则〔2026〕1号", "2026-04-01", "general", "current"),
+        ("规则〔2026〕2号", "2026-03-31", "general", "order58"),
+        ("规则〔2023〕3号", "2023-05-01", "serious", "order58"),
+        ("规则〔2023〕4号", "2023-04-30", "legacy_general", "legacy527"),
+    ] {
+        let r = app.post("/api/v1/admin/records", &admin, body(doc, None, severity, date)).await.ok();
+        assert_eq!(r["regime"], regime, "{date}: {r}");
+    }
+    // Given: it must be the one in force, else refused naming the right one; nothing is written.
+    let res = app
+        .post("/api/v1/admin/records", &admin, body("规则〔2025〕5号", Some("current"), "general", "2025-11-30"))
+        .await;
+    let e = res.expect(422, "validation_failed");
+    let f = &e["fields"][0];
+    assert_eq!((f["field"].as_str(), f["code"].as_str()), (Some("regime"), Some("regime_mismatch")), "{e}");
+    assert!(f["message"].as_str().unwrap().contains("order58"), "{e}");
+    let res = app
+        .post(
+            "/api/v1/admin/records",
+            &admin,
+            body("规则〔2026〕6号", Some("legacy527"), "legacy_general", "2026-05-06"),
+        )
+        .await;
+    res.expect(422, "validation_failed");
+    let office = app.login("office").await;
+    let list = app.get(&format!("/api/v1/records?subject={}", demo::ENT_A), &office).await.ok();
+    let docs = doc_nos(&list);
+    assert!(!docs.iter().any(|d| d == "规则〔2025〕5号" || d == "规则〔2026〕6号"), "{list}");
+    // A severity the derived regime does not define is refused too.
+    let res =
+        app.post("/api/v1/admin/records", &admin, body("规则〔2026〕7号", None, "legacy_serious", "2026-05-06")).await;
+    res.expect(422, "validation_failed");
+    app.assert_records_consistent("after the regime checks").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -543,7 +601,7 @@ async fn record_creation_needs_a_producing_department() {
         subject,
         office_dept,
         "测试〔2025〕9号",
-        RecordCase { regime: "current", severity: "general", decision: "2025-06-01", conduct_end: None },
+        RecordCase { regime: "order58", severity: "general", decision: "2025-06-01", conduct_end: None },
     )
     .await
     .expect(422, "validation_failed");

@@ -281,17 +281,26 @@ pub struct Repair {
 
 /// Cases and records over HTTP, as the test files use them.
 impl TestApp {
-    /// Files a case and returns the raw response.
+    /// Files a case and returns the raw response (an objection says its
+    /// content is wrong).
     pub async fn try_file(&self, token: &str, kind: &str, record_id: i64) -> Resp {
-        let body = json!({"kind": kind, "record_id": record_id, "reason": "申请理由：信息有误或已履行义务"});
+        let mut body = json!({"kind": kind, "record_id": record_id, "reason": "申请理由：信息有误或已履行义务"});
+        if kind == "objection" {
+            body["grounds"] = json!("wrong_content");
+        }
         self.post("/api/v1/cases", token, body).await
     }
 
-    /// Files a case that intake must accept (201); returns the case.
+    /// Files a case that intake must accept (201); returns the case. An
+    /// objection comes with its evidence, which acceptance needs.
     pub async fn file(&self, token: &str, kind: &str, record_id: i64) -> Value {
         let res = self.try_file(token, kind, record_id).await;
         assert_eq!(res.status.as_u16(), 201, "filing {kind} on {record_id}: {}", res.body);
         assert_eq!(res.body["state"], "submitted", "{}", res.body);
+        if kind == "objection" {
+            let up = self.upload_pdf(token, id_of(&res.body), "evidence").await;
+            assert_eq!(up.status.as_u16(), 201, "{}", up.body);
+        }
         res.body
     }
 
@@ -365,13 +374,13 @@ pub mod demo {
     pub const REPAIRABLE: &str = "济高环罚〔2026〕12号";
     /// ent_a, 区应急管理局, current 严重, decided 2 months ago: too early.
     pub const TOO_EARLY: &str = "济高应急罚〔2026〕31号";
-    /// ent_b, 区市场监管局, legacy 特定严重失信, on the list: not repairable.
-    pub const NOT_REPAIRABLE: &str = "济高市监罚〔2025〕8号";
+    /// ent_b, 区市场监管局, a market-regulation (SAMR) list entry: repaired on SAMR's system.
+    pub const SAMR_LISTED: &str = "济高市监罚〔2025〕8号";
     /// ent_b, current 轻微: not published.
     pub const NOT_PUBLISHED: &str = "济高市监简罚〔2026〕102号";
-    /// ent_c, legacy 一般失信, past its publication end yet still published.
+    /// ent_c, Order 58 一般 decided 40 months ago: entered past its end, so ended.
     pub const EXPIRED: &str = "济高应急罚〔2025〕77号";
-    /// ent_c, 区生态环境分局, current 严重 list entry, repairable now, two sanctions.
+    /// ent_c, 区生态环境分局, Order 58 严重 list entry, repairable now, two sanctions.
     pub const LIST_ENTRY: &str = "济高环罚〔2025〕40号";
     /// A natural person's record.
     pub const NATURAL_PERSON: &str = "济高市监罚〔2026〕55号";

@@ -142,20 +142,24 @@ async fn a_correction_of_severity_rederives_the_windows() {
 }
 
 /// A correction can never leave a record public past its legal maximum: a
-/// list entry corrected from 严重 to 一般 fourteen months after its decision
-/// is past its new one-year window, so it comes down with its list and sanctions.
+/// list entry corrected to 一般 with its true decision date (2023-06-01, so
+/// Order 58's three years) is past its new window, so it comes down with its
+/// list and sanctions; the regime follows the corrected date.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correction_that_shortens_the_window_past_today_ends_publication() {
     let app = spawn().await;
     let (id, record) = accepted_objection(&app, "ent_c", demo::LIST_ENTRY).await;
     let sthj = app.login("sthj").await;
-    let body = json!({"outcome": "corrected", "comment": "更正为一般失信", "correction": {"severity": "general"}});
+    let correction = json!({"severity": "general", "decision_date": "2023-06-01"});
+    let body = json!({"outcome": "corrected", "comment": "更正为一般失信及原决定日期", "correction": correction});
     let case = app.act(&sthj, id, "verify", body).await.ok();
     let verify = case["history"].as_array().unwrap().iter().find(|e| e["action"] == "verify").unwrap().clone();
     assert!(verify["inputs"]["publication_ended"].as_str().unwrap().contains("届满"), "{verify}");
     let office = app.login("office").await;
     let rec = app.record(&office, record).await;
     assert_eq!(rec["publication_status"], "ended", "{rec}");
+    assert_eq!(rec["regime"], "order58", "{rec}");
+    assert_eq!(rec["publication_ends"], "2026-06-01", "{rec}");
     assert_eq!(statuses(&rec["lists"]), ["ended"], "{rec}");
     assert_eq!(statuses(&rec["sanctions"]), ["ended", "ended"], "{rec}");
     assert_eq!(rec["objection_open"], false, "{rec}");
@@ -174,13 +178,26 @@ async fn an_administrators_edit_that_ends_the_window_ends_publication() {
         .patch(
             &format!("/api/v1/admin/records/{record}"),
             &admin,
-            json!({"version": version, "decision_date": "2025-01-15"}),
+            json!({"version": version, "decision_date": "2023-06-15"}),
         )
         .await
         .ok();
+    // The regime follows the new date (Order 58: three years for 一般).
+    assert_eq!(res["regime"], "order58", "{res}");
     assert_eq!(res["publication_status"], "ended", "{res}");
     assert_eq!(statuses(&res["sanctions"]), ["ended", "ended"], "{res}");
-    assert!(res["publication_end_reason"].as_str().unwrap().contains("2026-01-15"), "{res}");
+    assert!(res["publication_end_reason"].as_str().unwrap().contains("2026-06-15"), "{res}");
+    // A regime given with the date is checked against it.
+    let version = res["version"].as_i64().unwrap();
+    let e = app
+        .patch(
+            &format!("/api/v1/admin/records/{record}"),
+            &admin,
+            json!({"version": version, "decision_date": "2024-01-15", "regime": "current"}),
+        )
+        .await
+        .expect(422, "validation_failed");
+    assert_eq!(e["fields"][0]["code"], "regime_mismatch", "{e}");
 }
 
 /// A second repairable record of ent_a (current 一般, decided 2026-05-01), made by the administrator.

@@ -261,7 +261,8 @@ async fn paused_case_is_never_overdue_and_is_withdrawn_when_unanswered() {
     let office = app.login("office").await;
     let record_id = app.record_id(demo::LIST_ENTRY).await;
     let id = id_of(&app.file(&ent_c, "objection", record_id).await);
-    let case = app.act(&office, id, "request_supplement", json!({"comment": "请补充异议依据"})).await.ok();
+    let body = json!({"comment": "请补充异议依据", "missing_items": ["异议依据的书面说明"]});
+    let case = app.act(&office, id, "request_supplement", body).await.ok();
     assert_eq!(case["state"], "supplement_requested", "{case}");
     let supplement_due = due_on(&app, &office, d("2026-09-24"), 10).await;
     let step = deadline_row(&app, &office, id, "step", Some("supplement_requested")).await;
@@ -344,13 +345,16 @@ async fn extended_case_is_due_three_working_days_later() {
 
     at(&app, "2026-09-30", 10, 0);
     let sthj = app.login("sthj").await;
-    let res = app.act(&sthj, id, "extend", json!({})).await;
-    assert_eq!(res.status.as_u16(), 422, "extend needs a comment: {}", res.body);
-    let case = app.act(&sthj, id, "extend", json!({"comment": "需调取现场监测数据，申请延期"})).await.ok();
+    let res = app.act(&sthj, id, "request_extension", json!({})).await;
+    assert_eq!(res.status.as_u16(), 422, "an extension needs a reason: {}", res.body);
+    app.act(&sthj, id, "request_extension", json!({"comment": "需调取现场监测数据，申请延期"})).await.ok();
+    // The credit office approves it (Art. 39: an approver other than the requester).
+    let office = app.login("office").await;
+    let case = app.act(&office, id, "approve_extension", json!({"comment": "同意延期"})).await.ok();
     assert_eq!(case["state"], "with_department", "{case}");
     assert_eq!(case["extension_used"], true, "{case}");
     // Once per case.
-    app.act(&sthj, id, "extend", json!({"comment": "再次延期"})).await.expect(409, "extension_used");
+    app.act(&sthj, id, "request_extension", json!({"comment": "再次延期"})).await.expect(409, "extension_used");
 
     let new_due = due_on(&app, &sthj, old_due, 3).await;
     assert!(new_due > old_due);
@@ -541,7 +545,7 @@ async fn two_server_processes_process_each_due_item_once() {
     at(&app, "2026-09-24", 10, 0);
     let office = app.login("office").await;
     let mut accepted = Vec::new();
-    for (user, doc) in [("ent_a", demo::REPAIRABLE), ("ent_b", demo::NOT_REPAIRABLE), ("ent_c", demo::LIST_ENTRY)] {
+    for (user, doc) in [("ent_a", demo::REPAIRABLE), ("ent_b", demo::SAMR_LISTED), ("ent_c", demo::LIST_ENTRY)] {
         let token = app.login(user).await;
         let id = id_of(&app.file(&token, "objection", app.record_id(doc).await).await);
         let case = app.act(&office, id, "accept", json!({})).await.ok();
@@ -550,7 +554,8 @@ async fn two_server_processes_process_each_due_item_once() {
     }
     let ent_a = app.login("ent_a").await;
     let paused = id_of(&app.file(&ent_a, "objection", app.record_id(demo::TOO_EARLY).await).await);
-    app.act(&office, paused, "request_supplement", json!({"comment": "请补充材料"})).await.ok();
+    let body = json!({"comment": "请补充材料", "missing_items": ["授权委托书"]});
+    app.act(&office, paused, "request_supplement", body).await.ok();
     let due = due_on(&app, &office, d("2026-09-24"), 4).await;
     let supplement_due = due_on(&app, &office, d("2026-09-24"), 10).await;
     let digest_day = due_on(&app, &office, due, 1).await;
@@ -1010,7 +1015,9 @@ async fn an_objection_extension_never_passes_the_total() {
     // Three days asked; only two are left before the total (Sat 10-10 is a make-up day, then 10-12).
     at(&app, "2026-10-09", 9, 0);
     let sthj = app.login("sthj").await;
-    app.act(&sthj, id, "extend", json!({"comment": "需补充核查"})).await.ok();
+    app.act(&sthj, id, "request_extension", json!({"comment": "需补充核查"})).await.ok();
+    let office = app.login("office").await;
+    app.act(&office, id, "approve_extension", json!({})).await.ok();
     let step = deadline_row(&app, &sthj, id, "step", Some("with_department")).await;
     assert_eq!(step["due_on"], "2026-10-12", "{step}");
     assert_eq!(step["extended_working_days"], 2, "{step}");

@@ -216,10 +216,14 @@ async fn an_open_objection_is_marked_on_the_public_page() {
     ent.login("ent_c").await.assert_ok();
     let form = ent.get(&format!("/records/{record_id}/apply?kind=objection")).await;
     form.assert_ok();
+    // The grounds are chosen from the list; evidence is required.
+    assert!(form.attr("select[name=grounds] option[value=wrong_identity]", "value").is_some(), "{}", form.html);
+    assert!(form.attr("input[name=evidence]", "type").is_some(), "{}", form.html);
     let multipart = reqwest::multipart::Form::new()
         .text("csrf", form.csrf())
         .text("kind", "objection")
         .text("idem", form.attr("input[name=idem]", "value").unwrap())
+        .text("grounds", "wrong_identity")
         .text("reason", "处罚对象有误")
         .part("evidence", pdf_part("evidence"));
     let case = ent.post_multipart(&format!("/records/{record_id}/apply"), multipart).await;

@@ -7,11 +7,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::require;
-use crate::domain::period::{Derived, InitialStatusError, PeriodRules, Regime, Severity, initial_status};
+use crate::domain::period::{Derived, InitialStatusError, PeriodRules, Regime, Severity, initial_status, window_start};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use crate::workflow::Role;
-use entity::types::{ActiveStatus, DepartmentKind, PublicationStatus};
+use entity::types::{ActiveStatus, DepartmentKind, PublicationStatus, RecordSource};
 use entity::{department, list_membership, measure, record, sanction, subject};
 
 pub const RECORD_TYPES: [&str; 4] =
@@ -26,12 +26,18 @@ pub struct RecordInput {
     pub content: Option<String>,
     /// `minor`, `general`, `serious`, `legacy_general`, `legacy_serious`, `legacy_specific_serious`
     pub severity: Option<String>,
-    /// `current`, `order58` or `legacy527`
+    /// `current`, `order58` or `legacy527`: the regime in force on the
+    /// decision date (derived when absent; refused when it differs).
     pub regime: Option<String>,
     pub department_id: Option<i64>,
     pub document_no: Option<String>,
     pub decision_date: Option<NaiveDate>,
     pub conduct_end_date: Option<NaiveDate>,
+    /// `local` (default) or `samr`: a market-regulation record mirrored from
+    /// SAMR, whose repair is SAMR's.
+    pub source: Option<String>,
+    /// The day the record was first published (SAMR counts its periods from it).
+    pub published_on: Option<NaiveDate>,
     /// Overrides the default publication status derived from the rules.
     pub publication_status: Option<String>,
     /// Required when updating: the version the change is based on.
@@ -39,26 +45,58 @@ pub struct RecordInput {
 }
 
 /// The publication window of a record given as stored strings (regime,
-/// severity): the rule is `PeriodRules::derive`; this only parses the input
-/// into the domain's types, with field errors.
+/// severity): the rules are `domain::period::regime_for` (the regime in force
+/// on the decision date, derived when `regime` is absent, checked when given)
+/// and `PeriodRules::derive` from the window's start (`window_start`); this
+/// only parses the input into the domain's types, with field errors. Returns
+/// the regime's stored name and the window.
 pub fn derive_for(
     rules: &PeriodRules,
-    regime: &str,
+    regime: Option<&str>,
     severity: &str,
     decision: NaiveDate,
+    start: NaiveDate,
     conduct_end: Option<NaiveDate>,
-) -> Result<Derived, Vec<FieldError>> {
+) -> Result<(String, Derived), Vec<FieldError>> {
     let mut errs = Vec::new();
-    let r = Regime::parse(regime);
+    let given = match regime.map(str::trim).filter(|r| !r.is_empty()) {
+        None => None,
+        Some(name) => match Regime::parse(name) {
+            Some(r) => Some(r),
+            None => {
+                errs.push(FieldError::new(
+                    "regime",
+                    "invalid_value",
+                    "适用规则取值无效（current、order58、legacy527）",
+                ));
+                None
+            }
+        },
+    };
+    let r = match crate::domain::period::regime_for(given, decision) {
+        Ok(r) => Some(r),
+        Err(expected) => {
+            errs.push(FieldError::new(
+                "regime",
+                "regime_mismatch",
+                format!(
+                    "决定日期 {decision} 适用{}（{}），与所填适用规则不一致",
+                    expected.label_zh(),
+                    expected.as_str()
+                ),
+            ));
+            None
+        }
+    };
     let s = Severity::parse(severity);
-    if r.is_none() {
-        errs.push(FieldError::new("regime", "invalid_value", "适用规则取值无效（current、order58、legacy527）"));
-    }
     if s.is_none() {
         errs.push(FieldError::new("severity", "invalid_value", "失信程度取值无效"));
     }
-    let (Some(r), Some(s)) = (r, s) else { return Err(errs) };
-    rules.derive(r, s, decision, conduct_end).map_err(|e| vec![FieldError::new("severity", e.code(), e.to_string())])
+    let (Some(r), Some(s), true) = (r, s, errs.is_empty()) else { return Err(errs) };
+    rules
+        .derive(r, s, start, conduct_end)
+        .map(|d| (r.as_str().to_string(), d))
+        .map_err(|e| vec![FieldError::new("severity", e.code(), e.to_string())])
 }
 
 /// A decision date must lie between 2000 and today.
@@ -75,6 +113,8 @@ pub struct NewRecord {
     pub document_no: String,
     pub decision_date: NaiveDate,
     pub conduct_end_date: Option<NaiveDate>,
+    pub source: RecordSource,
+    pub published_on: Option<NaiveDate>,
 }
 
 /// A new record's row: its fields, the window derived for it and the status
@@ -112,6 +152,8 @@ pub fn new_record_row(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        source: Set(n.source),
+        published_on: Set(n.published_on),
         ..Default::default()
     }
 }
@@ -161,17 +203,26 @@ pub fn rederive(
     if let Some(e) = change.conduct_end_date.and_then(|c| check_conduct_end(c, today)) {
         errs.push(e);
     }
-    let regime = change.regime.clone().unwrap_or(r.regime.clone());
     let severity = change.severity.clone().unwrap_or(r.severity.clone());
     let decision_date = change.decision_date.unwrap_or(r.decision_date);
     let conduct_end_date = change.conduct_end_date.or(r.conduct_end_date);
+    // A new decision date brings the regime in force on it unless one is
+    // given (and then checked); otherwise the stored one stays.
+    let regime = match (&change.regime, change.decision_date) {
+        (Some(given), _) => Some(given.as_str()),
+        (None, Some(_)) => None,
+        (None, None) => Some(r.regime.as_str()),
+    };
     let derived = if errs.is_empty() {
-        derive_for(rules, &regime, &severity, decision_date, conduct_end_date).map_err(|mut e| errs.append(&mut e)).ok()
+        let start = window_start(r.source, decision_date, r.published_on);
+        derive_for(rules, regime, &severity, decision_date, start, conduct_end_date)
+            .map_err(|mut e| errs.append(&mut e))
+            .ok()
     } else {
         None
     };
     match derived {
-        Some(derived) if errs.is_empty() => {
+        Some((regime, derived)) if errs.is_empty() => {
             Ok(Rederived { regime, severity, decision_date, conduct_end_date, derived })
         }
         _ => Err(errs
@@ -250,23 +301,45 @@ pub async fn create_record(
     if let Some(e) = input.conduct_end_date.and_then(|c| check_conduct_end(c, today)) {
         errs.push(e);
     }
-    let derived = match (decision, &input.regime, &input.severity) {
-        (Some(d), Some(r), Some(s)) => match derive_for(&state.settings.publication, r, s, d, input.conduct_end_date) {
-            Ok(x) => Some(x),
-            Err(mut e) => {
-                errs.append(&mut e);
-                None
+    let source = match input.source.as_deref().map(str::parse::<RecordSource>) {
+        None => RecordSource::Local,
+        Some(Ok(s)) => s,
+        Some(Err(_)) => {
+            errs.push(FieldError::new(
+                "source",
+                "invalid_value",
+                "信息来源须为 local（本地归集）或 samr（市场监管部门）",
+            ));
+            RecordSource::Local
+        }
+    };
+    if let Some(p) = input.published_on
+        && (p > today || decision.is_some_and(|d| p < d))
+    {
+        errs.push(FieldError::new("published_on", "out_of_range", "公示日期须在决定日期与今天之间"));
+    }
+    let derived = match (decision, &input.severity) {
+        (Some(d), Some(s)) => {
+            let start = window_start(source, d, input.published_on);
+            match derive_for(&state.settings.publication, input.regime.as_deref(), s, d, start, input.conduct_end_date)
+            {
+                Ok(x) => Some(x),
+                Err(mut e) => {
+                    errs.append(&mut e);
+                    None
+                }
             }
-        },
-        (_, r, s) => {
-            if r.is_none() {
-                errs.push(FieldError::new("regime", "required", "适用规则不能为空"));
-            }
+        }
+        (_, s) => {
             if s.is_none() {
                 errs.push(FieldError::new("severity", "required", "失信程度不能为空"));
             }
             None
         }
+    };
+    let (regime, derived) = match derived {
+        Some((r, d)) => (Some(r), Some(d)),
+        None => (None, None),
     };
     let requested = match input.publication_status.as_deref().map(str::parse::<PublicationStatus>) {
         None => None,
@@ -317,11 +390,13 @@ pub async fn create_record(
         title: title.unwrap_or_default(),
         content: input.content.unwrap_or_default(),
         severity: input.severity.unwrap_or_default(),
-        regime: input.regime.unwrap_or_default(),
+        regime: regime.unwrap_or_default(),
         department_id: input.department_id.unwrap_or_default(),
         document_no: document_no.unwrap_or_default(),
         decision_date: decision,
         conduct_end_date: input.conduct_end_date,
+        source,
+        published_on: input.published_on,
     };
     let m = new_record_row(new, &derived, initial, now).insert(&txn).await?;
     let detail = serde_json::json!({"document_no": m.document_no, "publication_status": m.publication_status});

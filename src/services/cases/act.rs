@@ -93,6 +93,8 @@ pub async fn transition_in(
         None => None,
     };
     effects::validate_inputs(&decision, &req, outcome, &rec)?;
+    let route_to = effects::routing_target(txn, &decision, &req, &c).await?;
+    let items = effects::supplement_items(&decision, &req)?;
 
     let moved = decision.from != decision.to;
     let has = |e: &Effect| decision.effects.contains(e);
@@ -120,7 +122,8 @@ pub async fn transition_in(
             }
         }
         if extends {
-            let reason = req.comment().unwrap_or("");
+            // The department's reason, approved by the credit office (the actor).
+            let reason = c.extension_reason.as_deref().or(req.comment()).unwrap_or("");
             new_due =
                 k.extend(&cal, def.extension_working_days, def.extension_moves_total, reason, user.map(|u| u.id), now)?;
         }
@@ -142,13 +145,34 @@ pub async fn transition_in(
     }
     if extends {
         next.extension_used = true;
+        next.extension_requested_by = None;
+    }
+    if has(&Effect::RequestExtension) {
+        next.extension_requested_by = user.map(|u| u.id);
+        next.extension_reason = req.comment().map(str::to_string);
+    }
+    if has(&Effect::RefuseExtension) {
+        next.extension_requested_by = None;
+        next.extension_reason = None;
+    }
+    if moved {
+        // A supplement request's list lasts while the applicant answers it.
+        next.supplement_items = items.as_ref().map(|list| serde_json::json!(list).to_string());
+    }
+    if has(&Effect::ReturnToOffice) {
+        // Out of the department's scope until routed again.
+        next.routed_at = None;
     }
     if decision.transition.guards.contains(&Guard::NotUrgedToday) {
         next.last_urged_on = Some(today);
     }
     if has(&Effect::RouteToDepartment) {
-        next.department_id = rec.department_id;
+        next.department_id = route_to.unwrap_or(rec.department_id);
         next.routed_at = Some(now);
+    }
+    if decision.terminal {
+        // Nothing stays pending on a closed case.
+        next.extension_requested_by = None;
     }
     if decision.terminal {
         next.open_record_key = None;
@@ -200,8 +224,15 @@ pub async fn transition_in(
         "outcome": req.outcome,
         "effects": decision.effects.iter().map(|e| e.kind()).collect::<Vec<_>>(),
     });
-    if action == "request_supplement" {
+    if let Some(list) = &items {
         inputs["missing_materials"] = json!(facts.missing_materials);
+        inputs["missing_items"] = json!(list);
+    }
+    if has(&Effect::RouteToDepartment) {
+        inputs["department_id"] = json!(next.department_id);
+        if next.department_id != c.department_id {
+            inputs["previous_department_id"] = json!(c.department_id);
+        }
     }
     if let Some(corr) = &req.correction {
         inputs["correction"] = json!({"title": corr.title, "content": corr.content, "document_no": corr.document_no, "decision_date": corr.decision_date});

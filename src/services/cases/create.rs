@@ -11,11 +11,13 @@ use super::deadlines::Clocks;
 use super::notice::{self, Parties};
 use super::{audit, now_micros, view};
 use crate::auth::AuthUser;
+use crate::domain::filing::{ContestedCase, check_grounds};
 use crate::domain::period::{RecordStanding, RepairEligibility, repair_eligibility};
+use crate::domain::samr::samr_repair_refusal;
 use crate::error::{ApiError, ApiResult, is_unique_violation};
 use crate::state::AppState;
 use crate::workflow::Recipient;
-use entity::types::{CaseKind, PublicationStatus};
+use entity::types::{CaseKind, ObjectionGrounds, PublicationStatus};
 use entity::{case, idempotency_key, record};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -26,10 +28,28 @@ pub struct CreateCase {
     pub record_id: i64,
     /// The applicant's grounds (objection) or statement of fulfilment (repair).
     pub reason: String,
+    /// An objection's grounds (required for objections): `wrong_identity`,
+    /// `wrong_content`, `past_period`, `decision_revoked`,
+    /// `repair_decision` (contests a repair case's decision), `other`.
+    pub grounds: Option<String>,
+    /// With grounds `repair_decision`: the denied or revoked repair case.
+    pub objects_to_case_id: Option<i64>,
+    /// A market-regulation record's repair in registration mode: SAMR's
+    /// decision number (the decision itself is uploaded as material).
+    pub samr_decision_no: Option<String>,
 }
 
 fn request_hash(r: &CreateCase) -> String {
-    hex::encode(Sha256::digest(format!("{}\n{}\n{}", r.kind, r.record_id, r.reason.trim()).as_bytes()))
+    let text = format!(
+        "{}\n{}\n{}\n{}\n{}\n{}",
+        r.kind,
+        r.record_id,
+        r.reason.trim(),
+        r.grounds.as_deref().unwrap_or(""),
+        r.objects_to_case_id.map(|i| i.to_string()).unwrap_or_default(),
+        r.samr_decision_no.as_deref().map(str::trim).unwrap_or("")
+    );
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 async fn replay(state: &AppState, user: &AuthUser, key: &str, hash: &str) -> ApiResult<Option<view::CaseView>> {
@@ -92,8 +112,22 @@ pub async fn create(
     if rec.deleted {
         return Err(ApiError::unprocessable("record_deleted", "该信用信息已删除，无需申请"));
     }
+    let grounds = check_filing_grounds(state, user, &req, kind, &rec).await?;
+    let samr_decision_no = req.samr_decision_no.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if samr_decision_no.is_some_and(|s| s.chars().count() > 100) {
+        return Err(ApiError::field("samr_decision_no", "invalid_length", "决定书文号不超过 100 字"));
+    }
     if kind == CaseKind::Repair {
+        if let Some(r) = samr_repair_refusal(&state.settings.samr, rec.source, samr_decision_no) {
+            return Err(match r.field() {
+                Some(field) => ApiError::field(field, r.code(), r.message_zh()),
+                None => ApiError::unprocessable(r.code(), r.message_zh())
+                    .with_details(json!({"system_url": state.settings.samr.system_url})),
+            });
+        }
         check_repair_eligibility(state, &rec, today, now).await?;
+    } else if samr_decision_no.is_some() {
+        return Err(ApiError::field("samr_decision_no", "not_applicable", "异议申请无需填写信用修复决定书文号"));
     }
 
     let txn = state.db.begin().await?;
@@ -148,6 +182,12 @@ pub async fn create(
         closed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        grounds: Set(grounds),
+        objects_to_case_id: Set(req.objects_to_case_id),
+        supplement_items: Set(None),
+        extension_requested_by: Set(None),
+        extension_reason: Set(None),
+        external_decision_no: Set(samr_decision_no.map(str::to_string)),
         ..Default::default()
     }
     .insert(&txn)
@@ -210,7 +250,11 @@ pub async fn create(
             from_state: None,
             to_state: &def.initial,
             comment: Some(reason),
-            inputs: json!({"kind": kind, "record_id": rec.id, "workflow": {"id": def.id, "version": def.version, "hash": def.hash}}),
+            inputs: json!({
+                "kind": kind, "record_id": rec.id, "grounds": grounds,
+                "objects_to_case_id": req.objects_to_case_id, "samr_decision_no": samr_decision_no,
+                "workflow": {"id": def.id, "version": def.version, "hash": def.hash},
+            }),
             at: now,
         },
     )
@@ -221,6 +265,35 @@ pub async fn create(
         .await?;
     txn.commit().await?;
     Ok((view::build(state, &state.db, Some(user), c).await?, true))
+}
+
+/// An objection's grounds and the repair case it contests (the rule is
+/// `domain::filing::check_grounds`); a repair takes neither.
+async fn check_filing_grounds(
+    state: &AppState,
+    user: &AuthUser,
+    req: &CreateCase,
+    kind: CaseKind,
+    rec: &record::Model,
+) -> ApiResult<Option<ObjectionGrounds>> {
+    let given = req.grounds.as_deref().map(str::trim).filter(|g| !g.is_empty());
+    let grounds = given.and_then(|g| g.parse::<ObjectionGrounds>().ok());
+    let contested_row = match req.objects_to_case_id {
+        // Only a case in the applicant's own scope can be named.
+        Some(id) => Some(super::find_in_scope(&state.db, user, id).await.ok()),
+        None => None,
+    };
+    let contested = contested_row.as_ref().map(|row| {
+        row.as_ref().map(|c| ContestedCase {
+            kind: c.kind,
+            record_id: c.record_id,
+            subject_id: c.subject_id,
+            state: c.state.as_str(),
+        })
+    });
+    check_grounds(kind, given.is_some(), grounds, contested, rec.id, rec.subject_id)
+        .map_err(|r| ApiError::field(r.field, r.code, r.message))?;
+    Ok(grounds)
 }
 
 fn already_open(case_no: &str) -> ApiError {

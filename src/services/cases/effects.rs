@@ -14,8 +14,8 @@ use crate::services::outbox;
 use crate::services::publication::{self, Actor};
 use crate::state::AppState;
 use crate::workflow::{Decision, Definition, Effect, Role, attachment_kind_title};
-use entity::types::{CaseKind, Outcome, PublicationStatus};
-use entity::{case, record};
+use entity::types::{CaseKind, DepartmentKind, Outcome, PublicationStatus};
+use entity::{case, department, record};
 
 pub struct Ctx<'a> {
     pub state: &'a AppState,
@@ -116,6 +116,66 @@ pub fn validate_inputs(
     Ok(())
 }
 
+/// The department a routing transition sends the case to: the one the
+/// action names (re-routing: required, a producing department other than
+/// the one holding the case), else None (the record's producing department).
+pub async fn routing_target<C: ConnectionTrait>(
+    db: &C,
+    decision: &Decision<'_>,
+    req: &ActionRequest,
+    c: &case::Model,
+) -> ApiResult<Option<i64>> {
+    let names = decision.transition.requires.department;
+    let Some(id) = req.department_id else {
+        if names {
+            return Err(ApiError::field("department_id", "required", "请选择改派的部门"));
+        }
+        return Ok(None);
+    };
+    if !names {
+        return Err(ApiError::field("department_id", "not_applicable", "仅在改派部门时指定部门"));
+    }
+    let dept =
+        department::Entity::find_by_id(id).one(db).await?.filter(|d| d.kind == DepartmentKind::Producing).ok_or_else(
+            || ApiError::field("department_id", "unknown_department", "所选部门不存在或不是数据提供部门"),
+        )?;
+    if c.routed_at.is_some() && dept.id == c.department_id {
+        return Err(ApiError::field("department_id", "same_department", "案件已在该部门办理，请选择其他部门"));
+    }
+    Ok(Some(dept.id))
+}
+
+/// A supplement request's list of missing items (一次性告知): required, each
+/// item 1–200 characters, at most 30, no duplicates; None for other actions.
+pub fn supplement_items(decision: &Decision<'_>, req: &ActionRequest) -> ApiResult<Option<Vec<String>>> {
+    if !decision.transition.requires.items {
+        if req.missing_items.is_some() {
+            return Err(ApiError::field("missing_items", "not_applicable", "仅在要求补正时列出缺少的材料"));
+        }
+        return Ok(None);
+    }
+    let mut list: Vec<String> = Vec::new();
+    for item in req.missing_items.iter().flatten() {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        if item.chars().count() > 200 {
+            return Err(ApiError::field("missing_items", "invalid_length", "每项补正内容不超过 200 字"));
+        }
+        if !list.iter().any(|i| i == item) {
+            list.push(item.to_string());
+        }
+    }
+    if list.is_empty() {
+        return Err(ApiError::field("missing_items", "required", "请逐项列出需要补正的材料或内容（一次性告知）"));
+    }
+    if list.len() > 30 {
+        return Err(ApiError::field("missing_items", "too_many", "补正事项不超过 30 项"));
+    }
+    Ok(Some(list))
+}
+
 fn record_snapshot(r: &record::Model) -> Value {
     json!({
         "title": r.title, "content": r.content, "document_no": r.document_no, "decision_date": r.decision_date,
@@ -205,8 +265,18 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
             ctx.changes.insert("repair_barred_until".into(), json!(until));
         }
         Effect::RouteToDepartment => {
-            // "谁认定、谁修复": the case row was routed with the transition's one write.
-            ctx.changes.insert("routed_to_department".into(), json!(ctx.record.department_id));
+            // "谁认定、谁修复" (or the department the credit office named):
+            // the case row was routed with the transition's one write.
+            ctx.changes.insert("routed_to_department".into(), json!(ctx.case.department_id));
+        }
+        Effect::ReturnToOffice => {
+            ctx.changes.insert("handed_back_by_department".into(), json!(ctx.case.department_id));
+        }
+        Effect::RequestExtension => {
+            ctx.changes.insert("extension_requested".into(), json!(ctx.def.extension_working_days));
+        }
+        Effect::RefuseExtension => {
+            ctx.changes.insert("extension_refused".into(), json!(true));
         }
         Effect::ExtendDeadline => {
             // The deadline rows were extended with the transition's clock changes.
@@ -357,6 +427,9 @@ async fn notify<C: ConnectionTrait>(
         "decision_text": decided.then(|| decision_letter(ctx, &parties.subject_name)),
         // A denied repair: the applicant may fix and re-apply, or object.
         "denied": ctx.case.kind == CaseKind::Repair && ctx.to_state == "denied",
+        "missing_items": super::view::supplement_items(ctx.case.supplement_items.as_deref()),
+        "extension_reason": ctx.case.extension_reason,
+        "extension_days": ctx.def.extension_working_days,
     });
     if let Value::Object(e) = extra {
         m.extend(e);

@@ -29,6 +29,7 @@ pub async fn of<C: ConnectionTrait>(
     Ok(Facts {
         missing_materials: def.missing_materials(&present),
         extension_used: c.extension_used,
+        extension_pending: c.extension_requested_by.is_some(),
         urged_today: c.last_urged_on == Some(today),
         repair_window_open: repair_eligibility(&RecordStanding::from(rec), today, end) == RepairEligibility::Open,
     })

@@ -32,6 +32,10 @@ pub struct ActionRequest {
     pub correction: Option<Correction>,
     /// For `verify` with outcome corrected: sanctions whose basis was wrong.
     pub sanction_ids: Option<Vec<i64>>,
+    /// For `reroute`: the department the case goes to.
+    pub department_id: Option<i64>,
+    /// For `request_supplement`: every missing item, told at once (一次性告知).
+    pub missing_items: Option<Vec<String>>,
 }
 
 impl ActionRequest {

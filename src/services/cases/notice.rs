@@ -55,6 +55,8 @@ pub fn context(
         "applicant_name": parties.subject_name,
         "for_applicant": true,
         "department_name": parties.department_name,
+        // Routed to a department (false while the credit office holds it).
+        "routed": c.routed_at.is_some(),
         "record_title": rec.map(|r| r.title.clone()),
         "document_no": rec.map(|r| r.document_no.clone()),
         "due_date": due_on.or(c.due_at.map(due_day)).map(|d| d.to_string()),

@@ -13,7 +13,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::workflow::ActionInfo;
-use entity::types::{AttachmentKind, CaseKind, DeadlineKind, DeadlineStatus, Outcome};
+use entity::types::{AttachmentKind, CaseKind, DeadlineKind, DeadlineStatus, ObjectionGrounds, Outcome, RecordSource};
 use entity::{attachment, case, case_event, deadline, department, record, subject, user};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,6 +24,10 @@ pub struct ActionView {
     pub requires_outcome: bool,
     pub outcomes: Vec<String>,
     pub requires_attachments: Vec<String>,
+    /// The action names the department to route to (`department_id`).
+    pub requires_department: bool,
+    /// The action lists the missing items (`missing_items`, 一次性告知).
+    pub requires_items: bool,
 }
 
 impl From<ActionInfo> for ActionView {
@@ -35,6 +39,8 @@ impl From<ActionInfo> for ActionView {
             requires_outcome: a.requires_outcome,
             outcomes: a.outcomes,
             requires_attachments: a.requires_attachments,
+            requires_department: a.requires_department,
+            requires_items: a.requires_items,
         }
     }
 }
@@ -96,9 +102,29 @@ pub struct CaseView {
     /// A deadline counts days of a year whose holiday arrangement is not loaded yet.
     pub provisional_deadline: bool,
     pub extension_used: bool,
+    /// A department's extension request awaits the credit office.
+    pub extension_pending: bool,
+    /// The reason given for the (requested or approved) extension.
+    pub extension_reason: Option<String>,
     pub last_urged_on: Option<NaiveDate>,
     pub received_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// An objection's grounds (`wrong_identity`, `wrong_content`,
+    /// `past_period`, `decision_revoked`, `repair_decision`, `other`).
+    pub grounds: Option<ObjectionGrounds>,
+    pub grounds_title: Option<String>,
+    /// The repair case whose decision this objection contests.
+    pub objects_to_case_id: Option<i64>,
+    pub objects_to_case_no: Option<String>,
+    /// The open supplement request's missing items, told all at once.
+    pub supplement_items: Vec<String>,
+    /// The record comes from market regulation (SAMR): its repair is SAMR's.
+    pub record_source: RecordSource,
+    /// For a SAMR record's repair: SAMR's decision it registers.
+    pub external_decision_no: Option<String>,
+    /// The case has been routed to a department (false while the credit
+    /// office holds it: formal check, platform check, handed back).
+    pub routed: bool,
     pub workflow_id: String,
     pub workflow_version: i32,
     pub workflow_hash: String,
@@ -160,6 +186,24 @@ pub(crate) async fn last_urgers<C: ConnectionTrait>(db: &C, rows: &[case::Model]
         .map(|u| (u.id, u.display_name))
         .collect();
     Ok(last.into_iter().filter_map(|(case_id, actor)| Some((case_id, names.get(&actor?)?.clone()))).collect())
+}
+
+/// The decided repairs of a record (denied or revoked) that `user` may see
+/// and an objection may contest: (id, case number, result).
+pub async fn list_contestable<C: ConnectionTrait>(
+    db: &C,
+    user: &AuthUser,
+    record_id: i64,
+) -> ApiResult<Vec<(i64, String, Option<String>)>> {
+    let rows = case::Entity::find()
+        .filter(scope(user))
+        .filter(case::Column::RecordId.eq(record_id))
+        .filter(case::Column::Kind.eq(CaseKind::Repair))
+        .filter(case::Column::State.is_in(crate::domain::filing::CONTESTABLE_REPAIR_STATES))
+        .order_by_desc(case::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|c| (c.id, c.case_no, c.result)).collect())
 }
 
 pub async fn get(state: &AppState, user: &AuthUser, id: i64) -> ApiResult<CaseView> {
@@ -231,7 +275,21 @@ pub async fn build<C: ConnectionTrait>(
         })
         .collect();
     let st = def.state(&c.state);
+    let objects_to_case_no = match c.objects_to_case_id {
+        Some(id) => case::Entity::find_by_id(id).one(db).await?.map(|o| o.case_no),
+        None => None,
+    };
     Ok(CaseView {
+        extension_pending: c.extension_requested_by.is_some(),
+        extension_reason: c.extension_reason,
+        grounds_title: c.grounds.map(|g| g.title_zh().to_string()),
+        grounds: c.grounds,
+        objects_to_case_id: c.objects_to_case_id,
+        objects_to_case_no,
+        supplement_items: supplement_items(c.supplement_items.as_deref()),
+        record_source: rec.source,
+        external_decision_no: c.external_decision_no,
+        routed: c.routed_at.is_some(),
         id: c.id,
         case_no: c.case_no,
         kind_label: c.kind.label_zh().to_string(),
@@ -267,6 +325,11 @@ pub async fn build<C: ConnectionTrait>(
         attachments,
         history,
     })
+}
+
+/// The stored list of a supplement request's missing items.
+pub fn supplement_items(stored: Option<&str>) -> Vec<String> {
+    stored.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
