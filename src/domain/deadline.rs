@@ -30,6 +30,11 @@ pub fn extension_inside_total(
     Ok(days.min(room))
 }
 
+/// Shandong Art. 39: an objection the credit office settles itself (the
+/// platform's copy was wrong) is closed within 3 working days of receipt;
+/// with the producing department, within 7 (the workflow's total).
+pub const OWN_SCOPE_WORKING_DAYS: u32 = 3;
+
 /// The counting state of one deadline (a deadline row without its identity
 /// and history).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +103,12 @@ impl Count {
         Ok(due)
     }
 
+    /// The due day the rule grants, without extensions: timeliness is judged
+    /// against it (Shandong Art. 39), whatever an approved extension allowed.
+    pub fn legal_due(&self, cal: &Calendar) -> Result<DueDate, CalendarError> {
+        cal.add_working_days(self.started_on, self.budget_days.saturating_sub(self.used_before))
+    }
+
     /// The due day recounted on a (changed) calendar from the same start and
     /// remaining budget.
     pub fn recompute(&self, cal: &Calendar) -> Result<DueDate, CalendarError> {
@@ -111,6 +122,23 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn the_legal_due_day_ignores_extensions() {
+        let cal = Calendar::builtin();
+        let (mut c, _) = Count::start(&cal, date(2026, 9, 24), 10).unwrap();
+        let legal = c.due_on;
+        c.extend(&cal, 3, true).unwrap();
+        assert!(c.due_on > legal);
+        assert_eq!(c.legal_due(&cal).unwrap().due, legal);
+        // Paused and resumed: the days used before count against the budget only.
+        let (mut p, _) = Count::start(&cal, date(2026, 9, 24), 7).unwrap();
+        // 09-25..27 are 中秋 days off: 09-28 and 09-29 are used.
+        assert_eq!(p.pause(&cal, date(2026, 9, 29)).unwrap(), 2);
+        p.resume(&cal, date(2026, 10, 12)).unwrap();
+        p.extend(&cal, 3, true).unwrap();
+        assert_eq!(p.legal_due(&cal).unwrap().due, cal.add_working_days(date(2026, 10, 12), 5).unwrap().due);
     }
 
     #[test]

@@ -35,8 +35,17 @@ pub struct Timeliness {
     pub closed: u64,
     /// Decided cases whose closing came before the end of their legal total
     /// deadline (7 working days for objections, 10 for repairs, pauses
-    /// excluded; an extension never moves it).
+    /// excluded), judged without any extension.
     pub within_deadline: u64,
+    /// Objections the credit office decided itself, never routed (the
+    /// platform's copy was wrong); 0 for repairs.
+    pub closed_by_credit_office: u64,
+    /// Of those, closed within 3 working days of receipt (Shandong Art. 39).
+    pub closed_by_credit_office_within_3_days: u64,
+    /// Decided after routing to the producing department.
+    pub closed_by_department: u64,
+    /// Of those, closed within the legal total (7 working days for objections).
+    pub closed_by_department_within_deadline: u64,
     /// `within_deadline / closed`, or null when nothing was decided.
     pub share_within_deadline: Option<f64>,
     /// Withdrawn by the applicant in the period (reported apart).
@@ -164,8 +173,8 @@ async fn credit_office_id<C: ConnectionTrait>(db: &C) -> ApiResult<Option<i64>> 
 async fn timeliness(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<(Timeliness, Timeliness)> {
     use crate::workflow::ClosureClass;
     let db = &state.db;
-    /// (id, kind, closed at, state, workflow hash).
-    type Closed = (i64, CaseKind, Option<DateTime<Utc>>, String, String);
+    /// (id, kind, closed at, state, workflow hash, received at, routed at).
+    type Closed = (i64, CaseKind, Option<DateTime<Utc>>, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
     let closed: Vec<Closed> = case::Entity::find()
         .select_only()
         .column(case::Column::Id)
@@ -173,36 +182,57 @@ async fn timeliness(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) ->
         .column(case::Column::ClosedAt)
         .column(case::Column::State)
         .column(case::Column::WorkflowHash)
+        .column(case::Column::ReceivedAt)
+        .column(case::Column::RoutedAt)
         .filter(case::Column::ClosedAt.gte(from))
         .filter(case::Column::ClosedAt.lte(to))
         .into_tuple()
         .all(db)
         .await?;
+    // The legal total of each case: the rule's budget without extensions.
+    let cal = state.calendar();
     let mut total_due: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
     let ids: Vec<i64> = closed.iter().map(|c| c.0).collect();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(i64, DateTime<Utc>)> = deadline::Entity::find()
-            .select_only()
-            .column(deadline::Column::CaseId)
-            .column(deadline::Column::DueAt)
+        let rows = deadline::Entity::find()
             .filter(deadline::Column::CaseId.is_in(chunk.to_vec()))
             .filter(deadline::Column::Kind.eq(DeadlineKind::Total))
-            .into_tuple()
             .all(db)
             .await?;
-        total_due.extend(rows);
+        for row in rows {
+            let legal = match crate::services::cases::deadlines::count_of(&row).legal_due(&cal) {
+                Ok(d) => crate::clock::end_of_local_day(d.due),
+                // A year without a calendar: judge by the stored due time.
+                Err(_) => row.due_at,
+            };
+            total_due.insert(row.case_id, legal);
+        }
     }
     let (mut objections, mut repairs) = (Timeliness::default(), Timeliness::default());
-    for (id, kind, closed_at, st, hash) in &closed {
+    for (id, kind, closed_at, st, hash, received_at, routed_at) in &closed {
         let class = state.workflows.pinned(db, hash).await?.state(st).and_then(|s| s.report_as);
         let t = if *kind == CaseKind::Objection { &mut objections } else { &mut repairs };
         match class {
             Some(ClosureClass::Decided) => {
                 t.closed += 1;
-                if let (Some(closed_at), Some(due)) = (closed_at, total_due.get(id))
-                    && closed_at <= due
-                {
+                let within = matches!((closed_at, total_due.get(id)), (Some(c), Some(due)) if c <= due);
+                if within {
                     t.within_deadline += 1;
+                }
+                if *kind == CaseKind::Objection && routed_at.is_none() {
+                    t.closed_by_credit_office += 1;
+                    let received = received_at.with_timezone(&crate::clock::shanghai()).date_naive();
+                    let own = cal
+                        .add_working_days(received, crate::domain::deadline::OWN_SCOPE_WORKING_DAYS)
+                        .map(|d| crate::clock::end_of_local_day(d.due));
+                    if matches!((closed_at, own), (Some(c), Ok(due)) if *c <= due) {
+                        t.closed_by_credit_office_within_3_days += 1;
+                    }
+                } else {
+                    t.closed_by_department += 1;
+                    if within {
+                        t.closed_by_department_within_deadline += 1;
+                    }
                 }
             }
             Some(ClosureClass::Withdrawn) => t.withdrawn += 1,

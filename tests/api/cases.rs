@@ -7,23 +7,6 @@ use crate::helpers::*;
 
 // ------------------------------------------------------------- helpers ----
 
-fn action_names(case: &Value) -> Vec<String> {
-    let mut names: Vec<String> = case["actions"]
-        .as_array()
-        .unwrap_or_else(|| panic!("actions missing: {case}"))
-        .iter()
-        .map(|a| a["name"].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    names
-}
-
-fn sorted(v: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
-    v.sort();
-    v
-}
-
 fn statuses(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))

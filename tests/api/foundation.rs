@@ -19,12 +19,6 @@ fn doc_nos(body: &Value) -> Vec<String> {
     docs
 }
 
-fn sorted(v: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
-    v.sort();
-    v
-}
-
 /// Sends a raw body with a JSON content type.
 async fn post_raw(app: &TestApp, path: &str, token: Option<&str>, body: impl Into<reqwest::Body>) -> Resp {
     let mut req = app.client.post(app.url(path)).header("content-type", "application/json").body(body);

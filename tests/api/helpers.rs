@@ -363,6 +363,25 @@ impl TestApp {
     }
 }
 
+/// The names of the actions a case view offers, sorted.
+pub fn action_names(case: &Value) -> Vec<String> {
+    let mut names: Vec<String> = case["actions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("actions missing: {case}"))
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Owned and sorted, to compare with `action_names` and the like.
+pub fn sorted(v: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
 /// The item with this id in a list of JSON objects.
 pub fn find_by_id(items: &[Value], id: i64) -> Option<&Value> {
     items.iter().find(|r| r["id"].as_i64() == Some(id))

@@ -10,6 +10,7 @@ mod cases_robustness;
 mod foundation;
 mod multiprocess;
 mod reports;
+mod routing;
 mod rules;
 mod scheduler;
 mod smtp_sink;

@@ -121,3 +121,25 @@ async fn dashboard_counts_filings_and_closures_by_week() {
     // Not for applicants.
     app.get("/api/v1/reports/dashboard", &app.login("ent_a").await).await.expect(403, "forbidden");
 }
+
+/// Timeliness is judged against the legal total (10 working days for a
+/// repair), not the total an approved extension moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extended_repair_closed_after_its_legal_total_is_late() {
+    let app = spawn().await;
+    // Mon 2026-11-02: 10 working days end Mon 11-16; the extension moves it to Thu 11-19.
+    app.clock.set_local(d("2026-11-02"), 10, 0);
+    let r = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    app.act(&r.officer, r.id, "request_extension", json!({"comment": "需向税务部门核实缴款"})).await.ok();
+    let case = app.act(&r.office, r.id, "approve_extension", json!({})).await.ok();
+    assert_eq!(case["total_due_at"], "2026-11-19T16:00:00Z", "{case}");
+    app.clock.set_local(d("2026-11-18"), 10, 0);
+    let sthj = app.login("sthj").await;
+    app.act(&sthj, r.id, "approve", json!({"comment": "同意修复"})).await.ok();
+    let office = app.login("office").await;
+    let o = app.get("/api/v1/reports/overview?from=2026-11-01&to=2026-11-30", &office).await.ok();
+    assert_eq!(o["repairs"]["closed"], 1, "{o}");
+    assert_eq!(o["repairs"]["within_deadline"], 0, "late against the legal 10 working days: {o}");
+    assert_eq!(o["repairs"]["closed_by_department"], 1, "{o}");
+    assert_eq!(o["repairs"]["closed_by_credit_office"], 0, "{o}");
+}

@@ -96,7 +96,8 @@ pub async fn transition_in(
     let route_to = effects::routing_target(txn, &decision, &req, &c).await?;
     let items = effects::supplement_items(&decision, &req)?;
 
-    let moved = decision.from != decision.to;
+    // A state change, or a self-loop that starts the step again (re-routing).
+    let moved = decision.from != decision.to || decision.transition.restarts_step;
     let has = |e: &Effect| decision.effects.contains(e);
     let extends = has(&Effect::ExtendDeadline);
     let to_def = def.state(&decision.to).ok_or_else(|| anyhow::anyhow!("target state missing"))?;
