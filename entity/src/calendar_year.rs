@@ -9,6 +9,9 @@ pub struct Model {
     pub data: String,
     pub updated_by: Option<i64>,
     pub updated_at: DateTimeUtc,
+    /// Reverted to provisional by an administrator: the year counts from the
+    /// lunar-table estimate again, whatever `data` (or the shipped file) says.
+    pub reverted: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

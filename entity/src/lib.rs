@@ -1,6 +1,7 @@
 //! sea-orm entities: one module per table. Enumerated columns are stored as
 //! snake_case strings and typed as the enums in [`types`].
 
+pub mod admin_event;
 pub mod attachment;
 pub mod calendar_year;
 pub mod case;

@@ -8,7 +8,10 @@ use sea_orm_migration::{prelude::*, schema::*};
 ///   and the market regulator's decision a mirrored SAMR repair registers;
 /// - records: where the record comes from (`source`: local, or mirrored from
 ///   market regulation, `samr`) and the day it was first published
-///   (`published_on`; SAMR counts its periods from publication).
+///   (`published_on`; SAMR counts its periods from publication);
+/// - calendar years an administrator reverted to provisional (`reverted`),
+///   and `admin_events`, the audit trail of changes outside cases and
+///   records (a calendar year loaded or reverted).
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -34,7 +37,22 @@ impl MigrationTrait for Migration {
         m.alter_table(cases(string_null("external_decision_no"))).await?;
         let records = |col: ColumnDef| Table::alter().table("records").add_column(col).to_owned();
         m.alter_table(records(string("source").default("local").to_owned())).await?;
-        m.alter_table(records(date_null("published_on"))).await
+        m.alter_table(records(date_null("published_on"))).await?;
+        m.alter_table(Table::alter().table("calendar_years").add_column(boolean("reverted").default(false)).to_owned())
+            .await?;
+        m.create_table(
+            Table::create()
+                .table("admin_events")
+                .col(big_pk_auto("id"))
+                .col(timestamp_with_time_zone("at"))
+                .col(big_integer_null("actor_user_id"))
+                .col(string("action"))
+                .col(string("target"))
+                .col(text("detail"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(crate::index("admin_events", "admin_events_target", &["target", "id"], false)).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -44,6 +62,8 @@ impl MigrationTrait for Migration {
         for col in ["source", "published_on"] {
             m.alter_table(Table::alter().table("records").drop_column(col).to_owned()).await?;
         }
+        m.drop_table(Table::drop().table("admin_events").to_owned()).await?;
+        m.alter_table(Table::alter().table("calendar_years").drop_column("reverted").to_owned()).await?;
         Ok(())
     }
 }

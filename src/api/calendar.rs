@@ -1,4 +1,4 @@
-use actix_web::{get, put, web};
+use actix_web::{get, post, put, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,7 +9,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(due).service(years).service(put_year);
+    cfg.service(due).service(years).service(calendar_events).service(put_year).service(revert_year);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -63,6 +63,41 @@ async fn years(state: web::Data<AppState>, _u: Caller) -> ApiResult<web::Json<Ye
         recomputed_deadlines: None,
         provisional_deadlines,
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevertRequest {
+    /// Why the loaded arrangement is withdrawn (kept in the audit trail).
+    pub reason: String,
+}
+
+/// Reverts a loaded year to provisional (administrators): its deadlines are
+/// counted from the lunar-table estimate again and marked provisional.
+#[utoipa::path(tag = "calendar", request_body = RevertRequest,
+    responses((status = 200, body = YearsResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/admin/calendar/{year}/revert")]
+async fn revert_year(
+    state: web::Data<AppState>,
+    admin: Guarded<AdminOnly>,
+    year: web::Path<i32>,
+    body: web::Json<RevertRequest>,
+) -> ApiResult<web::Json<YearsResponse>> {
+    let (loaded, n, provisional_deadlines) =
+        crate::services::calendar::revert_year(&state, admin.0.id, year.into_inner(), &body.reason).await?;
+    Ok(web::Json(YearsResponse { loaded, recomputed_deadlines: Some(n), provisional_deadlines }))
+}
+
+/// Every calendar change (loaded, corrected, reverted), newest first.
+#[utoipa::path(tag = "calendar", responses((status = 200, body = Vec<crate::services::calendar::CalendarEvent>)),
+    security(("bearer" = [])))]
+#[get("/api/v1/admin/calendar/events")]
+async fn calendar_events(
+    state: web::Data<AppState>,
+    _admin: Guarded<AdminOnly>,
+) -> ApiResult<web::Json<Vec<crate::services::calendar::CalendarEvent>>> {
+    Ok(web::Json(crate::services::calendar::events(&state.db).await?))
 }
 
 /// Loads or corrects a year's arrangement (administrators); running

@@ -420,6 +420,18 @@ impl Calendar {
         Ok(())
     }
 
+    /// Reverts `year` to provisional: its official arrangement is dropped and
+    /// the estimate from the lunar table counts again. Refused (calendar
+    /// unchanged) when there is no estimate for the year, since deadlines
+    /// could not be counted at all.
+    pub fn unload_year(&mut self, year: i32) -> Result<(), CalendarError> {
+        if !self.provisional.contains_key(&year) {
+            return Err(CalendarError::YearUnavailable(year));
+        }
+        self.loaded.remove(&year);
+        Ok(())
+    }
+
     /// Years with a loaded (official) arrangement, ascending.
     pub fn loaded_years(&self) -> Vec<i32> {
         self.loaded.keys().copied().collect()

@@ -39,6 +39,9 @@ pub struct RecordFacts<'a> {
     /// List memberships ever recorded for the record, active or ended.
     pub all_lists: usize,
     pub active_sanctions: usize,
+    /// The stored regime and the decision date it must match.
+    pub regime: &'a str,
+    pub decision_date: NaiveDate,
 }
 
 /// One way a record breaks the invariant.
@@ -97,6 +100,13 @@ pub fn check(f: &RecordFacts<'_>, today: NaiveDate, end: PublicationEnd) -> Vec<
     if !f.objection_open && f.accepted_open_objections > 0 {
         out.push(v("missing_mark", "异议已受理，信息未标注“异议处理中”"));
     }
+    let in_force = crate::domain::period::Regime::in_force_on(f.decision_date);
+    if f.regime != in_force.as_str() {
+        out.push(v(
+            "regime_mismatch",
+            format!("决定日期 {} 适用{}，记录的适用规则为 {}", f.decision_date, in_force.label_zh(), f.regime),
+        ));
+    }
     out
 }
 
@@ -122,6 +132,8 @@ mod tests {
             active_lists: 0,
             all_lists: 0,
             active_sanctions: 2,
+            regime: "current",
+            decision_date: day("2026-06-20"),
         }
     }
 
@@ -132,6 +144,14 @@ mod tests {
     #[test]
     fn a_published_record_with_sanctions_inside_its_window_holds() {
         assert!(codes(&good(), "2026-11-23").is_empty());
+    }
+
+    #[test]
+    fn the_regime_must_be_the_one_in_force_on_the_decision_date() {
+        let f = RecordFacts { regime: "order58", ..good() };
+        assert_eq!(codes(&f, "2026-11-23"), ["regime_mismatch"]);
+        let f = RecordFacts { regime: "order58", decision_date: day("2025-06-20"), ..good() };
+        assert!(codes(&f, "2026-11-23").is_empty());
     }
 
     #[test]

@@ -14,6 +14,10 @@ use entity::types::DeadlineStatus;
 pub async fn load<C: ConnectionTrait>(db: &C) -> anyhow::Result<Calendar> {
     let mut cal = Calendar::builtin();
     for row in calendar_year::Entity::find().all(db).await? {
+        if row.reverted {
+            cal.unload_year(row.year).map_err(|e| anyhow::anyhow!("calendar year {}: {e}", row.year))?;
+            continue;
+        }
         let year = YearFile::parse_json(&row.data).map_err(|e| anyhow::anyhow!("calendar year {}: {e}", row.year))?;
         cal.load_year(year).map_err(|e| anyhow::anyhow!("calendar year {}: {e}", row.year))?;
     }
@@ -59,17 +63,123 @@ pub async fn put_year(
         data: Set(data),
         updated_by: Set(Some(admin_id)),
         updated_at: Set(now),
+        reverted: Set(false),
+    };
+    let action = if existing.as_ref().is_some_and(|e| !e.reverted) { "calendar_corrected" } else { "calendar_loaded" };
+    if existing.is_some() {
+        am.update(&txn).await?;
+    } else {
+        am.insert(&txn).await?;
+    }
+    let recomputed = recompute(&txn, &cal, year.year, "节假日安排已加载", now).await?;
+    let detail = serde_json::json!({
+        "source": year.source, "days": year.days.len(), "recomputed_deadlines": recomputed,
+    });
+    admin_event(&txn, Some(admin_id), action, &format!("calendar:{}", year.year), detail, now).await?;
+    txn.commit().await?;
+    let loaded = cal.loaded_years();
+    *state.calendar.write().map_err(|_| anyhow::anyhow!("calendar lock poisoned"))? = cal;
+    Ok((loaded, recomputed, provisional_count(&state.db).await?))
+}
+
+/// Reverts a year to provisional (an arrangement was loaded by mistake, or
+/// the official one is withdrawn): deadlines counting its days are counted
+/// from the lunar-table estimate again and marked provisional, in one
+/// transaction with the audit event. Returns the loaded years, the number of
+/// deadlines recomputed and the number now provisional.
+pub async fn revert_year(state: &AppState, admin_id: i64, year: i32, reason: &str) -> ApiResult<(Vec<i32>, u64, u64)> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::field("reason", "invalid_length", "请填写恢复为推定安排的理由（500 字以内）"));
+    }
+    let mut cal = state.calendar();
+    if !cal.is_loaded(year) {
+        return Err(ApiError::conflict("calendar_not_loaded", format!("{year} 年没有已加载的节假日安排，无需恢复")));
+    }
+    cal.unload_year(year).map_err(|_| {
+        ApiError::unprocessable(
+            "no_provisional_year",
+            format!("{year} 年无法按农历推定节假日，不能恢复为推定安排（期限将无法计算）"),
+        )
+    })?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let existing = calendar_year::Entity::find_by_id(year).one(&txn).await?;
+    let am = calendar_year::ActiveModel {
+        year: Set(year),
+        data: Set(existing.as_ref().map(|e| e.data.clone()).unwrap_or_else(|| "{}".into())),
+        updated_by: Set(Some(admin_id)),
+        updated_at: Set(now),
+        reverted: Set(true),
     };
     if existing.is_some() {
         am.update(&txn).await?;
     } else {
         am.insert(&txn).await?;
     }
-    let recomputed = recompute(&txn, &cal, year.year, now).await?;
+    let recomputed = recompute(&txn, &cal, year, "节假日安排已恢复为推定", now).await?;
+    let detail = serde_json::json!({"reason": reason, "recomputed_deadlines": recomputed});
+    admin_event(&txn, Some(admin_id), "calendar_reverted", &format!("calendar:{year}"), detail, now).await?;
     txn.commit().await?;
     let loaded = cal.loaded_years();
     *state.calendar.write().map_err(|_| anyhow::anyhow!("calendar lock poisoned"))? = cal;
     Ok((loaded, recomputed, provisional_count(&state.db).await?))
+}
+
+/// An entry in the administrative audit trail.
+pub async fn admin_event<C: ConnectionTrait>(
+    db: &C,
+    actor: Option<i64>,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    entity::admin_event::ActiveModel {
+        at: Set(at),
+        actor_user_id: Set(actor),
+        action: Set(action.to_string()),
+        target: Set(target.to_string()),
+        detail: Set(detail.to_string()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// A calendar change as the audit trail shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CalendarEvent {
+    pub id: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor_user_id: Option<i64>,
+    /// `calendar_loaded`, `calendar_corrected` or `calendar_reverted`
+    pub action: String,
+    pub year: i32,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// Every calendar change, newest first.
+pub async fn events<C: ConnectionTrait>(db: &C) -> ApiResult<Vec<CalendarEvent>> {
+    use sea_orm::QueryOrder;
+    let rows = entity::admin_event::Entity::find()
+        .filter(entity::admin_event::Column::Target.starts_with("calendar:"))
+        .order_by_desc(entity::admin_event::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|e| CalendarEvent {
+            id: e.id,
+            at: e.at,
+            actor_user_id: e.actor_user_id,
+            year: e.target.trim_start_matches("calendar:").parse().unwrap_or_default(),
+            action: e.action,
+            detail: serde_json::from_str(&e.detail).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// Recomputes running deadlines that were computed provisionally, or whose
@@ -78,6 +188,7 @@ pub async fn recompute<C: ConnectionTrait>(
     db: &C,
     cal: &Calendar,
     year: i32,
+    reason: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<u64> {
     use entity::deadline;
@@ -105,7 +216,7 @@ pub async fn recompute<C: ConnectionTrait>(
         n += 1;
         let mut history: Vec<serde_json::Value> = serde_json::from_str(&d.history).unwrap_or_default();
         history.push(serde_json::json!({
-            "at": now, "event": "recomputed", "reason": "节假日安排已加载", "previous_due": d.due_on,
+            "at": now, "event": "recomputed", "reason": reason, "previous_due": d.due_on,
             "due": due.due, "counted": due.counted, "provisional": due.provisional,
         }));
         cases.push(d.case_id);

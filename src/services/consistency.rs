@@ -126,6 +126,8 @@ async fn check_batch<C: ConnectionTrait>(
             active_lists,
             all_lists,
             active_sanctions: sanctions.get(&r.id).copied().unwrap_or(0),
+            regime: &r.regime,
+            decision_date: r.decision_date,
         };
         let violations = check(&facts, today, end);
         if !violations.is_empty() {

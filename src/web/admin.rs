@@ -38,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/records/{id}/lists", web::post().to(add_list_entry))
         .route("/admin/calendar", web::get().to(calendar_page))
         .route("/admin/calendar", web::post().to(put_year))
+        .route("/admin/calendar/revert", web::post().to(revert_year))
         .route("/admin/workflows", web::get().to(workflows_page));
 }
 
@@ -80,6 +81,8 @@ where
 #[derive(Deserialize)]
 struct Notice {
     done: Option<String>,
+    /// The calendar page after a year was reverted (deadlines recomputed).
+    reverted: Option<String>,
 }
 
 fn notice(done: &Option<String>) -> Option<&'static str> {
@@ -490,10 +493,23 @@ async fn show_calendar(
     error: Option<String>,
     text: &str,
 ) -> Result<HttpResponse, PageError> {
+    let events: Vec<Value> = calendar::events(&state.db)
+        .await?
+        .into_iter()
+        .take(50)
+        .map(|e| {
+            let title = match e.action.as_str() {
+                "calendar_reverted" => "恢复为推定安排",
+                "calendar_corrected" => "更正",
+                _ => "加载",
+            };
+            json!({"at": e.at, "year": e.year, "title": title, "detail": e.detail})
+        })
+        .collect();
     let ctx = json!({
         "loaded": state.calendar().loaded_years(),
         "provisional": calendar::provisional_count(&state.db).await?,
-        "notice": notice, "error": error, "text": text,
+        "notice": notice, "error": error, "text": text, "events": events,
     });
     render::with_status(status, "admin_calendar.html", Some(session), "节假日安排", ctx)
 }
@@ -503,7 +519,11 @@ async fn calendar_page(
     who: Signed<AdminOnly>,
     q: web::Query<Notice>,
 ) -> Result<HttpResponse, PageError> {
-    let msg = q.done.as_ref().map(|n| format!("已加载，{n} 个期限已按新安排重新计算。"));
+    let msg = match (&q.done, &q.reverted) {
+        (Some(n), _) => Some(format!("已加载，{n} 个期限已按新安排重新计算。")),
+        (None, Some(n)) => Some(format!("已恢复为推定安排，{n} 个期限已重新计算并标注为推定。")),
+        _ => None,
+    };
     show_calendar(&state, &who.session, StatusCode::OK, msg, None, "").await
 }
 
@@ -526,6 +546,29 @@ async fn put_year(state: web::Data<AppState>, p: Posted<AdminOnly, YearForm>) ->
         Err(e) => {
             let (status, msg) = refused(e)?;
             show_calendar(&state, &p.who.session, status, None, Some(msg), &text).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RevertForm {
+    csrf: String,
+    year: String,
+    reason: String,
+}
+crate::csrf_form!(RevertForm);
+
+/// Reverts a loaded year to provisional, with the reason.
+async fn revert_year(state: web::Data<AppState>, p: Posted<AdminOnly, RevertForm>) -> Result<HttpResponse, PageError> {
+    let result = match p.form.year.trim().parse::<i32>() {
+        Ok(year) => calendar::revert_year(&state, p.who.id, year, &p.form.reason).await,
+        Err(_) => Err(crate::error::ApiError::field("year", "invalid_value", "请选择年份")),
+    };
+    match result {
+        Ok((_, n, _)) => Ok(render::redirect(&format!("/admin/calendar?reverted={n}"))),
+        Err(e) => {
+            let (status, msg) = refused(e)?;
+            show_calendar(&state, &p.who.session, status, None, Some(msg), "").await
         }
     }
 }

@@ -931,6 +931,64 @@ async fn urging_is_limited_to_once_per_working_day() {
 
 // ------------------------------------- 11. correcting a loaded year
 
+/// A loaded year can be reverted to provisional (with a reason, audited):
+/// its running deadlines are counted from the estimate again and say so;
+/// loading it again makes them official.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loaded_year_can_be_reverted_to_provisional_and_loaded_again() {
+    let app = spawn().await;
+    at(&app, "2026-09-24", 10, 0);
+    let ent_c = app.login("ent_c").await;
+    let office = app.login("office").await;
+    let admin = app.login("admin").await;
+    let id = id_of(&app.file(&ent_c, "objection", app.record_id(demo::LIST_ENTRY).await).await);
+    assert_eq!(app.case(&office, id).await["provisional_deadline"], false);
+
+    let revert = async |year: i32, body: Value| {
+        app.request(Method::POST, &format!("/api/v1/admin/calendar/{year}/revert"), Some(&admin), Some(body)).await
+    };
+    // Only administrators; a reason is required; only a loaded year.
+    let res =
+        app.request(Method::POST, "/api/v1/admin/calendar/2026/revert", Some(&office), Some(json!({"reason": "x"})));
+    assert!(res.await.status.is_client_error());
+    revert(2026, json!({"reason": "  "})).await.expect(422, "validation_failed");
+    revert(2031, json!({"reason": "误加载"})).await.expect(409, "calendar_not_loaded");
+
+    let body = revert(2026, json!({"reason": "国务院办公厅通知尚未正式发布，先按推定安排计算"})).await.ok();
+    assert!(!body["loaded"].as_array().unwrap().contains(&json!(2026)), "{body}");
+    assert!(body["recomputed_deadlines"].as_u64().is_some_and(|n| n >= 2), "step and total: {body}");
+    let case = app.case(&office, id).await;
+    assert_eq!(case["provisional_deadline"], true, "{case}");
+    let step = deadline_row(&app, &office, id, "step", None).await;
+    assert_eq!(step["provisional"], true, "{step}");
+    let rec = step["explanation"].as_array().unwrap().iter().find(|e| e["event"] == "recomputed").cloned();
+    assert_eq!(rec.unwrap_or_else(|| panic!("{step}"))["reason"], "节假日安排已恢复为推定");
+    // The calendar API says the same.
+    let years = app.get("/api/v1/calendar/years", &office).await.ok();
+    assert!(!years["loaded"].as_array().unwrap().contains(&json!(2026)), "{years}");
+
+    // Loaded again: official once more.
+    let year: Value =
+        serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/calendar/2026.json"))).unwrap();
+    app.request(Method::PUT, "/api/v1/admin/calendar/2026", Some(&admin), Some(year)).await.ok();
+    assert_eq!(app.case(&office, id).await["provisional_deadline"], false);
+    let step = deadline_row(&app, &office, id, "step", None).await;
+    assert_eq!(step["due_on"], "2026-09-28", "{step}");
+
+    // Both changes are in the audit trail, newest first, with who and why.
+    let events = app.get("/api/v1/admin/calendar/events", &admin).await.ok();
+    let list = events.as_array().unwrap();
+    let actions: Vec<&str> = list.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["calendar_loaded", "calendar_reverted"], "{events}");
+    assert_eq!(list[1]["year"], 2026);
+    assert_eq!(list[1]["detail"]["reason"], "国务院办公厅通知尚未正式发布，先按推定安排计算");
+    let me = app.get("/api/v1/me", &admin).await.ok();
+    assert_eq!(list[1]["actor_user_id"], me["id"], "{events}");
+    // A restart reads the reverted state back (a second replica sees it too).
+    let cal = credit_repair::services::calendar::load(&app.state.db).await.unwrap();
+    assert!(cal.is_loaded(2026));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn correcting_a_loaded_year_recomputes_running_deadlines() {
     let app = spawn().await;
