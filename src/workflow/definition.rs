@@ -609,7 +609,7 @@ fn parse_transitions(
         if raw.requires.department && !effects.contains(&Effect::RouteToDepartment) {
             errors.push(at, format!("{label}：requires.department 只能用于带 route_to_department 效果的操作"));
         }
-        if raw.restarts_step && !raw.from.iter().any(|f| *f == raw.to) {
+        if raw.restarts_step && !raw.from.contains(&raw.to) {
             errors.push(at, format!("{label}：restarts_step 只能用于停留在原状态的操作"));
         }
 
