@@ -364,15 +364,33 @@ fn display_category(rule: &PeriodRule) -> String {
     }
 }
 
+/// The category a record shows, from its rule's category and its standing:
+/// 不予公示 for a record not published (a natural person's always);
+/// 公示期满前不可修复 when no repair can come before the end: the rule allows
+/// none, the window ends (the Shandong cap included) before repair opens, or
+/// a revoked repair bars it past the end; otherwise the rule's category.
+pub fn shown_category(
+    rule_category: &str,
+    status: PublicationStatus,
+    repair_from: Option<NaiveDate>,
+    publication_ends: NaiveDate,
+    barred_until: Option<NaiveDate>,
+) -> String {
+    const NONE_BEFORE_END: &str = "公示期满前不可修复";
+    if status == PublicationStatus::NotPublished {
+        return "不予公示".to_owned();
+    }
+    if repair_from.is_none_or(|from| from > publication_ends) || barred_until.is_some_and(|b| b >= publication_ends) {
+        return NONE_BEFORE_END.to_owned();
+    }
+    rule_category.to_owned()
+}
+
 impl Derived {
-    /// The display category of a record with these derived values and
-    /// publication status: a record that is not published shows 不予公示.
-    pub fn display_category_for(&self, status: PublicationStatus) -> String {
-        if status == PublicationStatus::NotPublished {
-            "不予公示".to_owned()
-        } else {
-            self.display_category.clone()
-        }
+    /// The display category of a record with these derived values, its
+    /// publication status and its repair bar (`shown_category`).
+    pub fn display_category_for(&self, status: PublicationStatus, barred_until: Option<NaiveDate>) -> String {
+        shown_category(&self.display_category, status, self.repair_from, self.publication_ends, barred_until)
     }
 }
 
@@ -584,6 +602,10 @@ pub fn repair_eligibility(r: &RecordStanding, today: NaiveDate, end: Publication
     if end.over(r.publication_ends, today) {
         return PeriodOver { ends: r.publication_ends };
     }
+    // The window (the Shandong cap included) ends before repair would open.
+    if from > r.publication_ends {
+        return NotRepairable { ends: r.publication_ends };
+    }
     if today < from {
         return TooEarly { from };
     }
@@ -780,8 +802,16 @@ mod tests {
     #[test]
     fn not_published_records_show_as_such() {
         let d = derive(Regime::Current, Severity::General, date(2025, 11, 30));
-        assert_eq!(d.display_category_for(PublicationStatus::NotPublished), "不予公示");
-        assert_eq!(d.display_category_for(PublicationStatus::Published), "公示满3个月可修复");
+        assert_eq!(d.display_category_for(PublicationStatus::NotPublished, None), "不予公示");
+        assert_eq!(d.display_category_for(PublicationStatus::Published, None), "公示满3个月可修复");
+        // A bar that outlasts the window leaves no repair before the end; a shorter one does not.
+        let past_end = d.publication_ends.succ_opt();
+        assert_eq!(d.display_category_for(PublicationStatus::Published, past_end), "公示期满前不可修复");
+        let before_end = d.publication_ends.pred_opt();
+        assert_eq!(d.display_category_for(PublicationStatus::Published, before_end), "公示满3个月可修复");
+        // The Shandong cap ending the window before repair opens.
+        let capped = Derived { publication_ends: d.repair_from.unwrap().pred_opt().unwrap(), ..d.clone() };
+        assert_eq!(capped.display_category_for(PublicationStatus::Published, None), "公示期满前不可修复");
     }
 
     #[test]

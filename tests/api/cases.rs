@@ -711,7 +711,11 @@ async fn revocation_restores_everything_and_bars_new_repair() {
     }
     assert_eq!(statuses(&rec["lists"]), ["active"], "{rec}");
     assert!(rec["repair_barred_until"].is_string(), "{rec}");
-    assert!(find_by_id(&app.public_items(demo::ENT_C).await, r.record_id).is_some(), "published again");
+    // Barred for 3 years, longer than the window left: no repair before the end, and the category says so.
+    assert_eq!(rec["display_category"], "公示期满前不可修复", "{rec}");
+    let public = app.public_items(demo::ENT_C).await;
+    let shown = find_by_id(&public, r.record_id).expect("published again");
+    assert_eq!(shown["display_category"], "公示期满前不可修复", "{shown}");
 
     let body = app.try_file(&r.applicant, "repair", r.record_id).await.expect(422, "repair_barred");
     assert_eq!(body["details"]["barred_until"], rec["repair_barred_until"], "{body}");

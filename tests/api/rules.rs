@@ -200,6 +200,33 @@ async fn an_administrators_edit_that_ends_the_window_ends_publication() {
     assert_eq!(e["fields"][0]["code"], "regime_mismatch", "{e}");
 }
 
+/// Display categories take the Shandong cap into account: a window the cap
+/// ends before repair opens shows 公示期满前不可修复, and intake refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_capped_before_repair_opens_shows_no_repair_before_the_end() {
+    let app = spawn().await;
+    app.clock.set_local(d("2026-12-02"), 10, 0);
+    let admin = app.login("admin").await;
+    let subject = app.subject_id(&admin, demo::ENT_A).await;
+    let dept = app.department_id(&admin, "区生态环境分局").await;
+    // 严重 decided 2026-05-06: repair from 2027-05-07, but the conduct ended
+    // 2021-12-20, so the five-year cap ends it on 2026-12-20.
+    let body = json!({
+        "subject_id": subject, "department_id": dept, "record_type": "administrative_penalty",
+        "title": "长期超标排放", "document_no": "济高环罚〔2026〕66号", "severity": "serious",
+        "decision_date": "2026-05-06", "conduct_end_date": "2021-12-20",
+    });
+    let r = app.post("/api/v1/admin/records", &admin, body).await.ok();
+    assert_eq!(r["publication_ends"], "2026-12-20", "{r}");
+    assert_eq!(r["repairable_from"], "2027-05-07", "{r}");
+    assert_eq!(r["display_category"], "公示期满前不可修复", "{r}");
+    let shown = app.public_items(demo::ENT_A).await;
+    assert_eq!(find_by_id(&shown, id_of(&r)).unwrap()["display_category"], "公示期满前不可修复");
+    let ent_a = app.login("ent_a").await;
+    let e = app.try_file(&ent_a, "repair", id_of(&r)).await.expect(422, "record_not_repairable");
+    assert_eq!(e["details"]["publication_ends"], "2026-12-20", "{e}");
+}
+
 /// A second repairable record of ent_a (current 一般, decided 2026-05-01), made by the administrator.
 async fn second_record_of_ent_a(app: &TestApp) -> i64 {
     let admin = app.login("admin").await;

@@ -143,7 +143,7 @@ pub fn new_record_row(
         repairable: Set(derived.repairable),
         repair_from: Set(derived.repair_from),
         publication_ends: Set(derived.publication_ends),
-        display_category: Set(derived.display_category_for(initial.status)),
+        display_category: Set(derived.display_category_for(initial.status, None)),
         objection_open: Set(false),
         objection_case_id: Set(None),
         repair_barred_until: Set(None),
@@ -541,7 +541,10 @@ pub async fn update_record(
         .col_expr(record::Column::PublicationEnds, Expr::value(derived.publication_ends))
         .col_expr(record::Column::Version, Expr::value(next_version))
         .col_expr(record::Column::UpdatedAt, Expr::value(state.clock.now()));
-    q = q.col_expr(record::Column::DisplayCategory, Expr::value(derived.display_category_for(r.publication_status)));
+    q = q.col_expr(
+        record::Column::DisplayCategory,
+        Expr::value(derived.display_category_for(r.publication_status, r.repair_barred_until)),
+    );
     if let Some(t) = input.title.filter(|s| !s.trim().is_empty()) {
         q = q.col_expr(record::Column::Title, Expr::value(t));
     }

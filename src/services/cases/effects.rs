@@ -259,6 +259,15 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
             let until = ctx.today.checked_add_months(Months::new(12 * years)).unwrap_or(ctx.today);
             let mut am: record::ActiveModel = ctx.record.clone().into();
             am.repair_barred_until = Set(Some(until));
+            // A bar past the end leaves no repair before it: the category says so.
+            let r = &ctx.record;
+            am.display_category = Set(crate::domain::period::shown_category(
+                &r.display_category,
+                r.publication_status,
+                r.repair_from,
+                r.publication_ends,
+                Some(until),
+            ));
             am.version = Set(ctx.record.version + 1);
             am.updated_at = Set(now);
             ctx.record = am.update(db).await?;
@@ -351,7 +360,7 @@ async fn apply_outcome<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResu
                 }
                 am.repair_from = Set(w.derived.repair_from);
                 am.publication_ends = Set(w.derived.publication_ends);
-                am.display_category = Set(w.derived.display_category_for(r.publication_status));
+                am.display_category = Set(w.derived.display_category_for(r.publication_status, r.repair_barred_until));
                 rederived = Some(w.derived);
             }
         }
