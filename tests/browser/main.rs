@@ -165,7 +165,12 @@ async fn an_objection_is_marked_publicly_then_verified_by_clicking() {
     b.wait_text("方可申请信用修复").await;
     b.click(&b.find(&format!("#record-{record} a[href$='kind=objection']")).await).await;
     b.wait_path(&format!("/records/{record}/apply")).await;
+    // The grounds are chosen from a list; evidence is required.
+    b.click(&b.find("#grounds option[value=wrong_content]").await).await;
     b.type_into(&b.find("#reason").await, "处罚决定认定的培训记录缺失有误，我司培训台账齐全。").await;
+    let files = TempDir(std::env::temp_dir().join(format!("browser-files-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&files.0).unwrap();
+    b.type_into(&b.find("#file-evidence").await, &pdf_file(&files.0, "evidence")).await;
     b.click(&b.find_with_text("button", "提交申请").await).await;
     let path = b.wait_path("/cases/").await;
     let id: i64 = path.trim_start_matches("/cases/").split(['?', '/']).next().unwrap().parse().unwrap();
