@@ -1,6 +1,8 @@
 """Write the code points of the embedded font subset, one "U+XXXX" a line.
 
-The set: every character of GB 2312 (6,763 hanzi and 682 symbols: full-width
+The set: the whole CJK Unified Ideographs block (U+4E00-9FFF, 20,992 hanzi:
+every hanzi of GBK, so rare characters in company and person names render),
+every character of GB 2312 (its 682 symbols: full-width
 punctuation, full-width forms, Greek, Cyrillic, kana, box drawing, ...), plus
 printable ASCII, Latin-1, general punctuation (dashes, quotes, ellipsis), CJK
 symbols and punctuation (U+3000-303F, with 〔〕) and all half/full-width forms
@@ -31,6 +33,7 @@ def main():
         (0x2030, 0x203B),
         (0x3000, 0x303F),
         (0xFF01, 0xFFEF),
+        (0x4E00, 0x9FFF),
     ]:
         chars.update(chr(cp) for cp in range(first, last + 1))
     for c in sorted(chars):

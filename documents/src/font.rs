@@ -1,6 +1,6 @@
 //! The one embedded typeface: a pre-subsetted Noto Serif SC (see `fonts/README.md`).
 //!
-//! The file holds GB 2312 and the punctuation an office letter needs; krilla
+//! The file holds every GBK hanzi and the punctuation an office letter needs; krilla
 //! subsets it again per document, so a PDF only carries the glyphs it uses.
 
 use std::sync::LazyLock;
@@ -9,7 +9,7 @@ use skrifa::instance::{LocationRef, Size};
 use skrifa::{FontRef, MetadataProvider};
 
 /// The font file committed under `documents/fonts/`.
-pub(crate) static FONT_BYTES: &[u8] = include_bytes!("../fonts/NotoSerifSC-GB2312.otf");
+pub(crate) static FONT_BYTES: &[u8] = include_bytes!("../fonts/NotoSerifSC-URO.otf");
 
 /// Top of the ideographic em box above the baseline, in em (Adobe CJK fonts
 /// put the em box from -120 to 880 units of 1000).
@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn lacks_characters_outside_the_subset() {
         let face = Face::get();
-        // U+20BB7 (CJK Extension B) and an emoji are not in GB 2312.
+        // U+20BB7 (CJK Extension B) and an emoji are not in the subset.
         assert!(face.glyph('𠮷').is_none());
         assert!(face.glyph('😀').is_none());
     }

@@ -5,7 +5,7 @@
 //!   creation date; the document ID is a hash of the content), so a caller may
 //!   store a PDF under its SHA-256.
 //! - **Self-contained**: the text is set in Noto Serif SC, compiled into the
-//!   crate (GB 2312 and punctuation, see `fonts/README.md`) and subsetted into
+//!   crate (the CJK Unified Ideographs block and punctuation, see `fonts/README.md`) and subsetted into
 //!   every PDF with a ToUnicode map, so it shows and extracts anywhere.
 //! - **No boxes**: a character the font lacks is refused with
 //!   [`DocumentError::MissingGlyphs`], naming it and where it is.

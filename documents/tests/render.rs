@@ -258,3 +258,11 @@ fn a_character_outside_the_font_is_refused_and_named() {
     assert_eq!(err, DocumentError::MissingGlyphs(vec![MissingGlyph { ch: '𠮷', field: Field::Addressee }]));
     assert!(err.to_string().contains("'𠮷' (U+20BB7)"), "{err}");
 }
+
+#[test]
+fn rare_name_characters_outside_gb2312_render_and_extract() {
+    // 喆 堃 昇 珺 are GBK hanzi missing from GB 2312; company names use them.
+    let letter = Letter { addressee: Some("济南喆堃昇珺商贸有限公司：".into()), ..full_letter() };
+    let pdf = write_pdf(&render(&letter).expect("every GBK hanzi is in the font"));
+    assert_contains(&squeeze(&text_of(&pdf, None)), "济南喆堃昇珺商贸有限公司");
+}
