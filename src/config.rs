@@ -94,6 +94,8 @@ pub struct Settings {
     pub repair_policy: crate::domain::repair_policy::RepairPolicy,
     /// Market-regulation records: refer their repair to SAMR's system, or register SAMR's decision.
     pub samr: crate::domain::samr::SamrSettings,
+    /// Formal documents: issuer, number format and families.
+    pub documents: crate::domain::documents::DocumentSettings,
     /// Seconds between scheduler ticks.
     pub tick_seconds: u64,
     /// Start the scheduler with the server.
@@ -130,6 +132,7 @@ impl Default for Settings {
             repair_bar_years: 3,
             repair_policy: Default::default(),
             samr: Default::default(),
+            documents: Default::default(),
             tick_seconds: 60,
             scheduler: true,
             outbox_max_attempts: 6,

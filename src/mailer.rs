@@ -5,12 +5,13 @@
 
 use std::path::PathBuf;
 
-use lettre::message::{Body, Mailbox, MultiPart, SinglePart, header::ContentType};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Settings, SmtpTls};
+use crate::services::outbox::MailFile;
 use entity::outbox;
 
 pub enum Transport {
@@ -22,6 +23,8 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     sync_dir: PathBuf,
+    /// Where stored files (a mail's attachments) are read from.
+    data_dir: PathBuf,
 }
 
 fn body(text: String) -> Body {
@@ -53,20 +56,30 @@ impl Mailer {
             transport,
             from: from.parse().map_err(|e| anyhow::anyhow!("invalid sender address {from}: {e}"))?,
             sync_dir: s.data_dir.join("sync"),
+            data_dir: s.data_dir.clone(),
         })
     }
 
-    fn message(&self, row: &outbox::Model) -> anyhow::Result<Message> {
+    /// The message of a mail row; `files` are its attachments' bytes.
+    fn message(&self, row: &outbox::Model, files: Vec<(MailFile, Vec<u8>)>) -> anyhow::Result<Message> {
         let to: Vec<String> = serde_json::from_str(&row.recipients)?;
         let mut b = Message::builder().from(self.from.clone()).subject(row.subject.clone());
         for addr in &to {
             b = b.to(addr.parse().map_err(|e| anyhow::anyhow!("invalid recipient {addr}: {e}"))?);
         }
-        Ok(b.multipart(
-            MultiPart::alternative()
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body(row.body_text.clone())))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(body(row.body_html.clone()))),
-        )?)
+        let text = MultiPart::alternative()
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body(row.body_text.clone())))
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(body(row.body_html.clone())));
+        if files.is_empty() {
+            return Ok(b.multipart(text)?);
+        }
+        let mut mixed = MultiPart::mixed().multipart(text);
+        for (f, bytes) in files {
+            let ct = ContentType::parse(&f.content_type)
+                .map_err(|e| anyhow::anyhow!("content type {}: {e}", f.content_type))?;
+            mixed = mixed.singlepart(Attachment::new(f.name).body(bytes, ct));
+        }
+        Ok(b.multipart(mixed)?)
     }
 
     /// Delivers one outbox row. An error means: try again later.
@@ -77,7 +90,13 @@ impl Mailer {
             tokio::fs::write(&path, row.body_text.as_bytes()).await?;
             return Ok(());
         }
-        let msg = self.message(row)?;
+        let listed: Vec<MailFile> = serde_json::from_str(&row.attachments).unwrap_or_default();
+        let mut files = Vec::new();
+        for f in listed {
+            let bytes = crate::services::blobs::get(&self.data_dir, &f.sha256).await?;
+            files.push((f, bytes));
+        }
+        let msg = self.message(row, files)?;
         match &self.transport {
             Transport::Smtp(t) => {
                 t.send(msg).await?;

@@ -44,6 +44,36 @@ fn without_nulls(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// The embedded letter templates (formal documents, `templates/letters/`),
+/// one per letter of `domain::documents::LETTERS`.
+pub const LETTERS: &[(&str, &str)] = &[
+    ("repair_approved", include_str!("../templates/letters/repair_approved.toml")),
+    ("repair_denied", include_str!("../templates/letters/repair_denied.toml")),
+    ("repair_revoked", include_str!("../templates/letters/repair_revoked.toml")),
+    ("objection_result", include_str!("../templates/letters/objection_result.toml")),
+    ("not_accepted", include_str!("../templates/letters/not_accepted.toml")),
+    ("supplement_notice", include_str!("../templates/letters/supplement_notice.toml")),
+];
+
+/// A letter template file: the title, the addressee line and the body
+/// paragraphs, each a template; a paragraph that renders empty is left out,
+/// and a line break inside one starts a new paragraph.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LetterFile {
+    title: String,
+    addressee: String,
+    paragraphs: Vec<String>,
+}
+
+/// A letter's text, ready for the PDF.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LetterText {
+    pub title: String,
+    pub addressee: String,
+    pub paragraphs: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TemplateFile {
@@ -61,6 +91,8 @@ pub struct Rendered {
 
 pub struct Templates {
     env: Environment<'static>,
+    /// Letter name -> number of paragraphs (templates `letter.<name>.*`).
+    letters: BTreeMap<String, usize>,
 }
 
 impl Templates {
@@ -85,7 +117,46 @@ impl Templates {
                     .map_err(|e| anyhow::anyhow!("template {name}.toml ({part}): {e}"))?;
             }
         }
-        Ok(Templates { env })
+        let mut letters = BTreeMap::new();
+        for (name, builtin) in LETTERS {
+            let custom = dir.map(|d| d.join("letters").join(format!("{name}.toml"))).filter(|p| p.exists());
+            let src = match custom {
+                Some(path) => std::fs::read_to_string(&path)?,
+                None => builtin.to_string(),
+            };
+            let file: LetterFile =
+                toml::from_str(&src).map_err(|e| anyhow::anyhow!("letter template {name}.toml: {e}"))?;
+            let add = |env: &mut Environment<'static>, key: String, body: String| {
+                env.add_template_owned(key.clone(), body).map_err(|e| anyhow::anyhow!("letter template {key}: {e}"))
+            };
+            add(&mut env, format!("letter.{name}.title"), file.title)?;
+            add(&mut env, format!("letter.{name}.addressee"), file.addressee)?;
+            let count = file.paragraphs.len();
+            for (i, p) in file.paragraphs.into_iter().enumerate() {
+                add(&mut env, format!("letter.{name}.p{i}"), p)?;
+            }
+            letters.insert(name.to_string(), count);
+        }
+        Ok(Templates { env, letters })
+    }
+
+    /// Renders the letter `name` with `ctx` (absent values left out, as in mails).
+    pub fn render_letter(&self, name: &str, ctx: &serde_json::Value) -> anyhow::Result<LetterText> {
+        let count = *self.letters.get(name).ok_or_else(|| anyhow::anyhow!("no letter template {name}"))?;
+        let ctx = &without_nulls(ctx);
+        let part = |p: &str| -> anyhow::Result<String> {
+            Ok(self.env.get_template(&format!("letter.{name}.{p}"))?.render(minijinja::value::Serde(ctx))?)
+        };
+        let mut paragraphs = Vec::new();
+        for i in 0..count {
+            let text = part(&format!("p{i}"))?;
+            paragraphs.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string));
+        }
+        Ok(LetterText {
+            title: part("title")?.trim().to_string(),
+            addressee: part("addressee")?.trim().to_string(),
+            paragraphs,
+        })
     }
 
     /// Renders a template. Absent values (JSON null) count as undefined, so
@@ -183,7 +254,7 @@ mod tests {
             "state_title": "待部门核查", "result": "已办结", "date": "2026-12-02",
             "subject_name": "某某有限公司", "ended_on": "2026-12-02", "reason": null, "revoking_document_no": null,
             "recipient_name": null, "department_name": null, "comment": null, "due_date": null,
-            "total_due_date": null, "outcome_label": null, "bar_until": null, "decision_text": null,
+            "total_due_date": null, "outcome_label": null, "bar_until": null, "document_number": null, "document_title": null,
             "missing": [], "missing_items": [],
         });
         let mut problems = Vec::new();

@@ -8,6 +8,8 @@ pub mod case;
 pub mod case_event;
 pub mod deadline;
 pub mod department;
+pub mod document;
+pub mod document_sequence;
 pub mod idempotency_key;
 pub mod job_claim;
 pub mod list_membership;

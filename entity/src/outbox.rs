@@ -24,6 +24,10 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// Files the mail carries: JSON `[{"name", "sha256", "content_type"}]`
+    /// (stored blobs, e.g. the decision's PDF).
+    #[sea_orm(column_type = "Text")]
+    pub attachments: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(take_action)
         .service(upload_attachment)
         .service(download_attachment)
+        .service(list_documents)
+        .service(download_document)
         .service(case_deadlines);
 }
 
@@ -210,6 +212,46 @@ async fn download_attachment(
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{}-{}.{ext}\"", a.kind, a.id)))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(bytes))
+}
+
+/// The formal documents (文书) issued on a case the caller may see.
+#[utoipa::path(tag = "cases", responses((status = 200, body = Vec<crate::services::documents::DocumentView>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/cases/{id}/documents")]
+async fn list_documents(
+    state: web::Data<AppState>,
+    user: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Vec<crate::services::documents::DocumentView>>> {
+    Ok(web::Json(crate::services::documents::list(&state, &user, id.into_inner()).await?))
+}
+
+/// Downloads a formal document (PDF) of a case the caller may see.
+#[utoipa::path(tag = "cases", responses((status = 200, description = "The PDF", content_type = "application/pdf"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/cases/{id}/documents/{document_id}")]
+async fn download_document(
+    state: web::Data<AppState>,
+    user: Caller,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (case_id, doc_id) = path.into_inner();
+    let (name, bytes) = crate::services::documents::download(&state, &user, case_id, doc_id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header(("Content-Disposition", content_disposition(&name, doc_id)))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes))
+}
+
+/// `attachment` with an ASCII fallback name and the Chinese one (RFC 6266 / 5987).
+pub fn content_disposition(name: &str, id: i64) -> String {
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("attachment; filename=\"document-{id}.pdf\"; filename*=UTF-8''{encoded}")
 }
 
 /// Explains every deadline of the case: budget, days counted, pauses, extensions.

@@ -7,7 +7,27 @@ use crate::services::records::{self, PublicRecordView};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(public_records);
+    cfg.service(public_records).service(verify_document);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct VerifyQuery {
+    /// The document's number (文号), e.g. 济高信修〔2026〕第0001号.
+    pub number: String,
+    /// The verification code printed on it.
+    pub code: String,
+}
+
+/// Is this document genuine? (no login): the number and code printed on a
+/// document give what the office issued under that number.
+#[utoipa::path(tag = "public", params(VerifyQuery), responses((status = 200, body = crate::services::documents::Verification),
+    (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[get("/api/v1/public/documents/verify")]
+async fn verify_document(
+    state: web::Data<AppState>,
+    q: web::Query<VerifyQuery>,
+) -> ApiResult<web::Json<crate::services::documents::Verification>> {
+    Ok(web::Json(crate::services::documents::verify(&state, &q.number, &q.code).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

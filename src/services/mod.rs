@@ -2,11 +2,13 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod blobs;
 pub mod calendar;
 pub mod cases;
 pub mod claims;
 pub mod consistency;
 pub mod digest;
+pub mod documents;
 pub mod health;
 pub mod outbox;
 pub mod publication;

@@ -33,7 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/cases/{id}", web::get().to(case_page))
         .route("/cases/{id}/actions/{name}", web::post().to(take_action))
         .route("/cases/{id}/attachments", web::post().to(upload))
-        .route("/cases/{id}/attachments/{aid}", web::get().to(attachment));
+        .route("/cases/{id}/attachments/{aid}", web::get().to(attachment))
+        .route("/cases/{id}/documents/{doc}", web::get().to(document));
 }
 
 /// What an applicant may do on a record today, and why not.
@@ -612,6 +613,23 @@ async fn upload(
         Err(e @ crate::error::ApiError::NotFound { .. }) => Err(e.into()),
         Err(e) => show_case(&state, &who.session, id, render::status_of(&e), None, Some(render::describe(&e))).await,
     }
+}
+
+/// A formal document (PDF) of a case in the viewer's scope: shown inline.
+async fn document(
+    state: web::Data<AppState>,
+    who: Signed<AnyUser>,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, PageError> {
+    let (case_id, doc) = path.into_inner();
+    let (name, bytes) = crate::services::documents::download(&state, &who, case_id, doc).await?;
+    let disposition = crate::api::cases::content_disposition(&name, doc).replacen("attachment", "inline", 1);
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header(("Content-Disposition", disposition))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(bytes))
 }
 
 #[derive(Deserialize)]

@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(search))
         .route("/guide", web::get().to(guide))
+        .route("/verify", web::get().to(verify))
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout));
@@ -44,6 +45,36 @@ async fn search(
         Err(e) => (render::status_of(&e), json!({"q": query, "error": render::describe(&e), "searched": false})),
     };
     render::with_status(status, "public_search.html", visitor.0.as_ref(), "信用信息查询", ctx)
+}
+
+#[derive(Deserialize)]
+struct VerifyQuery {
+    number: Option<String>,
+    code: Option<String>,
+}
+
+/// 文书核验: is this document genuine? (number and code printed on it)
+async fn verify(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    q: web::Query<VerifyQuery>,
+) -> Result<HttpResponse, PageError> {
+    let number = q.number.clone().unwrap_or_default();
+    let code = q.code.clone().unwrap_or_default();
+    let asked = !number.trim().is_empty() || !code.trim().is_empty();
+    let (status, ctx) = if !asked {
+        (StatusCode::OK, json!({"number": number, "code": code}))
+    } else {
+        match crate::services::documents::verify(&state, &number, &code).await {
+            Ok(v) => (StatusCode::OK, json!({"number": number, "code": code, "found": v})),
+            Err(crate::error::ApiError::NotFound { .. }) => {
+                (StatusCode::NOT_FOUND, json!({"number": number, "code": code, "not_found": true}))
+            }
+            Err(crate::error::ApiError::Internal(e)) => return Err(PageError::Internal(e)),
+            Err(e) => (render::status_of(&e), json!({"number": number, "code": code, "error": render::describe(&e)})),
+        }
+    };
+    render::with_status(status, "verify.html", visitor.0.as_ref(), "文书核验", ctx)
 }
 
 /// How to object or apply for repair, with the windows from the configured rules.

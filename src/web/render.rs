@@ -22,6 +22,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("login.html", include_str!("../../templates/pages/login.html")),
     ("public_search.html", include_str!("../../templates/pages/public_search.html")),
     ("guide.html", include_str!("../../templates/pages/guide.html")),
+    ("verify.html", include_str!("../../templates/pages/verify.html")),
     ("my_records.html", include_str!("../../templates/pages/my_records.html")),
     ("apply.html", include_str!("../../templates/pages/apply.html")),
     ("cases.html", include_str!("../../templates/pages/cases.html")),
@@ -84,7 +85,7 @@ fn deadline(v: String) -> String {
 /// Navigation for a role (or the public).
 fn nav(role: Option<Role>) -> Value {
     let items: &[(&str, &str)] = match role {
-        None => &[("/", "信用信息查询"), ("/guide", "办事指南")],
+        None => &[("/", "信用信息查询"), ("/guide", "办事指南"), ("/verify", "文书核验")],
         Some(Role::Applicant) => &[
             ("/my/records", "我的信用记录"),
             ("/cases?view=mine", "我的申请"),

@@ -236,6 +236,8 @@ struct RawEffect {
     template: Option<String>,
     #[serde(default)]
     to: Option<Vec<String>>,
+    #[serde(default)]
+    letter: Option<String>,
 }
 
 // ------------------------------------------------------------ validation ----
@@ -636,6 +638,25 @@ fn parse_transitions(
 }
 
 fn parse_effect(errors: &mut Errors, at: Option<&str>, label: &str, raw: RawEffect) -> Option<Effect> {
+    if raw.kind == "issue_document" {
+        if raw.template.is_some() || raw.to.is_some() {
+            errors.push(at, format!("{label}：issue_document 效果只接受 letter 参数"));
+        }
+        return match raw.letter {
+            Some(letter) if crate::domain::documents::is_letter(&letter) => Some(Effect::IssueDocument { letter }),
+            Some(letter) => {
+                errors.push(at, format!("{label}：未知的文书 `{letter}`"));
+                None
+            }
+            None => {
+                errors.push(at, format!("{label}：issue_document 效果必须指定 letter"));
+                None
+            }
+        };
+    }
+    if raw.letter.is_some() {
+        errors.push(at, format!("{label}：效果 `{}` 不接受 letter 参数", raw.kind));
+    }
     if raw.kind == "notify" {
         let template = match raw.template {
             Some(t) if !t.trim().is_empty() => Some(t),

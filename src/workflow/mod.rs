@@ -236,11 +236,17 @@ pub enum Effect {
     },
     /// Queue a synchronisation to the credit sharing platforms.
     QueueSync,
+    /// Issue the formal document `letter` (a template under
+    /// `templates/letters/`): numbered, rendered to PDF and stored in the
+    /// transition's transaction; a later `notify` to the applicant carries it.
+    IssueDocument {
+        letter: String,
+    },
 }
 
 impl Effect {
     /// Names of all effect kinds, as used in the workflow files.
-    pub const KINDS: [&'static str; 17] = [
+    pub const KINDS: [&'static str; 18] = [
         "mark_objection",
         "unmark_objection",
         "apply_outcome",
@@ -258,6 +264,7 @@ impl Effect {
         "extend_deadline",
         "notify",
         "queue_sync",
+        "issue_document",
     ];
 
     /// The `kind` name of this effect.
@@ -280,11 +287,13 @@ impl Effect {
             Effect::ExtendDeadline => "extend_deadline",
             Effect::Notify { .. } => "notify",
             Effect::QueueSync => "queue_sync",
+            Effect::IssueDocument { .. } => "issue_document",
         }
     }
 
     /// Builds a parameterless effect from its kind name; `None` for unknown
-    /// kinds and for `notify`, which needs a template and recipients.
+    /// kinds, for `notify` (a template and recipients) and for
+    /// `issue_document` (a letter).
     pub fn unit_from_kind(kind: &str) -> Option<Effect> {
         Some(match kind {
             "mark_objection" => Effect::MarkObjection,
@@ -347,7 +356,7 @@ mod tests {
     #[test]
     fn effect_kinds_are_consistent() {
         for kind in Effect::KINDS {
-            if kind == "notify" {
+            if kind == "notify" || kind == "issue_document" {
                 assert!(Effect::unit_from_kind(kind).is_none());
                 continue;
             }

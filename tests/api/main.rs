@@ -7,6 +7,7 @@ mod helpers;
 mod admin;
 mod cases;
 mod cases_robustness;
+mod documents;
 mod foundation;
 mod multiprocess;
 mod reports;

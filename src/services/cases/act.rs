@@ -216,6 +216,7 @@ pub async fn transition_in(
         missing: facts.missing_materials.clone(),
         new_due,
         parties: None,
+        documents: Vec::new(),
     };
     for effect in &decision.effects {
         effects::apply(txn, &mut ctx, effect).await?;

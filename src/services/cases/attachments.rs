@@ -1,10 +1,7 @@
 //! Attachments: checked by content (PDF, PNG, JPEG), stored under their
 //! SHA-256 in the data directory, never under the client's file name.
 
-use std::path::PathBuf;
-
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
-use sha2::{Digest, Sha256};
 
 use super::{audit, find_in_scope, now_micros};
 use crate::auth::AuthUser;
@@ -26,10 +23,6 @@ pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     } else {
         None
     }
-}
-
-fn blob_path(state: &AppState, sha: &str) -> PathBuf {
-    state.settings.data_dir.join("attachments").join(&sha[..2]).join(sha)
 }
 
 /// A file name safe to keep as metadata (never used as a path).
@@ -71,16 +64,7 @@ pub async fn upload(
     let Some((content_type, _ext)) = sniff(&bytes) else {
         return Err(ApiError::UnsupportedMediaType);
     };
-    let sha = hex::encode(Sha256::digest(&bytes));
-    let path = blob_path(state, &sha);
-    if !path.exists() {
-        let dir = path.parent().ok_or_else(|| anyhow::anyhow!("bad blob path"))?;
-        tokio::fs::create_dir_all(dir).await.map_err(anyhow::Error::from)?;
-        // Write to a temporary name, then rename: never a half-written blob.
-        let tmp = dir.join(format!("{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        tokio::fs::write(&tmp, &bytes).await.map_err(anyhow::Error::from)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(anyhow::Error::from)?;
-    }
+    let sha = crate::services::blobs::put(&state.settings.data_dir, &bytes).await?;
     let now = now_micros(state);
     let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
     let a = attachment::ActiveModel {
@@ -129,6 +113,6 @@ pub async fn download(
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::not_found("材料"))?;
-    let bytes = tokio::fs::read(blob_path(state, &a.sha256)).await.map_err(anyhow::Error::from)?;
+    let bytes = crate::services::blobs::get(&state.settings.data_dir, &a.sha256).await?;
     Ok((a, bytes))
 }

@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub new_due: Option<NaiveDate>,
     /// Names for notifications, loaded by the first one.
     pub parties: Option<Parties>,
+    /// Documents this step issued (the applicant's mail carries them).
+    pub documents: Vec<crate::services::documents::Issued>,
 }
 
 impl Ctx<'_> {
@@ -317,6 +319,17 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
             outbox::queue_sync(db, &payload, Some(case_id), key, now).await?;
         }
         Effect::Notify { template, to } => notify(db, ctx, template, to).await?,
+        Effect::IssueDocument { letter } => {
+            let letter_ctx = letter_context(db, ctx).await?;
+            let issued =
+                crate::services::documents::issue(db, ctx.state, letter, ctx.case, &letter_ctx, ctx.today, now).await?;
+            // The number and hash go into the step's event.
+            ctx.changes.insert(
+                "document".into(),
+                json!({"id": issued.id, "number": issued.number, "title": issued.title, "sha256": issued.sha256}),
+            );
+            ctx.documents.push(issued);
+        }
     }
     Ok(())
 }
@@ -408,14 +421,6 @@ async fn apply_outcome<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResu
     Ok(())
 }
 
-/// The decision letter text for an approved repair (准予信用修复决定书).
-fn decision_letter(ctx: &Ctx<'_>, subject_name: &str) -> String {
-    format!(
-        "准予信用修复决定书\n\n{subject_name}：\n你单位就“{}”（{}）提出的信用修复申请（{}），经审核符合信用修复条件，决定准予信用修复。\n自 {} 起终止公示该信息，移出相关名单，并解除相关联合惩戒措施。\n",
-        ctx.record.title, ctx.record.document_no, ctx.case.case_no, ctx.today
-    )
-}
-
 async fn notify<C: ConnectionTrait>(
     db: &C,
     ctx: &mut Ctx<'_>,
@@ -427,13 +432,13 @@ async fn notify<C: ConnectionTrait>(
     }
     let parties = ctx.parties.clone().unwrap_or_default();
     let mut m = notice::context(ctx.state, ctx.case, ctx.def, Some(&ctx.record), &parties, ctx.new_due);
-    let decided = ctx.case.kind == CaseKind::Repair && ctx.to_state == "completed";
     let extra = json!({
         "comment": ctx.req.comment,
         "outcome_label": ctx.case.outcome.map(Outcome::title_zh),
         "missing": ctx.missing.iter().map(|k| attachment_kind_title(k).unwrap_or(k)).collect::<Vec<_>>(),
         "bar_until": ctx.record.repair_barred_until.map(|d| d.to_string()),
-        "decision_text": decided.then(|| decision_letter(ctx, &parties.subject_name)),
+        "document_number": ctx.documents.last().map(|d| d.number.clone()),
+        "document_title": ctx.documents.last().map(|d| d.title.clone()),
         // A denied repair: the applicant may fix and re-apply, or object.
         "denied": ctx.case.kind == CaseKind::Repair && ctx.to_state == "denied",
         "missing_items": super::view::supplement_items(ctx.case.supplement_items.as_deref()),
@@ -443,5 +448,90 @@ async fn notify<C: ConnectionTrait>(
     if let Value::Object(e) = extra {
         m.extend(e);
     }
-    notice::queue(db, ctx.state, ctx.case, template, &m, to, ctx.now).await
+    let files: Vec<_> = ctx.documents.iter().map(|d| d.as_mail_file()).collect();
+    notice::queue_with_files(db, ctx.state, ctx.case, template, &m, to, &files, ctx.now).await
+}
+
+/// Labels of the record fields a correction may change, for the letter.
+const FIELD_LABELS: [(&str, &str); 7] = [
+    ("title", "信息名称"),
+    ("content", "信息内容"),
+    ("document_no", "决定书文号"),
+    ("decision_date", "决定日期"),
+    ("publication_ends", "公示截止日期"),
+    ("repair_from", "可申请修复日期"),
+    ("display_category", "公示类别"),
+];
+
+/// The context of the letter a step issues: who, which record, what was
+/// decided and why, what changed.
+async fn letter_context<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiResult<Value> {
+    use crate::domain::documents::{chinese_date, legal_basis};
+    if ctx.parties.is_none() {
+        ctx.parties = Some(Parties::load(db, ctx.case).await?);
+    }
+    let parties = ctx.parties.clone().unwrap_or_default();
+    let record_department = entity::department::Entity::find_by_id(ctx.record.department_id)
+        .one(db)
+        .await?
+        .map(|d| d.name)
+        .unwrap_or_default();
+    let local = |t: DateTime<Utc>| t.with_timezone(&crate::clock::shanghai()).date_naive();
+    let changed: Vec<Value> = match (ctx.changes.get("record_before"), ctx.changes.get("record_after")) {
+        (Some(before), Some(after)) => FIELD_LABELS
+            .iter()
+            .filter(|(k, _)| before[k] != after[k])
+            .map(|(k, label)| {
+                let show = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                json!({"label": label, "before": show(&before[k]), "after": show(&after[k])})
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let not_restored: Vec<String> = ctx
+        .changes
+        .get("not_restored")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x["reason"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let approval_number = if ctx.case.kind == CaseKind::Repair {
+        crate::services::documents::of_case(db, ctx.case.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|d| d.letter == "repair_approved")
+            .map(|d| d.number)
+    } else {
+        None
+    };
+    let ended = |key: &str| ctx.changes.get(key).and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    let grounds_title = ctx.case.grounds.map(|g| g.title_zh());
+    Ok(json!({
+        "subject_name": parties.subject_name,
+        "subject_code": parties.subject_code,
+        "case_no": ctx.case.case_no,
+        "kind_label": ctx.case.kind.label_zh(),
+        "received_on": chinese_date(local(ctx.case.received_at)),
+        "today": chinese_date(ctx.today),
+        "record_title": ctx.record.title,
+        "record_document_no": ctx.record.document_no,
+        "record_department": record_department,
+        "department_name": parties.department_name,
+        "routed": ctx.case.routed_at.is_some(),
+        "legal_basis": legal_basis(ctx.case.kind),
+        "comment": ctx.req.comment(),
+        "outcome": ctx.case.outcome.map(|o| o.as_str()),
+        "outcome_label": ctx.case.outcome.map(Outcome::title_zh),
+        "grounds_title": grounds_title,
+        "changed": changed,
+        "publication_ended": ctx.changes.get("publication_ended").and_then(Value::as_str).map(|why| format!("因{why}终止公示")),
+        "missing_items": super::view::supplement_items(ctx.case.supplement_items.as_deref()),
+        "supplement_due": ctx.case.due_at.map(|t| chinese_date(super::notice::due_day(t))),
+        "had_lists": ended("ended_list_memberships"),
+        "had_sanctions": ended("ended_sanctions"),
+        "approval_number": approval_number,
+        "not_restored": (!not_restored.is_empty()).then(|| not_restored.join("；")),
+        "bar_years": ctx.state.settings.repair_bar_years,
+        "bar_until": ctx.record.repair_barred_until.map(chinese_date),
+    }))
 }

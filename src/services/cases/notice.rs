@@ -103,6 +103,22 @@ pub async fn queue<C: ConnectionTrait>(
     to: &[Recipient],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
+    queue_with_files(db, state, c, template, ctx, to, &[], now).await
+}
+
+/// As [`queue`]; the applicant's copy carries `applicant_files` (the
+/// documents the step issued to it).
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_with_files<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    c: &case::Model,
+    template: &str,
+    ctx: &Map<String, Value>,
+    to: &[Recipient],
+    applicant_files: &[outbox::MailFile],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
     for who in to {
         // Each group's copy is addressed to that group.
         let mut m = ctx.clone();
@@ -115,7 +131,9 @@ pub async fn queue<C: ConnectionTrait>(
         m.insert("for_applicant".into(), Value::Bool(*who == Recipient::Applicant));
         let addrs = outbox::recipients(db, *who, c.applicant_user_id, c.department_id).await?;
         let ctx = Value::Object(m);
-        outbox::queue_mail(db, &state.templates, template, &ctx, &addrs, Some(c.id), None, now).await?;
+        let files = if *who == Recipient::Applicant { applicant_files } else { &[] };
+        outbox::queue_mail_with_files(db, &state.templates, template, &ctx, &addrs, Some(c.id), None, files, now)
+            .await?;
     }
     Ok(())
 }

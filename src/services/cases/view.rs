@@ -133,6 +133,8 @@ pub struct CaseView {
     /// What the caller may do now.
     pub actions: Vec<ActionView>,
     pub attachments: Vec<AttachmentView>,
+    /// Formal documents (文书) issued on the case.
+    pub documents: Vec<crate::services::documents::DocumentView>,
     pub history: Vec<EventView>,
 }
 
@@ -323,6 +325,7 @@ pub async fn build<C: ConnectionTrait>(
         missing_materials: facts.missing_materials,
         actions,
         attachments,
+        documents: crate::services::documents::of_case(db, c.id).await?,
         history,
     })
 }

@@ -83,13 +83,38 @@ pub async fn queue_mail<C: ConnectionTrait>(
     dedupe_key: Option<String>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
+    queue_mail_with_files(db, templates, template, ctx, to, case_id, dedupe_key, &[], now).await
+}
+
+/// A stored file a mail carries (e.g. the decision's PDF).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MailFile {
+    pub name: String,
+    pub sha256: String,
+    pub content_type: String,
+}
+
+/// As [`queue_mail`], with files attached (read from the blob store when sent).
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_mail_with_files<C: ConnectionTrait>(
+    db: &C,
+    templates: &Templates,
+    template: &str,
+    ctx: &Value,
+    to: &[String],
+    case_id: Option<i64>,
+    dedupe_key: Option<String>,
+    files: &[MailFile],
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
     if to.is_empty() {
         tracing::warn!(template, case_id, "notification has no recipient address; not queued");
         return Ok(false);
     }
     let r = templates.render(template, ctx)?;
-    insert(db, row("mail", dedupe_key, case_id, template, serde_json::to_string(to)?, r.subject, r.text, r.html, now))
-        .await
+    let mut am = row("mail", dedupe_key, case_id, template, serde_json::to_string(to)?, r.subject, r.text, r.html, now);
+    am.attachments = Set(serde_json::to_string(files)?);
+    insert(db, am).await
 }
 
 /// Queues a message for the downstream sharing platforms.
@@ -135,6 +160,7 @@ fn row(
         last_error: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
+        attachments: Set("[]".into()),
         ..Default::default()
     }
 }
