@@ -14,6 +14,7 @@ pub mod idempotency_key;
 pub mod job_claim;
 pub mod list_membership;
 pub mod measure;
+pub mod message;
 pub mod outbox;
 pub mod record;
 pub mod record_event;

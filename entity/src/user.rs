@@ -19,6 +19,8 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Notifications also go by mail (the message list is always kept).
+    pub mail_enabled: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

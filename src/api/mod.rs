@@ -7,6 +7,7 @@ pub mod cases;
 pub mod guard;
 
 pub mod health;
+pub mod messages;
 pub mod public;
 pub mod records;
 pub mod reports;
@@ -52,4 +53,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     calendar::configure(cfg);
     cases::configure(cfg);
     reports::configure(cfg);
+    messages::configure(cfg);
 }

@@ -9,9 +9,8 @@ use serde_json::json;
 use super::claims::{claim, local_date};
 use crate::services::outbox;
 use crate::state::AppState;
-use crate::workflow::Role;
 use entity::types::DeadlineStatus;
-use entity::{case, deadline, department, user};
+use entity::{case, deadline, department};
 
 /// Working days: once per day after the digest hour, one mail to the credit
 /// office listing overdue and due-soon open cases by department.
@@ -68,7 +67,7 @@ pub async fn daily_digest(state: &AppState, worker: &str) -> anyhow::Result<u32>
         }));
     }
     let ctx = json!({"date": today.to_string(), "departments": groups, "overdue_count": overdue_count, "due_soon_count": soon_count});
-    let to = outbox::credit_office_emails(&txn).await?;
+    let to = outbox::credit_office(&txn).await?;
     outbox::queue_mail(&txn, &state.templates, "daily_digest", &ctx, &to, None, Some(format!("digest:{today}")), now)
         .await?;
     txn.commit().await?;
@@ -100,14 +99,7 @@ pub async fn provisional_alert(state: &AppState, worker: &str) -> anyhow::Result
     if !claim(&txn, &format!("provisional-alert:{today}"), worker, now).await? {
         return Ok(0);
     }
-    let to: Vec<String> = user::Entity::find()
-        .filter(user::Column::Role.eq(Role::Admin.as_str()))
-        .filter(user::Column::Active.eq(true))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .filter_map(|u| u.email)
-        .collect();
+    let to = outbox::administrators(&txn).await?;
     let ctx = json!({"years": years, "count": provisional.len()});
     outbox::queue_mail(
         &txn,

@@ -10,6 +10,7 @@ pub mod consistency;
 pub mod digest;
 pub mod documents;
 pub mod health;
+pub mod messages;
 pub mod outbox;
 pub mod publication;
 pub mod records;

@@ -19,6 +19,8 @@ pub struct Session {
     pub user: AuthUser,
     /// Every state-changing form of the session carries it.
     pub csrf_token: String,
+    /// Unread messages (the bell on every page).
+    pub unread: u64,
 }
 
 /// Signs in with a username and password; returns the cookie's token.
@@ -71,7 +73,8 @@ pub async fn resume(state: &AppState, token: &str) -> ApiResult<Option<Session>>
             .exec(&state.db)
             .await?;
     }
-    Ok(Some(Session { id: row.id, user, csrf_token: row.csrf_token }))
+    let unread = crate::services::messages::unread_count(&state.db, user.id).await?;
+    Ok(Some(Session { id: row.id, user, csrf_token: row.csrf_token, unread }))
 }
 
 fn expired(state: &AppState, last_seen: DateTime<Utc>, now: DateTime<Utc>) -> bool {

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod cases;
+pub mod messages;
 pub mod office;
 pub mod public;
 pub mod render;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
     public::configure(cfg);
     cases::configure(cfg);
+    messages::configure(cfg);
     office::configure(cfg);
     admin::configure(cfg);
 }

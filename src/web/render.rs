@@ -23,6 +23,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("public_search.html", include_str!("../../templates/pages/public_search.html")),
     ("guide.html", include_str!("../../templates/pages/guide.html")),
     ("verify.html", include_str!("../../templates/pages/verify.html")),
+    ("messages.html", include_str!("../../templates/pages/messages.html")),
     ("my_records.html", include_str!("../../templates/pages/my_records.html")),
     ("apply.html", include_str!("../../templates/pages/apply.html")),
     ("cases.html", include_str!("../../templates/pages/cases.html")),
@@ -137,7 +138,7 @@ pub fn page(name: &str, session: Option<&Session>, title: &str, ctx: Value) -> R
         m.insert(
             "me".into(),
             json!({"name": s.user.display_name, "username": s.user.username, "role": s.user.role,
-                   "role_title": s.user.role.title(), "home": home_of(s.user.role)}),
+                   "role_title": s.user.role.title(), "home": home_of(s.user.role), "unread": s.unread}),
         );
         m.insert("csrf".into(), json!(s.csrf_token));
     }

@@ -316,7 +316,7 @@ mod tests {
         assert_eq!(d.to, "closed_not_accepted");
         assert!(d.terminal);
         assert_eq!(d.enters_deadline, None);
-        assert_eq!(kinds(&d), ["notify"]);
+        assert_eq!(kinds(&d), ["issue_document", "notify"]);
         assert_eq!(template(&d), "case_decided");
     }
 
@@ -358,8 +358,8 @@ mod tests {
     fn objection_verify_effects_per_outcome() {
         let def = builtin("objection");
         let table: &[(&str, &[&str])] = &[
-            ("corrected", &["apply_outcome", "unmark_objection", "queue_sync", "notify"]),
-            ("supplemented", &["apply_outcome", "unmark_objection", "queue_sync", "notify"]),
+            ("corrected", &["apply_outcome", "unmark_objection", "queue_sync", "issue_document", "notify"]),
+            ("supplemented", &["apply_outcome", "unmark_objection", "queue_sync", "issue_document", "notify"]),
             (
                 "deleted",
                 &[
@@ -369,14 +369,23 @@ mod tests {
                     "end_publication",
                     "unmark_objection",
                     "queue_sync",
+                    "issue_document",
                     "notify",
                 ],
             ),
             (
                 "removed_from_list",
-                &["apply_outcome", "end_list_membership", "end_sanctions", "unmark_objection", "queue_sync", "notify"],
+                &[
+                    "apply_outcome",
+                    "end_list_membership",
+                    "end_sanctions",
+                    "unmark_objection",
+                    "queue_sync",
+                    "issue_document",
+                    "notify",
+                ],
             ),
-            ("maintained", &["unmark_objection", "queue_sync", "notify"]),
+            ("maintained", &["unmark_objection", "queue_sync", "issue_document", "notify"]),
         ];
         for (outcome, expected) in table {
             let d = ok(&def, "with_department", Role::DepartmentOfficer, "verify", &verify_input(outcome));
@@ -532,7 +541,10 @@ mod tests {
         let d = ok(&def, "with_department", Role::DepartmentOfficer, "approve", &ActionInput::default());
         assert_eq!(d.to, "completed");
         assert!(d.terminal);
-        assert_eq!(kinds(&d), ["end_publication", "end_list_membership", "end_sanctions", "queue_sync", "notify"]);
+        assert_eq!(
+            kinds(&d),
+            ["end_publication", "end_list_membership", "end_sanctions", "queue_sync", "issue_document", "notify"]
+        );
         assert_eq!(template(&d), "case_decided");
         // Approve takes no outcome.
         let e = err(&def, "with_department", Role::DepartmentOfficer, "approve", &verify_input("corrected"), &facts());
@@ -548,7 +560,7 @@ mod tests {
         let d = ok(&def, "with_department", dept, "deny", &with_comment("仍在履行期内"));
         assert_eq!(d.to, "denied");
         assert!(d.terminal);
-        assert_eq!(kinds(&d), ["notify"]);
+        assert_eq!(kinds(&d), ["issue_document", "notify"]);
     }
 
     #[test]
@@ -570,6 +582,7 @@ mod tests {
                 "restore_sanctions",
                 "bar_repair",
                 "queue_sync",
+                "issue_document",
                 "notify"
             ]
         );
@@ -634,7 +647,7 @@ mod tests {
         let d = ok(&def, "platform_check", office, "correct_platform", &verify_input("corrected"));
         assert_eq!(d.to, "closed_resolved");
         assert!(d.terminal);
-        assert_eq!(kinds(&d), ["apply_outcome", "unmark_objection", "queue_sync", "notify"]);
+        assert_eq!(kinds(&d), ["apply_outcome", "unmark_objection", "queue_sync", "issue_document", "notify"]);
         let e = err(&def, "platform_check", office, "correct_platform", &verify_input("deleted"), &facts());
         assert_eq!(e.code(), "invalid_outcome");
         let d = ok(&def, "platform_check", office, "forward", &ActionInput::default());

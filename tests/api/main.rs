@@ -3,6 +3,7 @@
 //! database when TEST_DATABASE_URL is set).
 
 mod helpers;
+mod messages;
 
 mod admin;
 mod cases;

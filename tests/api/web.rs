@@ -501,3 +501,32 @@ async fn a_department_withdraws_a_record_from_its_page() {
     let office = app.login("office").await;
     assert_eq!(app.record(&office, record).await["deleted"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bell_shows_unread_messages_and_opening_one_reads_it() {
+    let app = spawn().await;
+    let r = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    let ent = Browser::new(&app);
+    ent.login("ent_a").await.assert_ok();
+    let home = ent.get("/my/records").await;
+    assert_eq!(
+        home.doc().select(&Selector::parse("#bell .badge").unwrap()).next().map(|e| e.text().collect::<String>()),
+        Some("2".into())
+    );
+    let list = ent.get("/messages").await;
+    list.assert_ok();
+    assert!(list.text().contains("已受理"), "{}", list.html);
+    // Opening a message marks it read and leads to its case.
+    let form = list.attr("form[action$='/open']", "action").unwrap();
+    let opened = ent.post(&form, &[("csrf", &list.csrf())]).await;
+    assert!(opened.path.starts_with(&format!("/cases/{}", r.id)), "{}", opened.path);
+    let again = ent.get("/messages").await;
+    assert_eq!(
+        again.doc().select(&Selector::parse("#bell .badge").unwrap()).next().map(|e| e.text().collect::<String>()),
+        Some("1".into())
+    );
+    // Turning mail off keeps the list.
+    ent.post("/messages/preferences", &[("csrf", &again.csrf())]).await;
+    let token = app.login("ent_a").await;
+    assert_eq!(app.get("/api/v1/me/preferences", &token).await.ok()["mail_enabled"], false);
+}

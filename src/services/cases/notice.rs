@@ -82,12 +82,10 @@ pub async fn queue_once<C: ConnectionTrait>(
     to: &[Recipient],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let mut addrs = Vec::new();
+    let mut addrs = outbox::Addressees::default();
     for who in to {
         addrs.extend(outbox::recipients(db, *who, c.applicant_user_id, c.department_id).await?);
     }
-    addrs.sort();
-    addrs.dedup();
     let ctx = Value::Object(ctx.clone());
     outbox::queue_mail(db, &state.templates, template, &ctx, &addrs, Some(c.id), None, now).await?;
     Ok(())

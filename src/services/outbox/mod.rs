@@ -13,60 +13,121 @@ use crate::workflow::{Recipient, Role};
 use entity::types::DepartmentKind;
 use entity::{department, outbox, user};
 
-/// E-mail addresses for a recipient group.
+/// Who a notification goes to: users (each gets it in the message list, and
+/// by mail when they have an address and mail on) and shared mailboxes (a
+/// department's address: mail only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Addressees {
+    /// (user id, e-mail address when mail goes to it)
+    pub users: Vec<(i64, Option<String>)>,
+    pub mailboxes: Vec<String>,
+}
+
+impl Addressees {
+    fn add_users(&mut self, users: Vec<user::Model>) {
+        for u in users {
+            if !self.users.iter().any(|(id, _)| *id == u.id) {
+                let mail = u.email.filter(|_| u.mail_enabled);
+                self.users.push((u.id, mail));
+            }
+        }
+    }
+
+    /// Adds `other`'s users and mailboxes (each once).
+    pub fn extend(&mut self, other: Addressees) {
+        for (id, mail) in other.users {
+            if !self.users.iter().any(|(u, _)| *u == id) {
+                self.users.push((id, mail));
+            }
+        }
+        for m in other.mailboxes {
+            if !self.mailboxes.contains(&m) {
+                self.mailboxes.push(m);
+            }
+        }
+    }
+
+    /// The mail addresses, each once, sorted.
+    pub fn addresses(&self) -> Vec<String> {
+        let mut out: Vec<String> =
+            self.users.iter().filter_map(|(_, m)| m.clone()).chain(self.mailboxes.iter().cloned()).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// The active users with `role` (and, when given, of a department or subject).
+async fn active_users<C: ConnectionTrait>(
+    db: &C,
+    role: Role,
+    department_id: Option<i64>,
+    subject_id: Option<i64>,
+) -> anyhow::Result<Vec<user::Model>> {
+    let mut q = user::Entity::find().filter(user::Column::Role.eq(role.as_str())).filter(user::Column::Active.eq(true));
+    if let Some(d) = department_id {
+        q = q.filter(user::Column::DepartmentId.eq(d));
+    }
+    if let Some(s) = subject_id {
+        q = q.filter(user::Column::SubjectId.eq(s));
+    }
+    Ok(q.all(db).await?)
+}
+
+/// The addressees of a recipient group.
 pub async fn recipients<C: ConnectionTrait>(
     db: &C,
     who: Recipient,
     applicant_user_id: i64,
     department_id: i64,
-) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
+) -> anyhow::Result<Addressees> {
+    let mut out = Addressees::default();
     match who {
         Recipient::Applicant => {
-            if let Some(u) = user::Entity::find_by_id(applicant_user_id).one(db).await?
-                && let Some(e) = u.email
-            {
-                out.push(e);
+            if let Some(u) = user::Entity::find_by_id(applicant_user_id).one(db).await? {
+                out.add_users(vec![u]);
             }
         }
         Recipient::Department => {
             if let Some(d) = department::Entity::find_by_id(department_id).one(db).await?
                 && let Some(e) = d.email
             {
-                out.push(e);
+                out.mailboxes.push(e);
             }
-            let officers = user::Entity::find()
-                .filter(user::Column::DepartmentId.eq(department_id))
-                .filter(user::Column::Role.eq(Role::DepartmentOfficer.as_str()))
-                .filter(user::Column::Active.eq(true))
-                .all(db)
-                .await?;
-            out.extend(officers.into_iter().filter_map(|u| u.email));
+            out.add_users(active_users(db, Role::DepartmentOfficer, Some(department_id), None).await?);
         }
-        Recipient::CreditOffice => out.extend(credit_office_emails(db).await?),
+        Recipient::CreditOffice => out = credit_office(db).await?,
     }
-    out.sort();
-    out.dedup();
     Ok(out)
 }
 
-/// The credit office's addresses: its department mailbox and its officers.
-pub async fn credit_office_emails<C: ConnectionTrait>(db: &C) -> anyhow::Result<Vec<String>> {
-    let mut out: Vec<String> = department::Entity::find()
-        .filter(department::Column::Kind.eq(DepartmentKind::CreditOffice))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|d| d.email)
-        .collect();
-    let officers = user::Entity::find()
-        .filter(user::Column::Role.eq(Role::CreditOffice.as_str()))
-        .filter(user::Column::Active.eq(true))
-        .all(db)
-        .await?;
-    out.extend(officers.into_iter().filter_map(|u| u.email));
-    out.sort();
-    out.dedup();
+/// The credit office: its department mailbox and its officers.
+pub async fn credit_office<C: ConnectionTrait>(db: &C) -> anyhow::Result<Addressees> {
+    let mut out = Addressees {
+        mailboxes: department::Entity::find()
+            .filter(department::Column::Kind.eq(DepartmentKind::CreditOffice))
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|d| d.email)
+            .collect(),
+        ..Addressees::default()
+    };
+    out.add_users(active_users(db, Role::CreditOffice, None, None).await?);
+    Ok(out)
+}
+
+/// The administrators.
+pub async fn administrators<C: ConnectionTrait>(db: &C) -> anyhow::Result<Addressees> {
+    let mut out = Addressees::default();
+    out.add_users(active_users(db, Role::Admin, None, None).await?);
+    Ok(out)
+}
+
+/// A subject's applicant accounts.
+pub async fn subject_users<C: ConnectionTrait>(db: &C, subject_id: i64) -> anyhow::Result<Addressees> {
+    let mut out = Addressees::default();
+    out.add_users(active_users(db, Role::Applicant, None, Some(subject_id)).await?);
     Ok(out)
 }
 
@@ -78,7 +139,7 @@ pub async fn queue_mail<C: ConnectionTrait>(
     templates: &Templates,
     template: &str,
     ctx: &Value,
-    to: &[String],
+    to: &Addressees,
     case_id: Option<i64>,
     dedupe_key: Option<String>,
     now: DateTime<Utc>,
@@ -94,25 +155,45 @@ pub struct MailFile {
     pub content_type: String,
 }
 
-/// As [`queue_mail`], with files attached (read from the blob store when sent).
+/// As [`queue_mail`], with files attached (read from the blob store when
+/// sent). Every addressed user gets the notification in the message list
+/// (once per dedupe key); the mail goes to the users with an address and
+/// mail on, and to the mailboxes. Returns whether a mail was queued.
 #[allow(clippy::too_many_arguments)]
 pub async fn queue_mail_with_files<C: ConnectionTrait>(
     db: &C,
     templates: &Templates,
     template: &str,
     ctx: &Value,
-    to: &[String],
+    to: &Addressees,
     case_id: Option<i64>,
     dedupe_key: Option<String>,
     files: &[MailFile],
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    if to.is_empty() {
-        tracing::warn!(template, case_id, "notification has no recipient address; not queued");
+    let r = templates.render(template, ctx)?;
+    let link = ctx.get("link").and_then(Value::as_str).map(str::to_string);
+    crate::services::messages::deliver(
+        db,
+        &to.users,
+        case_id,
+        template,
+        &r.subject,
+        &r.text,
+        link,
+        dedupe_key.as_deref(),
+        now,
+    )
+    .await?;
+    let addresses = to.addresses();
+    if addresses.is_empty() {
+        if to.users.is_empty() {
+            tracing::warn!(template, case_id, "notification has no recipient; not queued");
+        }
         return Ok(false);
     }
-    let r = templates.render(template, ctx)?;
-    let mut am = row("mail", dedupe_key, case_id, template, serde_json::to_string(to)?, r.subject, r.text, r.html, now);
+    let mut am =
+        row("mail", dedupe_key, case_id, template, serde_json::to_string(&addresses)?, r.subject, r.text, r.html, now);
     am.attachments = Set(serde_json::to_string(files)?);
     insert(db, am).await
 }
@@ -184,14 +265,7 @@ pub async fn notify_subject<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
     let subject = entity::subject::Entity::find_by_id(rec.subject_id).one(db).await?;
-    let to: Vec<String> = user::Entity::find()
-        .filter(user::Column::SubjectId.eq(rec.subject_id))
-        .filter(user::Column::Active.eq(true))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|u| u.email)
-        .collect();
+    let to = subject_users(db, rec.subject_id).await?;
     let ended_on = rec.publication_ended_at.map(|t| t.with_timezone(&crate::clock::shanghai()).date_naive());
     let mut ctx = serde_json::json!({
         "subject_name": subject.map(|s| s.name).unwrap_or_default(),
