@@ -17,6 +17,7 @@ use entity::types::{AttachmentKind, CaseKind};
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_case)
         .service(list_cases)
+        .service(export_cases)
         .service(get_case)
         .service(take_action)
         .service(upload_attachment)
@@ -77,23 +78,88 @@ async fn list_cases(
     q: web::Query<CaseQuery>,
 ) -> ApiResult<web::Json<Page<CaseSummary>>> {
     let q = q.into_inner();
-    let kind = match q.kind.as_deref().map(str::parse::<CaseKind>) {
+    let (page, per_page) = PageQuery::resolve(q.page, q.per_page)?;
+    let f = case_filter(q.kind.as_deref(), q.state, q.department_id, q.overdue, q.open, q.text)?;
+    let (items, total) = cases::view::list(&state, &user, f, page, per_page).await?;
+    Ok(web::Json(Page { items, total, page, per_page }))
+}
+
+/// The list's filter from its query parameters (the list and its export).
+fn case_filter(
+    kind: Option<&str>,
+    state: Option<String>,
+    department_id: Option<i64>,
+    overdue: Option<bool>,
+    open: Option<bool>,
+    text: Option<String>,
+) -> ApiResult<cases::view::CaseFilter> {
+    let kind = match kind.map(str::parse::<CaseKind>) {
         None => None,
         Some(Ok(k)) => Some(k),
         Some(Err(_)) => return Err(ApiError::field("kind", "invalid_value", "申请类型须为 objection 或 repair")),
     };
-    let (page, per_page) = PageQuery::resolve(q.page, q.per_page)?;
-    let f = cases::view::CaseFilter {
-        kind,
-        state: q.state,
-        department_id: q.department_id,
-        overdue: q.overdue,
-        open: q.open,
-        text: q.text,
-        ..Default::default()
-    };
-    let (items, total) = cases::view::list(&state, &user, f, page, per_page).await?;
-    Ok(web::Json(Page { items, total, page, per_page }))
+    Ok(cases::view::CaseFilter { kind, state, department_id, overdue, open, text, ..Default::default() })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseExportQuery {
+    /// `xlsx` or `csv`
+    pub format: String,
+    /// The list's filters: `objection` or `repair`
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    pub department_id: Option<i64>,
+    pub overdue: Option<bool>,
+    pub open: Option<bool>,
+    pub text: Option<String>,
+}
+
+/// The case list as a spreadsheet (same filters and scope as the list).
+#[utoipa::path(tag = "cases", params(CaseExportQuery), responses(
+    (status = 200, description = "The spreadsheet", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/cases/export")]
+async fn export_cases(
+    state: web::Data<AppState>,
+    user: Caller,
+    q: web::Query<CaseExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let format = crate::services::exports::ExportFormat::parse(&q.format)?;
+    let mut described = Vec::new();
+    if let Some(k) = &q.kind {
+        described.push(format!("类型={k}"));
+    }
+    if let Some(s) = &q.state {
+        described.push(format!("状态={s}"));
+    }
+    if let Some(d) = q.department_id {
+        described.push(format!("部门={d}"));
+    }
+    if let Some(o) = q.overdue {
+        described.push(format!("超期={}", if o { "是" } else { "否" }));
+    }
+    if let Some(o) = q.open {
+        described.push(if o { "在办".into() } else { "已办结".into() });
+    }
+    if let Some(t) = &q.text {
+        described.push(format!("关键词={t}"));
+    }
+    let text = if described.is_empty() { "全部（本人可见范围）".to_string() } else { described.join("；") };
+    let f = case_filter(q.kind.as_deref(), q.state, q.department_id, q.overdue, q.open, q.text)?;
+    let e = crate::services::exports::cases(&state, &user, f, &text, format).await?;
+    Ok(export_response(e))
+}
+
+/// A finished export as a download.
+pub fn export_response(e: crate::services::exports::Export) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(e.content_type)
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{}\"", e.file_name)))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(e.bytes)
 }
 
 /// One case with its history, attachments and the actions the caller may take now.

@@ -10,7 +10,11 @@ use crate::state::AppState;
 use entity::types::PublicationStatus;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_records).service(get_record).service(record_history).service(withdraw_record);
+    cfg.service(list_records)
+        .service(export_records)
+        .service(get_record)
+        .service(record_history)
+        .service(withdraw_record);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -56,6 +60,56 @@ async fn list_records(
     let filter = RecordFilter { subject_id, department_id: q.department_id, publication_status };
     let (items, total) = records::list(&state.db, &user, filter, page, per_page).await?;
     Ok(web::Json(Page { items, total, page, per_page }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecordExportQuery {
+    /// `xlsx` or `csv`
+    pub format: String,
+    /// The list's filters.
+    pub subject: Option<String>,
+    pub department_id: Option<i64>,
+    pub publication_status: Option<String>,
+}
+
+/// The record list as a spreadsheet (same filters and scope as the list).
+#[utoipa::path(tag = "records", params(RecordExportQuery), responses(
+    (status = 200, description = "The spreadsheet", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/records/export")]
+async fn export_records(
+    state: web::Data<AppState>,
+    user: Caller,
+    q: web::Query<RecordExportQuery>,
+) -> ApiResult<actix_web::HttpResponse> {
+    let q = q.into_inner();
+    let format = crate::services::exports::ExportFormat::parse(&q.format)?;
+    let subject_id = match &q.subject {
+        Some(code) => Some(records::find_subject(&state.db, code, false).await?.map(|s| s.id).unwrap_or(-1)),
+        None => None,
+    };
+    let publication_status = match q.publication_status.as_deref().map(str::parse::<PublicationStatus>) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => {
+            return Err(crate::error::ApiError::field("publication_status", "invalid_value", "公示状态取值无效"));
+        }
+    };
+    let mut described = Vec::new();
+    if let Some(s) = &q.subject {
+        described.push(format!("主体={s}"));
+    }
+    if let Some(d) = q.department_id {
+        described.push(format!("部门={d}"));
+    }
+    if let Some(p) = &q.publication_status {
+        described.push(format!("公示状态={p}"));
+    }
+    let text = if described.is_empty() { "全部（本人可见范围）".to_string() } else { described.join("；") };
+    let filter = RecordFilter { subject_id, department_id: q.department_id, publication_status };
+    let e = crate::services::exports::records(&state, &user, filter, &text, format).await?;
+    Ok(crate::api::cases::export_response(e))
 }
 
 /// One record, if the caller may see it (404 otherwise).

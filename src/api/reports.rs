@@ -9,7 +9,7 @@ use crate::services::reports::{self, Dashboard, Overview};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(overview).service(dashboard);
+    cfg.service(overview).service(dashboard).service(statistics);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -33,6 +33,33 @@ async fn overview(
 ) -> ApiResult<web::Json<Overview>> {
     let (_, _, start, end) = reports::period(state.clock.today(), q.from, q.to)?;
     Ok(web::Json(reports::overview(&state, start, end).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatisticsQuery {
+    /// `xlsx` or `csv`
+    pub format: String,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// The statistics workbook for a period: by department and kind, open and
+/// overdue cases, cases decided and within the legal deadline, average and
+/// longest handling time in working days.
+#[utoipa::path(tag = "reports", params(StatisticsQuery), responses(
+    (status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/api/v1/reports/statistics")]
+async fn statistics(
+    state: web::Data<AppState>,
+    _staff: Guarded<Staff>,
+    q: web::Query<StatisticsQuery>,
+) -> ApiResult<actix_web::HttpResponse> {
+    let format = crate::services::exports::ExportFormat::parse(&q.format)?;
+    let (_, _, start, end) = reports::period(state.clock.today(), q.from, q.to)?;
+    let e = crate::services::exports::statistics(&state, start, end, format).await?;
+    Ok(crate::api::cases::export_response(e))
 }
 
 /// The monitoring dashboard (the credit office's home page as data): open,

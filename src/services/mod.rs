@@ -9,6 +9,7 @@ pub mod claims;
 pub mod consistency;
 pub mod digest;
 pub mod documents;
+pub mod exports;
 pub mod health;
 pub mod messages;
 pub mod outbox;

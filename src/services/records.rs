@@ -125,7 +125,7 @@ pub async fn find_subject<C: ConnectionTrait>(
     Ok(subject::Entity::find().filter(subject::Column::Code.eq(code)).one(db).await?)
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct RecordFilter {
     pub subject_id: Option<i64>,
     pub department_id: Option<i64>,

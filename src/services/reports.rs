@@ -90,7 +90,7 @@ async fn department_names<C: ConnectionTrait>(db: &C) -> ApiResult<BTreeMap<i64,
 }
 
 /// Open cases counted by (department, kind), with an optional extra filter.
-async fn open_counts<C: ConnectionTrait>(
+pub(crate) async fn open_counts<C: ConnectionTrait>(
     db: &C,
     extra: sea_orm::Condition,
 ) -> ApiResult<Vec<(i64, CaseKind, i64, Option<DateTime<Utc>>)>> {
@@ -168,13 +168,28 @@ async fn credit_office_id<C: ConnectionTrait>(db: &C) -> ApiResult<Option<i64>> 
         .map(|d| d.id))
 }
 
-/// Cases closed in the period, split by kind and by how they closed; decided
-/// ones within or past their total deadline.
-async fn timeliness(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<(Timeliness, Timeliness)> {
-    use crate::workflow::ClosureClass;
+/// A case closed in a period, with what the reports judge it by.
+#[derive(Debug, Clone)]
+pub struct ClosedCase {
+    pub kind: CaseKind,
+    /// Who holds it for the reports: the routed department, else the credit office.
+    pub department_id: i64,
+    pub class: Option<crate::workflow::ClosureClass>,
+    /// Closed before the end of its legal total (no extension counted).
+    pub within_legal: bool,
+    /// An objection the credit office decided itself, never routed.
+    pub own_branch: bool,
+    /// Of those, closed within 3 working days of receipt (Shandong Art. 39).
+    pub within_own_scope: bool,
+    pub received_on: chrono::NaiveDate,
+    pub closed_on: chrono::NaiveDate,
+}
+
+/// Every case closed in the period, judged: the one place timeliness is decided.
+pub async fn closed_cases(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<Vec<ClosedCase>> {
     let db = &state.db;
-    /// (id, kind, closed at, state, workflow hash, received at, routed at).
-    type Closed = (i64, CaseKind, Option<DateTime<Utc>>, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+    /// (id, kind, closed at, state, workflow hash, received at, routed at, department).
+    type Closed = (i64, CaseKind, Option<DateTime<Utc>>, String, String, DateTime<Utc>, Option<DateTime<Utc>>, i64);
     let closed: Vec<Closed> = case::Entity::find()
         .select_only()
         .column(case::Column::Id)
@@ -184,6 +199,7 @@ async fn timeliness(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) ->
         .column(case::Column::WorkflowHash)
         .column(case::Column::ReceivedAt)
         .column(case::Column::RoutedAt)
+        .column(case::Column::DepartmentId)
         .filter(case::Column::ClosedAt.gte(from))
         .filter(case::Column::ClosedAt.lte(to))
         .into_tuple()
@@ -208,29 +224,53 @@ async fn timeliness(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) ->
             total_due.insert(row.case_id, legal);
         }
     }
+    let office = credit_office_id(db).await?;
+    let local = |t: DateTime<Utc>| t.with_timezone(&crate::clock::shanghai()).date_naive();
+    let mut out = Vec::with_capacity(closed.len());
+    for (id, kind, closed_at, st, hash, received_at, routed_at, dept) in closed {
+        let Some(closed_at) = closed_at else { continue };
+        let class = state.workflows.pinned(db, &hash).await?.state(&st).and_then(|s| s.report_as);
+        let within_legal = total_due.get(&id).is_some_and(|due| closed_at <= *due);
+        let own_branch = kind == CaseKind::Objection && routed_at.is_none();
+        let within_own_scope = own_branch
+            && cal
+                .add_working_days(local(received_at), crate::domain::deadline::OWN_SCOPE_WORKING_DAYS)
+                .is_ok_and(|d| closed_at <= crate::clock::end_of_local_day(d.due));
+        out.push(ClosedCase {
+            kind,
+            department_id: if routed_at.is_some() { dept } else { office.unwrap_or(dept) },
+            class,
+            within_legal,
+            own_branch,
+            within_own_scope,
+            received_on: local(received_at),
+            closed_on: local(closed_at),
+        });
+    }
+    Ok(out)
+}
+
+/// Cases closed in the period, split by kind and by how they closed; decided
+/// ones within or past their total deadline.
+async fn timeliness(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<(Timeliness, Timeliness)> {
+    use crate::workflow::ClosureClass;
     let (mut objections, mut repairs) = (Timeliness::default(), Timeliness::default());
-    for (id, kind, closed_at, st, hash, received_at, routed_at) in &closed {
-        let class = state.workflows.pinned(db, hash).await?.state(st).and_then(|s| s.report_as);
-        let t = if *kind == CaseKind::Objection { &mut objections } else { &mut repairs };
-        match class {
+    for c in closed_cases(state, from, to).await? {
+        let t = if c.kind == CaseKind::Objection { &mut objections } else { &mut repairs };
+        match c.class {
             Some(ClosureClass::Decided) => {
                 t.closed += 1;
-                let within = matches!((closed_at, total_due.get(id)), (Some(c), Some(due)) if c <= due);
-                if within {
+                if c.within_legal {
                     t.within_deadline += 1;
                 }
-                if *kind == CaseKind::Objection && routed_at.is_none() {
+                if c.own_branch {
                     t.closed_by_credit_office += 1;
-                    let received = received_at.with_timezone(&crate::clock::shanghai()).date_naive();
-                    let own = cal
-                        .add_working_days(received, crate::domain::deadline::OWN_SCOPE_WORKING_DAYS)
-                        .map(|d| crate::clock::end_of_local_day(d.due));
-                    if matches!((closed_at, own), (Some(c), Ok(due)) if *c <= due) {
+                    if c.within_own_scope {
                         t.closed_by_credit_office_within_3_days += 1;
                     }
                 } else {
                     t.closed_by_department += 1;
-                    if within {
+                    if c.within_legal {
                         t.closed_by_department_within_deadline += 1;
                     }
                 }

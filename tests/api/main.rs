@@ -9,6 +9,7 @@ mod admin;
 mod cases;
 mod cases_robustness;
 mod documents;
+mod exports;
 mod foundation;
 mod multiprocess;
 mod reports;

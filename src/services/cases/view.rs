@@ -422,7 +422,7 @@ impl std::str::FromStr for CaseSort {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct CaseFilter {
     pub kind: Option<CaseKind>,
     pub state: Option<String>,
@@ -435,13 +435,9 @@ pub struct CaseFilter {
     pub text: Option<String>,
 }
 
-pub async fn list(
-    state: &AppState,
-    user: &AuthUser,
-    f: CaseFilter,
-    page: u64,
-    per_page: u64,
-) -> ApiResult<(Vec<CaseSummary>, u64)> {
+/// The cases in `user`'s scope that `f` selects (unsorted): the list and
+/// its exports share it.
+pub fn filtered(user: &AuthUser, f: CaseFilter) -> sea_orm::Select<case::Entity> {
     let mut q = case::Entity::find().filter(scope(user));
     if let Some(k) = f.kind {
         q = q.filter(case::Column::Kind.eq(k));
@@ -471,8 +467,20 @@ pub async fn list(
             sea_orm::Condition::any().add(case::Column::CaseNo.like(like.clone())).add(case::Column::Reason.like(like)),
         );
     }
+    q
+}
+
+pub async fn list(
+    state: &AppState,
+    user: &AuthUser,
+    f: CaseFilter,
+    page: u64,
+    per_page: u64,
+) -> ApiResult<(Vec<CaseSummary>, u64)> {
+    let sort = f.sort;
+    let q = filtered(user, f);
     let total = q.clone().count(&state.db).await?;
-    let q = match f.sort {
+    let q = match sort {
         CaseSort::DueFirst => q.order_by_asc(case::Column::DueAt).order_by_asc(case::Column::Id),
         CaseSort::Oldest => q.order_by_asc(case::Column::Id),
         CaseSort::Newest => q.order_by_desc(case::Column::Id),
