@@ -3,6 +3,7 @@
 //!   cargo run --release --example bench -- transitions [--db URL] [--cases N] [--concurrency C]
 //!   cargo run --release --example bench -- tick [--db URL] [--records N] [--open-cases N] [--due N]
 //!   cargo run --release --example bench -- pages [--db URL] [--open-cases N] [--requests N]
+//!   cargo run --release --example bench -- export [--db URL] [--cases N]
 //!
 //! Without --db a fresh SQLite file in a temporary directory is used. A
 //! PostgreSQL URL must name an empty database (e.g. create one with
@@ -65,8 +66,9 @@ async fn main() -> anyhow::Result<()> {
         Some("transitions") => transitions(&args).await,
         Some("tick") => tick(&args).await,
         Some("pages") => pages(&args).await,
+        Some("export") => export(&args).await,
         _ => {
-            eprintln!("usage: bench transitions|tick|pages [options]  (see the file header)");
+            eprintln!("usage: bench transitions|tick|pages|export [options]  (see the file header)");
             std::process::exit(2);
         }
     }
@@ -419,10 +421,8 @@ async fn page_session(base: &str, user: &str) -> anyhow::Result<reqwest::Client>
 /// each page is requested `--requests` times one after another (after a
 /// warm-up) and the time from request to the last byte of HTML is taken at
 /// the client on loopback, so it bounds the server's render time from above.
-async fn pages(args: &[String]) -> anyhow::Result<()> {
-    let n = num(args, "--open-cases", 10_000);
-    let reps = num(args, "--requests", 21).max(1) as usize;
-    let (state, dir) = state_for(args).await?;
+/// Seeds `n` open cases (bulk SQL) spread over three departments.
+async fn seed_open(state: &credit_repair::state::AppState, n: u64) -> anyhow::Result<()> {
     let db = state.db.clone();
     let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
     let user = ids(&db, "SELECT id FROM users WHERE username = 'ent_a'").await?[0];
@@ -447,6 +447,80 @@ async fn pages(args: &[String]) -> anyhow::Result<()> {
         db.execute_unprepared("ANALYZE").await?;
     }
     println!("setup: {n} open cases in {:.1} s", t0.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The process's resident set (VmRSS) in MiB.
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Exports every case as xlsx and as CSV (the credit office's scope): time,
+/// size, and the server process's peak resident memory while exporting
+/// (sampled every 5 ms; the server runs in this process).
+async fn export(args: &[String]) -> anyhow::Result<()> {
+    let n = num(args, "--cases", 100_000);
+    let (state, dir) = state_for(args).await?;
+    seed_open(&state, n).await?;
+    let app = Application::build(state.clone(), "127.0.0.1", 0)?;
+    let base = format!("http://127.0.0.1:{}", app.port);
+    tokio::spawn(app.server);
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "office", "password": PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("login: {login}"))?.to_string();
+    println!("backend:                 {}", backend_name(&state.db));
+    println!("cases:                   {n}");
+    for format in ["xlsx", "csv"] {
+        let before = rss_mib();
+        let peak = Arc::new(std::sync::Mutex::new(before));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = {
+            let (peak, stop) = (peak.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let r = rss_mib();
+                    if let Ok(mut p) = peak.lock() {
+                        *p = p.max(r);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            })
+        };
+        let t = Instant::now();
+        let res = client.get(format!("{base}/api/v1/cases/export?format={format}")).bearer_auth(&token).send().await?;
+        anyhow::ensure!(res.status() == 200, "export {format}: {}", res.status());
+        let bytes = res.bytes().await?;
+        let secs = t.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let _ = sampler.join();
+        let peak = *peak.lock().map_err(|_| anyhow::anyhow!("sampler"))?;
+        println!(
+            "export {format:<4}              {secs:>6.2} s  {:>7.1} MiB file  RSS before {before:>6.1} MiB, peak {peak:>6.1} MiB (+{:.1})",
+            bytes.len() as f64 / 1024.0 / 1024.0,
+            peak - before
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+async fn pages(args: &[String]) -> anyhow::Result<()> {
+    let n = num(args, "--open-cases", 10_000);
+    let reps = num(args, "--requests", 21).max(1) as usize;
+    let (state, dir) = state_for(args).await?;
+    let db = state.db.clone();
+    seed_open(&state, n).await?;
     let app = Application::build(state.clone(), "127.0.0.1", 0)?;
     let base = format!("http://127.0.0.1:{}", app.port);
     tokio::spawn(app.server);
