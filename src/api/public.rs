@@ -1,4 +1,4 @@
-use actix_web::{get, web};
+use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -7,7 +7,20 @@ use crate::services::records::{self, PublicRecordView};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(public_records).service(verify_document);
+    cfg.service(public_records).service(verify_document).service(verify_document_file);
+}
+
+/// Is this file the document the office issued? (no login): the PDF as the
+/// request body; any change to it fails (404).
+#[utoipa::path(tag = "public", request_body(content = Vec<u8>, content_type = "application/pdf"),
+    responses((status = 200, body = crate::services::documents::Verification), (status = 404, body = ErrorBody),
+    (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/api/v1/public/documents/verify")]
+async fn verify_document_file(
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult<web::Json<crate::services::documents::Verification>> {
+    Ok(web::Json(crate::services::documents::verify_file(&state, &body).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -227,6 +227,23 @@ pub struct Verification {
     pub sha256: String,
 }
 
+/// Checks a document file: genuine when its SHA-256 is that of a document
+/// this office issued (any change to the file changes the hash).
+pub async fn verify_file(state: &AppState, bytes: &[u8]) -> ApiResult<Verification> {
+    use sha2::{Digest, Sha256};
+    if bytes.is_empty() {
+        return Err(ApiError::field("file", "empty_file", "请上传要核验的文书文件"));
+    }
+    let sha = hex::encode(Sha256::digest(bytes));
+    let d = document::Entity::find()
+        .filter(document::Column::Sha256.eq(sha))
+        .order_by_asc(document::Column::Id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("文书"))?;
+    verify(state, &d.number, &d.verify_code).await
+}
+
 /// Checks a number and verification code (case-insensitive code).
 pub async fn verify(state: &AppState, number: &str, code: &str) -> ApiResult<Verification> {
     let number = number.trim();

@@ -152,6 +152,23 @@ async fn an_approved_repair_gets_its_decision_letter_mailed_and_verifiable() {
     let page = app.client.get(app.url(&q.replace("/api/v1/public/documents/verify", "/verify"))).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("该文书真实有效"));
+
+    // The file itself: the original passes, a tampered copy fails.
+    let post = |body: Vec<u8>| {
+        app.client
+            .post(app.url("/api/v1/public/documents/verify"))
+            .header("content-type", "application/pdf")
+            .body(body)
+            .send()
+    };
+    let ok = post(bytes.clone()).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let v: Value = ok.json().await.unwrap();
+    assert_eq!(v["number"], number.as_str(), "{v}");
+    let mut tampered = bytes.clone();
+    let mid = tampered.len() / 2;
+    tampered[mid] ^= 0x01;
+    assert_eq!(post(tampered).await.unwrap().status(), 404, "a changed file is not the issued document");
 }
 
 fn urlencode(s: &str) -> String {

@@ -36,9 +36,16 @@ async fn every_notification_is_a_message_with_an_unread_count() {
     assert!(app.get("/api/v1/me/messages/unread", &r.officer).await.ok()["unread"].as_u64().unwrap() >= 1);
     assert!(app.get("/api/v1/me/messages/unread", &r.office).await.ok()["unread"].as_u64().unwrap() >= 1);
 
-    // Read one: the count drops; nobody else can read it.
+    // Read one: the count drops; nobody else can read it, nor sees it.
     let id = first["id"].as_i64().unwrap();
     let ent_b = app.login("ent_b").await;
+    let theirs = app.get("/api/v1/me/messages", &ent_b).await.ok();
+    assert!(theirs["items"].as_array().unwrap().iter().all(|m| m["case_id"] != r.id), "{theirs}");
+    let officer_list = app.get("/api/v1/me/messages", &app.login("yjgl").await).await.ok();
+    assert!(
+        officer_list["items"].as_array().unwrap().iter().all(|m| m["case_id"] != r.id),
+        "another department: {officer_list}"
+    );
     app.post(&format!("/api/v1/me/messages/{id}/read"), &ent_b, json!({})).await.expect(404, "not_found");
     let m = app.post(&format!("/api/v1/me/messages/{id}/read"), &r.applicant, json!({})).await.ok();
     assert!(m["read_at"].is_string(), "{m}");
