@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/records/{id}/apply", web::get().to(apply_form))
         .route("/records/{id}/apply", web::post().to(apply))
         .route("/cases", web::get().to(case_list))
+        .route("/cases/export", web::get().to(case_export))
         .route("/cases/{id}", web::get().to(case_page))
         .route("/cases/{id}/actions/{name}", web::post().to(take_action))
         .route("/cases/{id}/attachments", web::post().to(upload))
@@ -293,6 +294,8 @@ async fn apply(
 
 #[derive(Deserialize)]
 struct CaseListQuery {
+    /// The export's format (xlsx or csv).
+    format: Option<String>,
     view: Option<String>,
     kind: Option<String>,
     overdue: Option<String>,
@@ -301,14 +304,12 @@ struct CaseListQuery {
     page: Option<u64>,
 }
 
-/// The case lists. Each role has its views; the filters and the page are in
-/// the query string, so a link reproduces a view.
-async fn case_list(
-    state: web::Data<AppState>,
-    who: Signed<AnyUser>,
-    q: web::Query<CaseListQuery>,
-) -> Result<HttpResponse, PageError> {
-    let role = who.role;
+/// A case list view's filter from its query string (the page and its export).
+fn list_filter(
+    state: &AppState,
+    role: Role,
+    q: &CaseListQuery,
+) -> Result<(String, &'static str, cases::view::CaseFilter), PageError> {
     let default_view = match role {
         Role::Applicant => "mine",
         Role::DepartmentOfficer => "todo",
@@ -353,6 +354,40 @@ async fn case_list(
     if let Some(s) = q.sort.as_deref().filter(|s| !s.is_empty()) {
         f.sort = s.parse().map_err(|_| PageError::BadRequest("排序方式取值无效".into()))?;
     }
+    Ok((view.to_string(), title, f))
+}
+
+/// The case list a view shows, as a spreadsheet (`format` = xlsx or csv).
+async fn case_export(
+    state: web::Data<AppState>,
+    who: Signed<AnyUser>,
+    q: web::Query<CaseListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let (_, title, f) = list_filter(&state, who.role, &q)?;
+    let format = crate::services::exports::ExportFormat::parse(q.format.as_deref().unwrap_or("xlsx"))?;
+    let mut described = vec![title.to_string()];
+    if let Some(k) = q.kind.as_deref().filter(|k| !k.is_empty()) {
+        described.push(format!("类型={k}"));
+    }
+    if q.overdue.as_deref() == Some("1") {
+        described.push("仅超期".into());
+    }
+    if let Some(t) = q.q.as_deref().filter(|t| !t.is_empty()) {
+        described.push(format!("关键词={t}"));
+    }
+    let e = crate::services::exports::cases(&state, &who, f, &described.join("；"), format).await?;
+    Ok(crate::api::cases::export_response(e))
+}
+
+/// The case lists. Each role has its views; the filters and the page are in
+/// the query string, so a link reproduces a view.
+async fn case_list(
+    state: web::Data<AppState>,
+    who: Signed<AnyUser>,
+    q: web::Query<CaseListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let role = who.role;
+    let (view, title, f) = list_filter(&state, role, &q)?;
     let sort = f.sort.as_str();
     let (page, per_page) = PageQuery::resolve(q.page, Some(50))?;
     let (items, total) = cases::view::list(&state, &who, f, page, per_page).await?;

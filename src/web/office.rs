@@ -17,7 +17,26 @@ use crate::services::reports::{self, Dashboard};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/office/dashboard", web::get().to(dashboard));
+    cfg.route("/office/dashboard", web::get().to(dashboard)).route("/office/statistics", web::get().to(statistics));
+}
+
+#[derive(Deserialize)]
+struct StatisticsQuery {
+    format: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The statistics workbook for the dashboard's period.
+async fn statistics(
+    state: web::Data<AppState>,
+    _who: Signed<Staff>,
+    q: web::Query<StatisticsQuery>,
+) -> Result<HttpResponse, PageError> {
+    let format = crate::services::exports::ExportFormat::parse(q.format.as_deref().unwrap_or("xlsx"))?;
+    let (_, _, start, end) = reports::period(state.clock.today(), date(q.from.as_deref())?, date(q.to.as_deref())?)?;
+    let e = crate::services::exports::statistics(&state, start, end, format).await?;
+    Ok(crate::api::cases::export_response(e))
 }
 
 #[derive(Deserialize)]
@@ -40,6 +59,7 @@ async fn dashboard(
 ) -> Result<HttpResponse, PageError> {
     let d = reports::dashboard(&state, date(q.from.as_deref())?, date(q.to.as_deref())?).await?;
     let ctx = json!({
+        "from": q.from, "to": q.to,
         "d": d, "by_department_svg": department_chart(&d), "weeks_svg": weeks_chart(&d),
         "share_objections": percent(d.objections.share_within_deadline),
         "share_repairs": percent(d.repairs.share_within_deadline),

@@ -530,3 +530,27 @@ async fn the_bell_shows_unread_messages_and_opening_one_reads_it() {
     let token = app.login("ent_a").await;
     assert_eq!(app.get("/api/v1/me/preferences", &token).await.ok()["mail_enabled"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_and_the_dashboard_download_as_spreadsheets() {
+    let app = spawn().await;
+    app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    let office = Browser::new(&app);
+    office.login("office").await.assert_ok();
+    let page = office.get("/cases?view=all&kind=repair").await;
+    let href = page.attr("#export-xlsx", "href").expect("an export link");
+    assert!(href.contains("kind=repair"), "{href}");
+    let res = office.client.get(app.url(&href)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+    assert!(res.bytes().await.unwrap().starts_with(b"PK"), "an xlsx is a zip");
+    let dash = office.get("/office/dashboard").await;
+    let href = dash.attr("#export-statistics", "href").expect("a statistics link");
+    let res = office.client.get(app.url(&href)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    // An applicant cannot download the statistics.
+    let ent = Browser::new(&app);
+    ent.login("ent_a").await;
+    let res = ent.client.get(app.url("/office/statistics?format=xlsx")).send().await.unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+}
