@@ -50,16 +50,19 @@ async fn list_records(
         },
         None => None,
     };
-    let publication_status = match q.publication_status.as_deref().map(str::parse::<PublicationStatus>) {
-        None => None,
-        Some(Ok(s)) => Some(s),
-        Some(Err(_)) => {
-            return Err(crate::error::ApiError::field("publication_status", "invalid_value", "公示状态取值无效"));
-        }
-    };
+    let publication_status = publication_status(q.publication_status.as_deref())?;
     let filter = RecordFilter { subject_id, department_id: q.department_id, publication_status };
     let (items, total) = records::list(&state.db, &user, filter, page, per_page).await?;
     Ok(web::Json(Page { items, total, page, per_page }))
+}
+
+/// The list's `publication_status` parameter.
+fn publication_status(s: Option<&str>) -> ApiResult<Option<PublicationStatus>> {
+    s.map(|s| {
+        s.parse::<PublicationStatus>()
+            .map_err(|_| crate::error::ApiError::field("publication_status", "invalid_value", "公示状态取值无效"))
+    })
+    .transpose()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,13 +92,7 @@ async fn export_records(
         Some(code) => Some(records::find_subject(&state.db, code, false).await?.map(|s| s.id).unwrap_or(-1)),
         None => None,
     };
-    let publication_status = match q.publication_status.as_deref().map(str::parse::<PublicationStatus>) {
-        None => None,
-        Some(Ok(s)) => Some(s),
-        Some(Err(_)) => {
-            return Err(crate::error::ApiError::field("publication_status", "invalid_value", "公示状态取值无效"));
-        }
-    };
+    let publication_status = publication_status(q.publication_status.as_deref())?;
     let mut described = Vec::new();
     if let Some(s) = &q.subject {
         described.push(format!("主体={s}"));
