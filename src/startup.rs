@@ -101,6 +101,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     let workflows = load_workflows(settings.workflows_dir.as_deref())?;
     let templates = Templates::load(settings.templates_dir.as_deref())?;
     settings.publication.validate().map_err(|e| anyhow::anyhow!("publication rules: {e}"))?;
+    settings.login_rule().map_err(|e| anyhow::anyhow!("sign-in throttle: {e}"))?;
     let db = crate::db::connect_and_migrate(&settings).await?;
     register_workflows(&db, &workflows, clock.now()).await?;
     let calendar = crate::services::calendar::load(&db).await?;

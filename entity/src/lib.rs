@@ -11,6 +11,7 @@ pub mod department;
 pub mod idempotency_key;
 pub mod job_claim;
 pub mod list_membership;
+pub mod login_throttle;
 pub mod measure;
 pub mod outbox;
 pub mod record;

@@ -9,6 +9,7 @@ mod m20261122_000002_cases;
 mod m20261123_000001_web_sessions;
 mod m20261123_000002_repair_notice;
 mod m20261202_000001_case_routing_and_sources;
+mod m20261202_000003_login_throttle;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_web_sessions::Migration),
             Box::new(m20261123_000002_repair_notice::Migration),
             Box::new(m20261202_000001_case_routing_and_sources::Migration),
+            Box::new(m20261202_000003_login_throttle::Migration),
         ]
     }
 }

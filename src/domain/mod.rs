@@ -7,6 +7,7 @@ pub mod consistency;
 pub mod deadline;
 pub mod filing;
 pub mod identity;
+pub mod login_throttle;
 pub mod period;
 pub mod repair_policy;
 pub mod samr;

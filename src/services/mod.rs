@@ -8,6 +8,7 @@ pub mod claims;
 pub mod consistency;
 pub mod digest;
 pub mod health;
+pub mod login_throttle;
 pub mod outbox;
 pub mod publication;
 pub mod records;

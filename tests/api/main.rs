@@ -13,5 +13,6 @@ mod reports;
 mod routing;
 mod rules;
 mod scheduler;
+mod security;
 mod smtp_sink;
 mod web;
