@@ -34,6 +34,9 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
     pub details: Option<Value>,
+    /// The request's id (also in `X-Request-Id`), given with server errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +163,25 @@ impl ResponseError for ApiError {
             message: self.to_string(),
             fields,
             details,
+            request_id: None,
+        })
+    }
+}
+
+impl ApiError {
+    /// The body of every 500: a fixed Chinese message, the stable code and the
+    /// request's id (to quote to support), never the error itself, which goes
+    /// to the log.
+    pub fn internal_response(request_id: Option<String>) -> HttpResponse {
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        let generic = ApiError::Internal(anyhow::anyhow!("generic"));
+        HttpResponse::build(status).content_type("application/problem+json").json(ErrorBody {
+            status: status.as_u16(),
+            code: generic.code().to_string(),
+            message: generic.to_string(),
+            fields: Vec::new(),
+            details: None,
+            request_id,
         })
     }
 }

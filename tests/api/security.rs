@@ -1,6 +1,7 @@
 //! Hardening over HTTP: the sign-in throttle (a stranger cannot lock the
-//! owner out), and every lockout in the log (a real server process, its log
-//! captured).
+//! owner out), the headers every response carries, server errors without
+//! internal detail, body limits on every kind of body, and logs without
+//! secrets (a real server process, its log captured).
 //!
 //! Several client addresses: the test server listens on 127.0.0.1, and a
 //! client bound to another 127.0.0.0/8 address reaches it over loopback.
@@ -310,6 +311,243 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
     assert_eq!(via(&other, "198.51.100.7", PASSWORD).await.unwrap().status().as_u16(), 200);
 }
 
+// ---------- headers, errors, limits ----------
+
+#[track_caller]
+fn assert_hardened(what: &str, a: &Answer) {
+    assert_eq!(a.header("x-content-type-options"), Some("nosniff"), "{what}: {:?}", a.headers);
+    assert_eq!(a.header("x-frame-options"), Some("DENY"), "{what}: {:?}", a.headers);
+    assert_eq!(a.header("referrer-policy"), Some("same-origin"), "{what}: {:?}", a.headers);
+    let csp = a.header("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP {:?}", a.headers));
+    for directive in ["default-src 'self'", "frame-ancestors 'none'", "script-src 'self'", "object-src 'none'"] {
+        assert!(csp.contains(directive), "{what}: {csp}");
+    }
+    assert!(!csp.contains("unsafe-eval"), "{what}: {csp}");
+    assert!(a.header("x-request-id").is_some_and(|id| id.len() >= 32), "{what}: {:?}", a.headers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_response_carries_the_security_headers() {
+    let app = spawn().await;
+    let office = app.login("office").await;
+    let c = client_from("127.0.0.1");
+    let get = |path: &str, token: Option<&str>| {
+        let mut req = c.get(app.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let page_csp = {
+        let a = Answer::of(get("/", None).await.unwrap()).await;
+        a.header("content-security-policy").unwrap().to_string()
+    };
+    for (what, path, token, status) in [
+        ("health", "/healthz", None, 200),
+        ("API JSON", "/api/v1/records", Some(office.as_str()), 200),
+        ("API 401", "/api/v1/me", None, 401),
+        ("API 404", "/api/v1/no-such-thing", None, 404),
+        ("API 404 of a resource", "/api/v1/records/999999", Some(office.as_str()), 404),
+        ("API 400 query", "/api/v1/records?page=abc", Some(office.as_str()), 400),
+        ("page", "/guide", None, 200),
+        ("page redirect to login", "/my/records", None, 303),
+        ("page 404", "/no-such-page", None, 404),
+        ("static asset", "/static/app.css", None, 200),
+        ("static script", "/static/htmx.min.js", None, 200),
+        ("OpenAPI document", "/api/openapi.json", None, 200),
+        ("Swagger UI", "/api/docs/", None, 200),
+    ] {
+        let a = Answer::of(get(path, token).await.unwrap()).await;
+        assert_eq!(a.status.as_u16(), status, "{what} {path}: {}", &a.text[..a.text.len().min(300)]);
+        assert_hardened(&format!("{what} {path}"), &a);
+        if !path.starts_with("/api/docs") {
+            assert_eq!(a.header("content-security-policy"), Some(page_csp.as_str()), "{what}: one policy");
+        }
+    }
+    // A refused method, a wrong content type and a refused login too.
+    let a = Answer::of(c.delete(app.url("/api/v1/auth/login")).send().await.unwrap()).await;
+    assert_hardened("DELETE login", &a);
+    let a = Answer::of(c.post(app.url("/api/v1/auth/login")).body("x").send().await.unwrap()).await;
+    a.expect(415, "unsupported_media_type");
+    assert_hardened("415", &a);
+    let a = attempt(&app, &c, "office", WRONG).await;
+    assert_hardened("401 login", &a);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swagger_ui_is_served_with_its_scripts_under_a_policy_that_lets_it_run() {
+    let app = spawn().await;
+    let c = client_from("127.0.0.1");
+    let index = Answer::of(c.get(app.url("/api/docs/")).send().await.unwrap()).await;
+    let csp = index.header("content-security-policy").unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("script-src 'self' 'unsafe"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let doc = Html::parse_document(&index.text);
+    // No inline script (the policy would block it): every script is a file of this server.
+    let scripts: Vec<String> = doc
+        .select(&Selector::parse("script").unwrap())
+        .map(|s| {
+            assert!(s.inner_html().trim().is_empty(), "inline script on the docs page: {}", s.inner_html());
+            s.value().attr("src").expect("script with a src").to_string()
+        })
+        .collect();
+    let styles: Vec<String> = doc
+        .select(&Selector::parse("link[rel=stylesheet]").unwrap())
+        .map(|l| l.value().attr("href").unwrap().to_string())
+        .collect();
+    assert!(scripts.len() >= 2 && !styles.is_empty(), "{scripts:?} {styles:?}");
+    // Each is served from here with a type a browser accepts under nosniff.
+    let mut initializer = String::new();
+    for (file, kinds) in
+        scripts.iter().map(|s| (s, &["javascript"][..])).chain(styles.iter().map(|s| (s, &["text/css"][..])))
+    {
+        assert!(!file.contains("//"), "loaded from elsewhere: {file}");
+        let url = app.url(&format!("/api/docs/{}", file.trim_start_matches("./")));
+        let a = Answer::of(c.get(&url).send().await.unwrap()).await;
+        assert_eq!(a.status.as_u16(), 200, "{url}");
+        let ctype = a.header("content-type").unwrap_or("");
+        assert!(kinds.iter().any(|k| ctype.contains(k)), "{url}: {ctype}");
+        assert_hardened(&url, &a);
+        if file.contains("initializer") {
+            initializer = a.text;
+        }
+    }
+    // The initializer loads this server's document.
+    assert!(initializer.contains("/api/openapi.json"), "{initializer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_shows_no_internal_detail() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn().await;
+    let office = app.login("office").await;
+    let record = app.record_id(demo::REPAIRABLE).await;
+    // Break this test's own database under the running server.
+    app.state.db.execute_unprepared("DROP TABLE record_events").await.unwrap();
+
+    let api = Answer::of(
+        client_from("127.0.0.1")
+            .get(app.url(&format!("/api/v1/records/{record}/history")))
+            .bearer_auth(&office)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    api.expect(500, "internal_error");
+    assert_eq!(api.body["message"], "服务器内部错误，请稍后再试");
+    assert_eq!(api.header("content-type"), Some("application/problem+json"));
+    let id = api.header("x-request-id").expect("request id").to_string();
+    assert_eq!(api.body["request_id"], id.as_str(), "{}", api.text);
+    assert_hardened("API 500", &api);
+
+    let browser = client_from("127.0.0.1");
+    assert_eq!(page_attempt(&app, &browser, "office", PASSWORD).await.status.as_u16(), 303);
+    let page = Answer::of(browser.get(app.url(&format!("/records/{record}"))).send().await.unwrap()).await;
+    assert_eq!(page.status.as_u16(), 500);
+    assert!(page.text.contains("服务器内部错误") && page.text.contains("data-error-code=\"internal_error\""));
+    let id = page.header("x-request-id").expect("request id").to_string();
+    assert!(page.text.contains(&id), "the page quotes its request id");
+    assert_hardened("page 500", &page);
+
+    for body in [&api.text, &page.text] {
+        let lower = body.to_lowercase();
+        for leak in [
+            "record_events",
+            "select",
+            "sqlx",
+            "sea_orm",
+            "sqlite",
+            "postgres",
+            "relation",
+            "no such table",
+            "query error",
+            "dberr",
+        ] {
+            assert!(!lower.contains(leak), "a 500 body shows {leak:?}: {body}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_over_the_configured_limits_are_413_on_every_route_kind() {
+    // Small limits, so that the sizes below are clearly over or under them.
+    let app = spawn_with(Options {
+        tweak: Some(Box::new(|s| {
+            s.max_body_bytes = 4 * 1024;
+            s.max_attachment_bytes = 32 * 1024;
+        })),
+        ..Default::default()
+    })
+    .await;
+    let c = client_from("127.0.0.1");
+    let pad = |n: usize| "x".repeat(n);
+
+    // JSON: the limit is the setting's, not a built-in one.
+    attempt(&app, &c, "office", &pad(3 * 1024)).await.expect(401, "invalid_credentials");
+    attempt(&app, &c, "office", &pad(5 * 1024)).await.expect(413, "payload_too_large");
+
+    // A URL-encoded form (the login page).
+    let big = pad(5 * 1024);
+    let a = Answer::of(
+        c.post(app.url("/login"))
+            .form(&[("username", "office"), ("password", big.as_str()), ("csrf", "x")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status.as_u16(), 413, "{}", a.text);
+    assert!(a.text.contains("data-error-code=\"payload_too_large\"") && a.text.contains("请求内容过大"), "{}", a.text);
+
+    // Raw form bodies read whole (a case action and a signed-in form).
+    assert_eq!(page_attempt(&app, &c, "office", PASSWORD).await.status.as_u16(), 303);
+    for path in ["/cases/1/actions/accept", "/logout"] {
+        let a = Answer::of(
+            c.post(app.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("csrf=x&comment={}", pad(5 * 1024)))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(a.status.as_u16(), 413, "{path}: {}", a.text);
+        assert!(a.text.contains("data-error-code=\"payload_too_large\""), "{path}: {}", a.text);
+    }
+
+    // Multipart: a file within the limit is taken, one over it is not, and
+    // text fields beyond `max_body_bytes` together are refused too.
+    let applicant = app.login("ent_a").await;
+    let case = id_of(&app.file(&applicant, "repair", app.record_id(demo::REPAIRABLE).await).await);
+    let upload = |file: Vec<u8>, extra: usize| {
+        let mut form = reqwest::multipart::Form::new().text("kind", "fulfilment_proof");
+        for i in 0..extra {
+            form = form.text(format!("note{i}"), pad(1024));
+        }
+        let part = reqwest::multipart::Part::bytes(file).file_name("proof.pdf").mime_str("application/pdf").unwrap();
+        c.post(app.url(&format!("/api/v1/cases/{case}/attachments")))
+            .bearer_auth(&applicant)
+            .multipart(form.part("file", part))
+            .send()
+    };
+    assert_eq!(upload(pdf(30 * 1024), 2).await.unwrap().status().as_u16(), 201);
+    Answer::of(upload(pdf(33 * 1024), 0).await.unwrap()).await.expect(413, "payload_too_large");
+    Answer::of(upload(pdf(1024), 5).await.unwrap()).await.expect(413, "payload_too_large");
+    // The same on the page's upload form.
+    let page_client = client_from("127.0.0.1");
+    assert_eq!(page_attempt(&app, &page_client, "ent_a", PASSWORD).await.status.as_u16(), 303);
+    let mut form = reqwest::multipart::Form::new().text("csrf", "x").text("kind", "other");
+    for i in 0..5 {
+        form = form.text(format!("note{i}"), pad(1024));
+    }
+    let a = Answer::of(
+        page_client.post(app.url(&format!("/cases/{case}/attachments"))).multipart(form).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(a.status.as_u16(), 413, "{}", a.text);
+}
+
 // ---------- logs: a real server process ----------
 
 /// The built server, serving demo data on its own database, its output
@@ -454,4 +692,148 @@ async fn every_lockout_is_logged_with_the_account_and_the_address() {
     assert_eq!((delay["fields"]["user_id"].clone(), delay["fields"]["failures"].clone()), (json!(user_id), json!(10)));
     assert_eq!(warnings.len(), 3, "one line per lockout: {warnings:#?}");
     assert!(!log.contains(WRONG) && !log.contains(&password), "a password is in the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_token_or_password_appears_in_the_log_of_a_walk() {
+    let secret = format!("jwt-{}", uuid::Uuid::new_v4().simple());
+    let password = format!("Demo#{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let wrong = format!("Wrong#{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let server = LoggedServer::start(&secret, &password).await;
+    let c = client_from("127.0.0.1");
+    let mut secrets: Vec<String> = vec![secret.clone(), password.clone(), wrong.clone()];
+    let login = async |user: &str, pw: &str| {
+        call(&c, &server, "POST", "/api/v1/auth/login", None, Some(json!({"username": user, "password": pw}))).await
+    };
+
+    // Right and wrong passwords, a refresh.
+    assert_eq!(login("ent_a", &wrong).await.status.as_u16(), 401);
+    let pair = login("ent_a", &password).await;
+    assert_eq!(pair.status.as_u16(), 200, "{}", pair.text);
+    let refreshed = call(
+        &c,
+        &server,
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": pair.body["refresh_token"]})),
+    )
+    .await;
+    assert_eq!(refreshed.status.as_u16(), 200, "{}", refreshed.text);
+    let applicant = refreshed.body["access_token"].as_str().unwrap().to_string();
+    let office_pair = login("office", &password).await;
+    let officer_pair = login("sthj", &password).await;
+    for p in [&pair, &refreshed, &office_pair, &officer_pair] {
+        secrets.push(p.body["access_token"].as_str().unwrap().to_string());
+        secrets.push(p.body["refresh_token"].as_str().unwrap().to_string());
+    }
+    let office = office_pair.body["access_token"].as_str().unwrap();
+    let officer = officer_pair.body["access_token"].as_str().unwrap();
+
+    // A repair filed, its materials uploaded, accepted and approved.
+    let records = call(&c, &server, "GET", "/api/v1/records?per_page=100", Some(office), None).await;
+    let record =
+        records.body["items"].as_array().unwrap().iter().find(|r| r["document_no"] == demo::REPAIRABLE).unwrap()["id"]
+            .clone();
+    let case = call(
+        &c,
+        &server,
+        "POST",
+        "/api/v1/cases",
+        Some(&applicant),
+        Some(json!({"kind": "repair", "record_id": record, "reason": "罚款已缴纳，整改已完成"})),
+    )
+    .await;
+    assert_eq!(case.status.as_u16(), 201, "{}", case.text);
+    let case = id_of(&case.body);
+    for kind in ["fulfilment_proof", "commitment_letter"] {
+        let part = reqwest::multipart::Part::bytes(pdf(2048)).file_name("m.pdf").mime_str("application/pdf").unwrap();
+        let form = reqwest::multipart::Form::new().text("kind", kind).part("file", part);
+        let res = c
+            .post(server.url(&format!("/api/v1/cases/{case}/attachments")))
+            .bearer_auth(&applicant)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 201);
+    }
+    let res =
+        call(&c, &server, "POST", &format!("/api/v1/cases/{case}/actions/accept"), Some(office), Some(json!({}))).await;
+    assert_eq!(res.status.as_u16(), 200, "{}", res.text);
+    let res = call(
+        &c,
+        &server,
+        "POST",
+        &format!("/api/v1/cases/{case}/actions/approve"),
+        Some(officer),
+        Some(json!({"comment": "经核实，准予信用修复"})),
+    )
+    .await;
+    assert_eq!(res.status.as_u16(), 200, "{}", res.text);
+
+    // The pages: a wrong and a right password on the login form, a page, signing out.
+    let browser = client_from("127.0.0.1");
+    let page_login = async |pw: &str| {
+        let form = browser.get(server.url("/login")).send().await.unwrap().text().await.unwrap();
+        let token = Html::parse_document(&form)
+            .select(&Selector::parse("input[name=csrf]").unwrap())
+            .next()
+            .and_then(|e| e.value().attr("value").map(str::to_string))
+            .unwrap();
+        let res = browser
+            .post(server.url("/login"))
+            .form(&[("username", "sthj"), ("password", pw), ("csrf", &token)])
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.cookies().find(|c| c.name() == "cr_session").map(|c| c.value().to_string()))
+    };
+    assert_eq!(page_login(&wrong).await.0, 401);
+    let (status, session) = page_login(&password).await;
+    assert_eq!(status, 303);
+    secrets.push(session.expect("session cookie"));
+    let todo = browser.get(server.url("/cases?view=todo")).send().await.unwrap();
+    assert_eq!(todo.status().as_u16(), 200);
+    // An address locking itself out, and logging out everywhere.
+    let attacker = client_from("127.0.0.2");
+    for _ in 0..5 {
+        call(
+            &attacker,
+            &server,
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "office", "password": wrong})),
+        )
+        .await;
+    }
+    let res = call(&c, &server, "POST", "/api/v1/auth/logout", Some(&applicant), Some(json!({"all": true}))).await;
+    assert_eq!(res.status.as_u16(), 204, "{}", res.text);
+    // Let the scheduler deliver the notifications (mail written to files).
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let log = server.stop();
+
+    // The log is the walk's: it has the wrong passwords, the case, the page session and the lockout in it.
+    for line in [
+        "invalid_credentials",
+        "/actions/approve",
+        "page session started",
+        "sign-in locked for this account from this address",
+    ] {
+        assert!(log.contains(line), "{line:?} not in the log:\n{log}");
+    }
+    for s in &secrets {
+        assert!(
+            !log.contains(s.as_str()),
+            "the log holds a secret ({}…): {}",
+            &s[..8.min(s.len())],
+            line_with(&log, s)
+        );
+    }
+}
+
+/// The first log line containing `needle`.
+fn line_with<'a>(log: &'a str, needle: &str) -> &'a str {
+    log.lines().find(|l| l.contains(needle)).unwrap_or("")
 }
