@@ -40,7 +40,11 @@ pub struct ShiftedClock {
 
 impl ShiftedClock {
     pub fn advance_days(&self, days: i64) {
-        self.offset_seconds.fetch_add(days * 86_400, Ordering::SeqCst);
+        self.advance_seconds(days * 86_400);
+    }
+    /// Moves the clock by exactly `seconds` (back when negative).
+    pub fn advance_seconds(&self, seconds: i64) {
+        self.offset_seconds.fetch_add(seconds, Ordering::SeqCst);
     }
     /// Moves the clock so that now is `target` (UTC).
     pub fn set(&self, target: DateTime<Utc>) {

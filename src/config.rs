@@ -77,8 +77,14 @@ pub struct Settings {
     pub jwt_secret: Secret,
     pub access_token_minutes: i64,
     pub refresh_token_days: i64,
+    /// Wrong passwords from one address that lock that address for the account.
     pub login_max_failures: i32,
     pub login_lock_minutes: i64,
+    /// The account-wide delay and the counting window (`domain::login_throttle`).
+    pub login_throttle: crate::domain::login_throttle::ThrottleSettings,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default: the
+    /// peer address is the client).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub smtp: Option<SmtpSettings>,
     pub demo_password: Secret,
     /// Seed demo data into an empty database even when it is not the default SQLite one.
@@ -122,6 +128,8 @@ impl Default for Settings {
             refresh_token_days: 14,
             login_max_failures: 5,
             login_lock_minutes: 15,
+            login_throttle: Default::default(),
+            trusted_proxies: Vec::new(),
             smtp: None,
             demo_password: Secret::new(DEFAULT_DEMO_PASSWORD),
             demo: false,
@@ -205,6 +213,14 @@ impl Settings {
         if let Some(v) = get("SESSION_IDLE_MINUTES") {
             self.session_idle_minutes = parse("SESSION_IDLE_MINUTES", v)?;
         }
+        if let Some(v) = get("TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|_| anyhow::anyhow!("TRUSTED_PROXIES: {s} is not an IP address")))
+                .collect::<anyhow::Result<_>>()?;
+        }
         if let Some(host) = get("SMTP_HOST") {
             let mut smtp = self.smtp.clone().unwrap_or(SmtpSettings {
                 host: host.clone(),
@@ -250,6 +266,11 @@ impl Settings {
         }
     }
 
+    /// The sign-in throttle's rule (checked at start-up).
+    pub fn login_rule(&self) -> Result<crate::domain::login_throttle::Rule, String> {
+        crate::domain::login_throttle::Rule::new(self.login_max_failures, self.login_lock_minutes, &self.login_throttle)
+    }
+
     /// True when running on the embedded default database.
     pub fn is_default_database(&self) -> bool {
         self.database_url.is_empty()
@@ -268,11 +289,15 @@ mod tests {
             "JWT_SECRET" => Some("topsecret".into()),
             "SMTP_HOST" => Some("mail.local".into()),
             "SMTP_PORT" => Some("2525".into()),
+            "TRUSTED_PROXIES" => Some("10.0.0.1, ::1".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(s.port, 9090);
         assert_eq!(s.smtp.as_ref().unwrap().port, 2525);
+        assert_eq!(s.trusted_proxies, vec!["10.0.0.1".parse::<std::net::IpAddr>().unwrap(), "::1".parse().unwrap()]);
+        assert!(Settings::default().trusted_proxies.is_empty());
+        Settings::default().login_rule().expect("the default sign-in rule is valid");
         assert!(!format!("{s:?}").contains("topsecret"));
         assert!(s.effective_database_url().starts_with("sqlite://"));
     }
@@ -281,6 +306,7 @@ mod tests {
     fn bad_port_is_an_error() {
         let mut s = Settings::default();
         assert!(s.apply_env(|k| (k == "PORT").then(|| "abc".to_string())).is_err());
+        assert!(s.apply_env(|k| (k == "TRUSTED_PROXIES").then(|| "proxy.local".to_string())).is_err());
     }
 }
 

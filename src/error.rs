@@ -34,6 +34,9 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
     pub details: Option<Value>,
+    /// The request's id (also in `X-Request-Id`), given with server errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +55,12 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String, details: Option<Value> },
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String, details: Option<Value> },
+    /// Sign-in locked for this account from this address (423).
     #[error("{message}")]
-    Locked { message: String },
+    Locked { message: String, retry_after_secs: u64 },
+    /// Too many attempts: wait `retry_after_secs` (429, `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { code: &'static str, message: String, retry_after_secs: u64 },
     #[error("请求内容过大")]
     PayloadTooLarge,
     #[error("不支持的内容类型")]
@@ -88,12 +95,23 @@ impl ApiError {
         }
     }
 
+    /// Seconds a client should wait before trying again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Locked { retry_after_secs, .. } | ApiError::TooManyRequests { retry_after_secs, .. } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> &str {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unauthorized { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => code,
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::TooManyRequests { code, .. } => code,
             ApiError::Validation(_) => "validation_failed",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound { .. } => "not_found",
@@ -116,6 +134,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Locked { .. } => StatusCode::LOCKED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -134,12 +153,35 @@ impl ResponseError for ApiError {
             _ => (Vec::new(), None),
         };
         let status = self.status_code();
-        HttpResponse::build(status).content_type("application/problem+json").json(ErrorBody {
+        let mut res = HttpResponse::build(status);
+        if let Some(secs) = self.retry_after() {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
+        res.content_type("application/problem+json").json(ErrorBody {
             status: status.as_u16(),
             code: self.code().to_string(),
             message: self.to_string(),
             fields,
             details,
+            request_id: None,
+        })
+    }
+}
+
+impl ApiError {
+    /// The body of every 500: a fixed Chinese message, the stable code and the
+    /// request's id (to quote to support), never the error itself, which goes
+    /// to the log.
+    pub fn internal_response(request_id: Option<String>) -> HttpResponse {
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        let generic = ApiError::Internal(anyhow::anyhow!("generic"));
+        HttpResponse::build(status).content_type("application/problem+json").json(ErrorBody {
+            status: status.as_u16(),
+            code: generic.code().to_string(),
+            message: generic.to_string(),
+            fields: Vec::new(),
+            details: None,
+            request_id,
         })
     }
 }

@@ -102,6 +102,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     let templates = Templates::load(settings.templates_dir.as_deref())?;
     settings.publication.validate().map_err(|e| anyhow::anyhow!("publication rules: {e}"))?;
     settings.documents.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    settings.login_rule().map_err(|e| anyhow::anyhow!("sign-in throttle: {e}"))?;
     let db = crate::db::connect_and_migrate(&settings).await?;
     register_workflows(&db, &workflows, clock.now()).await?;
     let calendar = crate::services::calendar::load(&db).await?;
@@ -176,9 +177,16 @@ fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web:
     InternalError::from_response(err, actix_web::ResponseError::error_response(&api)).into()
 }
 
-fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
-    let page = PageError::BadRequest(format!("表单内容无效：{err}"));
-    InternalError::from_response(err, page.error_response()).into()
+fn form_error(err: actix_web::error::UrlencodedError, req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError as E;
+    let too_large = matches!(err, E::Overflow { .. });
+    let response = match (is_page(req), too_large) {
+        (true, true) => PageError::Refused(ApiError::PayloadTooLarge).error_response(),
+        (true, false) => PageError::BadRequest(format!("表单内容无效：{err}")).error_response(),
+        (false, true) => ApiError::PayloadTooLarge.error_response(),
+        (false, false) => ApiError::bad_request("invalid_form", format!("表单内容无效：{err}")).error_response(),
+    };
+    InternalError::from_response(err, response).into()
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
@@ -211,13 +219,18 @@ impl Application {
         let spec = openapi();
         let max_body = state.settings.max_body_bytes;
         let server = HttpServer::new(move || {
+            // Body limits: JSON, URL-encoded forms and raw bodies (`Bytes`) at
+            // `max_body_bytes`; multipart bodies where they are read (each file
+            // `max_attachment_bytes`, their text fields `max_body_bytes`).
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::middleware::harden))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .app_data(web::JsonConfig::default().limit(max_body).error_handler(json_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::FormConfig::default().limit(max_body).error_handler(form_error))
+                .app_data(web::PayloadConfig::new(max_body))
                 .into_utoipa_app()
                 .configure(crate::api::configure)
                 .into_app()

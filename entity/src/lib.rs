@@ -13,6 +13,7 @@ pub mod document_sequence;
 pub mod idempotency_key;
 pub mod job_claim;
 pub mod list_membership;
+pub mod login_throttle;
 pub mod measure;
 pub mod message;
 pub mod outbox;

@@ -15,6 +15,9 @@ pub struct Model {
     pub subject_id: Option<i64>,
     pub email: Option<String>,
     pub active: bool,
+    /// `failed_logins` and `locked_until` are no longer used for signing in:
+    /// the sign-in throttle keeps its counters in `login_throttles`. An
+    /// administrator's unlock resets them with those.
     pub failed_logins: i32,
     pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

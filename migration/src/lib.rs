@@ -10,6 +10,7 @@ mod m20261123_000001_web_sessions;
 mod m20261123_000002_repair_notice;
 mod m20261202_000001_case_routing_and_sources;
 mod m20261202_000002_documents;
+mod m20261202_000003_login_throttle;
 mod m20261202_000004_messages;
 
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_repair_notice::Migration),
             Box::new(m20261202_000001_case_routing_and_sources::Migration),
             Box::new(m20261202_000002_documents::Migration),
+            Box::new(m20261202_000003_login_throttle::Migration),
             Box::new(m20261202_000004_messages::Migration),
         ]
     }

@@ -34,7 +34,7 @@ type J<T> = ApiResult<web::Json<T>>;
 #[utoipa::path(tag = "admin", responses((status = 200, body = Vec<UserView>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/admin/users")]
 async fn list_users(state: web::Data<AppState>, _a: Guarded<AdminOnly>) -> J<Vec<UserView>> {
-    Ok(web::Json(svc::users::list_users(&state.db).await?))
+    Ok(web::Json(svc::users::list_users(&state.db, state.clock.now()).await?))
 }
 
 /// Creates a user (password policy applies).

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::api::client::ClientAddr;
 use crate::api::guard::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::services::accounts::{self, TokenPair};
@@ -39,14 +40,19 @@ pub struct LogoutRequest {
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair),
     (status = 401, description = "用户名或密码错误", body = ErrorBody),
-    (status = 423, description = "账号已锁定", body = ErrorBody)))]
+    (status = 423, description = "该账号在当前网络地址已锁定（Retry-After 给出秒数）", body = ErrorBody),
+    (status = 429, description = "该账号登录失败次数过多，须等待后再试（Retry-After 给出秒数）", body = ErrorBody)))]
 #[post("/api/v1/auth/login")]
-async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> ApiResult<web::Json<TokenPair>> {
+async fn login(
+    state: web::Data<AppState>,
+    client: ClientAddr,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
     let body = body.into_inner();
     if body.username.trim().is_empty() || body.password.is_empty() {
         return Err(ApiError::field("username", "required", "请输入用户名和密码"));
     }
-    Ok(web::Json(accounts::login(&state, body.username.trim(), body.password).await?))
+    Ok(web::Json(accounts::login(&state, body.username.trim(), body.password, &client.0).await?))
 }
 
 /// Exchanges a refresh token for a new token pair (the old refresh token is revoked).
@@ -70,5 +76,5 @@ async fn logout(state: web::Data<AppState>, user: Caller, body: web::Json<Logout
 #[utoipa::path(tag = "auth", responses((status = 200, body = UserView), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/me")]
 async fn me(state: web::Data<AppState>, user: Caller) -> ApiResult<web::Json<UserView>> {
-    Ok(web::Json(user_view(&state.db, user.id).await?))
+    Ok(web::Json(user_view(&state.db, user.id, state.clock.now()).await?))
 }

@@ -226,20 +226,30 @@ async fn upload_attachment(
     id: web::Path<i64>,
     mut form: Multipart,
 ) -> ApiResult<HttpResponse> {
+    // Limits: the file at most `max_attachment_bytes`, one file, the other
+    // fields together at most `max_body_bytes`.
     let limit = state.settings.max_attachment_bytes;
+    let mut text_left = state.settings.max_body_bytes;
     let mut kind: Option<String> = None;
     let mut file: Option<(Option<String>, Vec<u8>)> = None;
     while let Some(field) = form.next().await {
         let mut field =
             field.map_err(|e| ApiError::bad_request("invalid_multipart", format!("表单格式不正确：{e}")))?;
         let name = field.name().unwrap_or("").to_string();
+        if name == "file" && file.is_some() {
+            return Err(ApiError::bad_request("too_many_files", "一次只能上传一个文件"));
+        }
         let filename = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_string);
         let mut buf = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk =
                 chunk.map_err(|e| ApiError::bad_request("invalid_multipart", format!("表单格式不正确：{e}")))?;
-            if buf.len() + chunk.len() > limit {
-                return Err(ApiError::PayloadTooLarge);
+            if name == "file" {
+                if buf.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+            } else {
+                text_left = text_left.checked_sub(chunk.len()).ok_or(ApiError::PayloadTooLarge)?;
             }
             buf.extend_from_slice(&chunk);
         }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod calendar;
 pub mod cases;
+pub mod client;
 pub mod guard;
 
 pub mod health;

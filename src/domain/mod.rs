@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod documents;
 pub mod filing;
 pub mod identity;
+pub mod login_throttle;
 pub mod period;
 pub mod repair_policy;
 pub mod samr;

@@ -1,15 +1,13 @@
-//! Login, refresh-token rotation, logout, and the lockout rule.
+//! Login (under the sign-in throttle), refresh-token rotation, logout.
 
-use chrono::Duration;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::{AuthUser, Claims, random_token, token_hash, verify_password};
 use crate::error::{ApiError, ApiResult};
+use crate::services::login_throttle::{self, Admission};
 use crate::state::AppState;
 use crate::workflow::Role;
 use entity::{refresh_token, user};
@@ -53,89 +51,81 @@ pub async fn caller<C: sea_orm::ConnectionTrait>(db: &C, user_id: i64) -> ApiRes
     }))
 }
 
-/// Signs in through the API: a token pair.
+/// Signs in through the API: a token pair. `client` is the caller's address
+/// as the sign-in throttle keys it (`domain::login_throttle::client_key`).
 #[tracing::instrument(skip(state, password))]
-pub async fn login(state: &AppState, username: &str, password: String) -> ApiResult<TokenPair> {
-    let u = check_credentials(state, username, password).await?;
+pub async fn login(state: &AppState, username: &str, password: String, client: &str) -> ApiResult<TokenPair> {
+    let u = check_credentials(state, username, password, client).await?;
     issue_tokens(state, &state.db, &u).await
 }
 
-/// The account for a username and password, under the lockout rule shared by
-/// every way of signing in (API tokens and page sessions): failures count,
-/// the account locks at the limit, a success clears the count.
-pub async fn check_credentials(state: &AppState, username: &str, password: String) -> ApiResult<user::Model> {
-    let now = state.clock.now();
+/// The account for a username and password, under the sign-in throttle
+/// shared by every way of signing in (API tokens and page sessions; the rule
+/// is `domain::login_throttle`): a locked address or a delayed attempt is
+/// refused before the password is looked at, a wrong password counts for
+/// the address and the account, a correct one forgets the address.
+pub async fn check_credentials(
+    state: &AppState,
+    username: &str,
+    password: String,
+    client: &str,
+) -> ApiResult<user::Model> {
+    let rule = state.settings.login_rule().map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
     let found = user::Entity::find().filter(user::Column::Username.eq(username)).one(&state.db).await?;
     let Some(u) = found else {
         verify_password(password, dummy_hash().await).await;
         return Err(bad_credentials());
     };
-    if let Some(until) = u.locked_until
-        && until > now
-    {
-        let local = until.with_timezone(&crate::clock::shanghai());
-        return Err(ApiError::Locked {
-            message: format!("登录失败次数过多，账号已锁定至 {}", local.format("%Y-%m-%d %H:%M")),
-        });
+    let now = state.clock.now();
+    match login_throttle::admit(&state.db, &rule, u.id, client, now).await? {
+        Admission::Open => {}
+        Admission::Locked(until) => return Err(locked(until, now)),
+        Admission::Throttled(until) => return Err(throttled(until, now)),
     }
     if !verify_password(password, u.password_hash.clone()).await {
-        return Err(record_failure(state, u.id, now).await?);
+        let now = state.clock.now();
+        return Err(match login_throttle::failed(&state.db, &rule, u.id, client, now).await? {
+            Some(until) => locked(until, now),
+            None => bad_credentials(),
+        });
     }
     if !u.active {
         return Err(ApiError::Unauthorized { code: "account_disabled", message: "账号已停用".into() });
     }
-    if u.failed_logins != 0 || u.locked_until.is_some() {
-        // Conditional: a lock set by a concurrent failure since `u` was read stands.
-        let res = user::Entity::update_many()
-            .col_expr(user::Column::FailedLogins, Expr::value(0))
-            .col_expr(user::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
-            .filter(user::Column::Id.eq(u.id))
-            .filter(not_locked(now))
-            .exec(&state.db)
-            .await?;
-        if res.rows_affected != 1 {
-            return Err(ApiError::Locked {
-                message: "登录失败次数过多，账号已锁定，请稍后再试".into()
-            });
-        }
+    let now = state.clock.now();
+    // A lock set by a concurrent failure from the same address stands.
+    if let Some(until) = login_throttle::succeeded(&state.db, u.id, client, now).await? {
+        return Err(locked(until, now));
     }
     Ok(u)
 }
 
-/// Rows whose lock is absent or over.
-fn not_locked(now: chrono::DateTime<chrono::Utc>) -> Condition {
-    Condition::any().add(user::Column::LockedUntil.is_null()).add(user::Column::LockedUntil.lte(now))
+/// Whole seconds from `now` until `until`, at least 1.
+fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let ms = (until - now).num_milliseconds().max(0) as u64;
+    ms.div_ceil(1000).max(1)
 }
 
-/// Counts a failed login with atomic updates, so that concurrent failures
-/// cannot overwrite each other's count, and locks the account at the limit.
-/// Returns the error to answer.
-async fn record_failure(state: &AppState, user_id: i64, now: chrono::DateTime<chrono::Utc>) -> ApiResult<ApiError> {
-    let max = state.settings.login_max_failures;
-    let minutes = state.settings.login_lock_minutes;
-    let counted = user::Entity::update_many()
-        .col_expr(user::Column::FailedLogins, Expr::col(user::Column::FailedLogins).add(1))
-        .filter(user::Column::Id.eq(user_id))
-        .filter(not_locked(now))
-        .exec(&state.db)
-        .await?;
-    if counted.rows_affected != 1 {
-        // Locked by a concurrent failure meanwhile.
-        return Ok(ApiError::Locked { message: "登录失败次数过多，账号已锁定，请稍后再试".into() });
+/// 423: this address is locked for the account.
+fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> ApiError {
+    let local = until.with_timezone(&crate::clock::shanghai());
+    ApiError::Locked {
+        message: format!(
+            "登录失败次数过多，该账号在您当前的网络地址已锁定至 {}，请届时再试，或联系管理员解锁",
+            local.format("%Y-%m-%d %H:%M")
+        ),
+        retry_after_secs: seconds_until(until, now),
     }
-    let locked = user::Entity::update_many()
-        .col_expr(user::Column::FailedLogins, Expr::value(0))
-        .col_expr(user::Column::LockedUntil, Expr::value(Some(now + Duration::minutes(minutes))))
-        .filter(user::Column::Id.eq(user_id))
-        .filter(user::Column::FailedLogins.gte(max))
-        .exec(&state.db)
-        .await?;
-    if locked.rows_affected == 1 {
-        return Ok(ApiError::Locked {
-            message: format!("连续 {max} 次登录失败，账号已锁定 {minutes} 分钟")
-        });
+}
+
+/// 429: the account makes this address wait.
+fn throttled(until: DateTime<Utc>, now: DateTime<Utc>) -> ApiError {
+    let secs = seconds_until(until, now);
+    ApiError::TooManyRequests {
+        code: "login_throttled",
+        message: format!("该账号近期登录失败次数过多，请 {secs} 秒后再试"),
+        retry_after_secs: secs,
     }
-    Ok(bad_credentials())
 }
 
 async fn issue_tokens<C: sea_orm::ConnectionTrait>(state: &AppState, db: &C, u: &user::Model) -> ApiResult<TokenPair> {

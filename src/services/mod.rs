@@ -11,6 +11,7 @@ pub mod digest;
 pub mod documents;
 pub mod exports;
 pub mod health;
+pub mod login_throttle;
 pub mod messages;
 pub mod outbox;
 pub mod publication;

@@ -23,9 +23,15 @@ pub struct Session {
     pub unread: u64,
 }
 
-/// Signs in with a username and password; returns the cookie's token.
-pub async fn sign_in(state: &AppState, username: &str, password: String) -> ApiResult<(String, AuthUser)> {
-    let u = accounts::check_credentials(state, username, password).await?;
+/// Signs in with a username and password from `client` (the address the
+/// sign-in throttle counts); returns the cookie's token.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: String,
+    client: &str,
+) -> ApiResult<(String, AuthUser)> {
+    let u = accounts::check_credentials(state, username, password, client).await?;
     let user = accounts::caller(&state.db, u.id).await?.ok_or_else(|| crate::error::ApiError::Unauthorized {
         code: "account_disabled",
         message: "账号已停用".into(),

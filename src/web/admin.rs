@@ -93,7 +93,7 @@ fn notice(done: &Option<String>) -> Option<&'static str> {
 
 async fn users_ctx(state: &AppState) -> Result<Value, PageError> {
     Ok(json!({
-        "users": users::list_users(&state.db).await?,
+        "users": users::list_users(&state.db, state.clock.now()).await?,
         "departments": departments::list_departments(&state.db).await?,
         "subjects": subjects::list_subjects(&state.db).await?,
         "roles": [["applicant", "申请人（企业）"], ["department_officer", "部门经办人"], ["credit_office", "信用办"], ["admin", "管理员"]],

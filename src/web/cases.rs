@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::render::{self, PageError};
-use super::session::{Multipart, Signed, check_csrf};
+use super::session::{Multipart, RawForm, Signed, check_csrf};
 use crate::api::PageQuery;
 use crate::auth::AuthUser;
 use crate::auth::policy::{AnyUser, ApplicantOnly, CaseParty, Policy, RecordKeeper};
@@ -249,7 +249,7 @@ async fn apply(
     body: actix_multipart::Multipart,
 ) -> Result<HttpResponse, PageError> {
     let record_id = id.into_inner();
-    let form = Multipart::read(body, state.settings.max_attachment_bytes).await?;
+    let form = Multipart::read(body, &state.settings).await?;
     check_csrf(&who.session, form.field("csrf"))?;
     let kind = kind_of(Some(form.field("kind")))?;
     let reason = form.field("reason").to_string();
@@ -570,7 +570,7 @@ async fn take_action(
     state: web::Data<AppState>,
     who: Signed<AnyUser>,
     path: web::Path<(i64, String)>,
-    body: web::Bytes,
+    RawForm(body): RawForm,
 ) -> Result<HttpResponse, PageError> {
     let (id, name) = path.into_inner();
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
@@ -629,7 +629,7 @@ async fn upload(
     body: actix_multipart::Multipart,
 ) -> Result<HttpResponse, PageError> {
     let id = id.into_inner();
-    let form = match Multipart::read(body, state.settings.max_attachment_bytes).await {
+    let form = match Multipart::read(body, &state.settings).await {
         Ok(f) => f,
         Err(PageError::Refused(e)) => {
             return show_case(&state, &who.session, id, render::status_of(&e), None, Some(render::describe(&e))).await;

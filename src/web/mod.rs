@@ -22,11 +22,7 @@ const HTMX: &str = include_str!("../../assets/vendor/htmx/htmx.min.js");
 const HTMX_LICENSE: &str = include_str!("../../assets/vendor/htmx/LICENSE");
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(body)
+    HttpResponse::Ok().content_type(content_type).insert_header(("Cache-Control", "public, max-age=3600")).body(body)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::render::{self, PageError, home_of};
 use super::session::{self, COOKIE, LOGIN_COOKIE, Posted, Visitor};
 use crate::api::PageQuery;
+use crate::api::client::ClientAddr;
 use crate::auth::policy::AnyUser;
 use crate::services::{records, sessions};
 use crate::state::AppState;
@@ -154,10 +155,11 @@ struct LoginForm {
     next: Option<String>,
 }
 
-/// Signs in: the same credentials check and lockout as the API.
+/// Signs in: the same credentials check and sign-in throttle as the API.
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
+    client: ClientAddr,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let f = form.into_inner();
@@ -166,7 +168,7 @@ async fn login(
     if cookie_token.is_empty() || !session::same_token(&cookie_token, &f.csrf) {
         return login_form(&state, StatusCode::FORBIDDEN, next, &f.username, Some(PageError::Csrf.to_string()));
     }
-    match sessions::sign_in(&state, f.username.trim(), f.password).await {
+    match sessions::sign_in(&state, f.username.trim(), f.password, &client.0).await {
         Ok((token, user)) => {
             let to = next.unwrap_or_else(|| home_of(user.role).to_string());
             let mut res = render::redirect(&to);
@@ -175,7 +177,14 @@ async fn login(
             Ok(res)
         }
         Err(crate::error::ApiError::Internal(e)) => Err(PageError::Internal(e)),
-        Err(e) => login_form(&state, render::status_of(&e), next, &f.username, Some(render::describe(&e))),
+        Err(e) => {
+            let mut res = login_form(&state, render::status_of(&e), next, &f.username, Some(render::describe(&e)))?;
+            if let Some(secs) = e.retry_after() {
+                res.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from(secs));
+            }
+            Ok(res)
+        }
     }
 }
 

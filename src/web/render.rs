@@ -1,7 +1,7 @@
 //! Page templates (minijinja, `templates/pages/`, embedded in the binary),
 //! the frame every page shares (navigation by role, the signed-in user, the
-//! CSRF token), responses with the security headers the pages need, and the
-//! error page.
+//! CSRF token), page responses, and the error page (the security headers
+//! every response gets are `crate::middleware`'s).
 
 use std::sync::LazyLock;
 
@@ -146,19 +146,12 @@ pub fn page(name: &str, session: Option<&Session>, title: &str, ctx: Value) -> R
     tmpl.render(minijinja::value::Serde(&m)).map_err(|e| PageError::Internal(anyhow::anyhow!("template {name}: {e:#}")))
 }
 
-/// Security headers on every page: no framing, no sniffing, nothing loaded
-/// from anywhere but this server.
+/// Pages are not cached (they show a signed-in user's data). The security
+/// headers every response gets are `crate::middleware`'s.
 pub fn with_headers(mut b: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
-    b.insert_header(("Content-Security-Policy", CSP))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("X-Frame-Options", "DENY"))
-        .insert_header(("Referrer-Policy", "same-origin"))
-        .insert_header(("Cache-Control", "no-store"));
+    b.insert_header(("Cache-Control", "no-store"));
     b
 }
-
-pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                       object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 /// An HTML response.
 pub fn html(status: StatusCode, body: String) -> HttpResponse {
@@ -248,6 +241,36 @@ impl From<sea_orm::DbErr> for PageError {
     }
 }
 
+impl PageError {
+    /// A stable code, shown on the error page (`data-error-code`).
+    pub fn code(&self) -> &str {
+        match self {
+            PageError::Login { .. } => "login_required",
+            PageError::Forbidden => "forbidden",
+            PageError::NotFound => "not_found",
+            PageError::BadRequest(_) => "bad_request",
+            PageError::Csrf => "csrf_invalid",
+            PageError::Internal(_) => "internal_error",
+            PageError::Refused(e) => e.code(),
+        }
+    }
+}
+
+/// The error page.
+fn error_page(status: StatusCode, code: &str, message: &str, request_id: Option<String>) -> HttpResponse {
+    let ctx = json!({"status": status.as_u16(), "code": code, "message": message, "request_id": request_id});
+    let body = page("error.html", None, "出错了", ctx)
+        .unwrap_or_else(|_| format!("<!doctype html><title>{}</title><p>{}</p>", status.as_u16(), message));
+    html(status, body)
+}
+
+/// The page of every 500: a fixed message and the request's id, never the
+/// error itself (`crate::middleware` puts it in place of any 500 body).
+pub fn internal_page(request_id: Option<String>) -> HttpResponse {
+    let generic = PageError::Internal(anyhow::anyhow!("generic"));
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, generic.code(), &generic.to_string(), request_id)
+}
+
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -268,10 +291,7 @@ impl ResponseError for PageError {
         if let PageError::Internal(e) = self {
             tracing::error!(error = ?e, "page failed");
         }
-        let status = self.status_code();
-        let body = page("error.html", None, "出错了", json!({"status": status.as_u16(), "message": self.to_string()}))
-            .unwrap_or_else(|_| format!("<!doctype html><title>{}</title><p>{}</p>", status.as_u16(), self));
-        html(status, body)
+        error_page(self.status_code(), self.code(), &self.to_string(), None)
     }
 }
 

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use super::render::PageError;
 use crate::auth::AuthUser;
 use crate::auth::policy::Policy;
+use crate::config::Settings;
 use crate::services::sessions::{self, Session};
 use crate::state::AppState;
 
@@ -131,11 +132,11 @@ impl<P: Policy + 'static, T: DeserializeOwned + CsrfForm + 'static> FromRequest 
     type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = web::Bytes::from_request(req, payload);
+        let body = RawForm::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
             let who = Signed::<P>::extract(&req).await?;
-            let body = body.await.map_err(|e| PageError::BadRequest(format!("表单内容无效：{e}")))?;
+            let RawForm(body) = body.await?;
             // The token first: a forged post is refused before its content is looked at.
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
             let token = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
@@ -160,6 +161,28 @@ macro_rules! csrf_form {
     };
 }
 
+/// A form's raw body, for forms whose fields repeat: at most
+/// `max_body_bytes` (`PayloadConfig`), refused with 413 beyond.
+pub struct RawForm(pub web::Bytes);
+
+impl FromRequest for RawForm {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            body.await.map(RawForm).map_err(|e| {
+                if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    PageError::Refused(crate::error::ApiError::PayloadTooLarge)
+                } else {
+                    PageError::BadRequest(format!("表单内容无效：{e}"))
+                }
+            })
+        })
+    }
+}
+
 /// A multipart form (text fields and files), read whole within limits.
 pub struct Multipart {
     pub fields: std::collections::HashMap<String, String>,
@@ -168,9 +191,13 @@ pub struct Multipart {
 }
 
 impl Multipart {
-    /// Reads a multipart body: at most `max_file` bytes a file, 8 files.
-    pub async fn read(mut mp: actix_multipart::Multipart, max_file: usize) -> Result<Multipart, PageError> {
+    /// Reads a multipart body: at most `max_attachment_bytes` a file, 8
+    /// files, and `max_body_bytes` for the text fields together.
+    pub async fn read(mut mp: actix_multipart::Multipart, settings: &Settings) -> Result<Multipart, PageError> {
         use futures_util::StreamExt;
+        let max_file = settings.max_attachment_bytes;
+        let mut text_left = settings.max_body_bytes;
+        let too_large = || PageError::Refused(crate::error::ApiError::PayloadTooLarge);
         let mut out = Multipart { fields: Default::default(), files: Vec::new() };
         while let Some(item) = mp.next().await {
             let mut field = item.map_err(|e| PageError::BadRequest(format!("上传内容无效：{e}")))?;
@@ -179,8 +206,12 @@ impl Multipart {
             let mut buf = Vec::new();
             while let Some(chunk) = field.next().await {
                 let chunk = chunk.map_err(|e| PageError::BadRequest(format!("上传内容无效：{e}")))?;
-                if buf.len() + chunk.len() > max_file {
-                    return Err(PageError::Refused(crate::error::ApiError::PayloadTooLarge));
+                if file_name.is_some() {
+                    if buf.len() + chunk.len() > max_file {
+                        return Err(too_large());
+                    }
+                } else {
+                    text_left = text_left.checked_sub(chunk.len()).ok_or_else(too_large)?;
                 }
                 buf.extend_from_slice(&chunk);
             }

@@ -16,5 +16,6 @@ mod reports;
 mod routing;
 mod rules;
 mod scheduler;
+mod security;
 mod smtp_sink;
 mod web;

@@ -135,7 +135,14 @@ async fn each_role_lands_on_its_home() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(u.failed_logins, 1);
+    let counters = entity::login_throttle::Entity::find()
+        .filter(entity::login_throttle::Column::UserId.eq(u.id))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let failures = |client: &str| counters.iter().find(|c| c.client == client).map(|c| c.failures);
+    assert_eq!(failures("127.0.0.1"), Some(1), "{counters:?}");
+    assert_eq!(failures(entity::login_throttle::ACCOUNT), Some(1), "{counters:?}");
 }
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

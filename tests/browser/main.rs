@@ -207,3 +207,18 @@ async fn an_objection_is_marked_publicly_then_verified_by_clicking() {
     b.screenshot(&shot("admin-workflows")).await;
     b.close().await;
 }
+
+/// Swagger UI under the server's security headers: its vendored bundle runs
+/// (no inline script is needed), fetches the OpenAPI document and shows the
+/// operations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_documentation_runs_under_the_content_security_policy() {
+    let app = spawn().await;
+    let driver = Driver::start().await;
+    let b = Browser::open(&driver).await;
+    b.goto(&app.url("/api/docs/")).await;
+    b.wait_text("信用修复与异议办理系统 API").await;
+    b.wait_text("/api/v1/auth/login").await;
+    b.screenshot(&shot("api-docs")).await;
+    b.close().await;
+}

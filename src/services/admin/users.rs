@@ -1,11 +1,12 @@
 //! User accounts and their bindings (a department or a subject).
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{check_email, require, unique_or};
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::services::login_throttle;
 use crate::state::AppState;
 use crate::workflow::Role;
 use entity::types::DepartmentKind;
@@ -24,10 +25,18 @@ pub struct UserView {
     pub subject_name: Option<String>,
     pub email: Option<String>,
     pub active: bool,
+    /// Until when signing in is locked from some address or delayed for the
+    /// account (the latest of them); absent when it is neither.
     pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-async fn to_user_view<C: ConnectionTrait>(db: &C, u: user::Model) -> ApiResult<UserView> {
+type Instant = chrono::DateTime<chrono::Utc>;
+
+async fn to_user_view<C: ConnectionTrait>(
+    db: &C,
+    u: user::Model,
+    locked_until: Option<Instant>,
+) -> ApiResult<UserView> {
     let dept = match u.department_id {
         Some(id) => department::Entity::find_by_id(id).one(db).await?,
         None => None,
@@ -48,20 +57,25 @@ async fn to_user_view<C: ConnectionTrait>(db: &C, u: user::Model) -> ApiResult<U
         subject_name: subj.map(|s| s.name),
         email: u.email,
         active: u.active,
-        locked_until: u.locked_until,
+        locked_until,
     })
 }
 
-pub async fn user_view<C: ConnectionTrait>(db: &C, id: i64) -> ApiResult<UserView> {
+/// One account as of `now`.
+pub async fn user_view<C: ConnectionTrait>(db: &C, id: i64, now: Instant) -> ApiResult<UserView> {
     let u = user::Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("用户"))?;
-    to_user_view(db, u).await
+    let locked = login_throttle::blocked_accounts(db, Some(id), now).await?;
+    to_user_view(db, u, locked.get(&id).copied()).await
 }
 
-pub async fn list_users<C: ConnectionTrait>(db: &C) -> ApiResult<Vec<UserView>> {
+/// Every account as of `now`.
+pub async fn list_users<C: ConnectionTrait>(db: &C, now: Instant) -> ApiResult<Vec<UserView>> {
     let users = user::Entity::find().order_by_asc(user::Column::Id).all(db).await?;
+    let locked = login_throttle::blocked_accounts(db, None, now).await?;
     let mut out = Vec::with_capacity(users.len());
     for u in users {
-        out.push(to_user_view(db, u).await?);
+        let until = locked.get(&u.id).copied();
+        out.push(to_user_view(db, u, until).await?);
     }
     Ok(out)
 }
@@ -190,7 +204,7 @@ pub async fn create_user(state: &AppState, input: UserInput) -> ApiResult<UserVi
     .insert(&state.db)
     .await
     .map_err(|e| unique_or(e, "username_taken", "用户名已存在"))?;
-    to_user_view(&state.db, m).await
+    to_user_view(&state.db, m, None).await
 }
 
 pub async fn update_user(state: &AppState, id: i64, input: UserInput) -> ApiResult<UserView> {
@@ -234,16 +248,24 @@ pub async fn update_user(state: &AppState, id: i64, input: UserInput) -> ApiResu
     if let Some(a) = input.active {
         am.active = Set(a);
     }
-    if input.unlock == Some(true) {
+    // An unlock or a new password forgets every sign-in counter of the account.
+    let unlock = input.unlock == Some(true) || input.password.is_some();
+    if unlock {
         am.failed_logins = Set(0);
         am.locked_until = Set(None);
     }
     if let Some(p) = input.password {
         am.password_hash = Set(crate::auth::hash_password(p).await?);
-        am.failed_logins = Set(0);
-        am.locked_until = Set(None);
     }
-    am.updated_at = Set(state.clock.now());
-    let m = am.update(&state.db).await?;
-    to_user_view(&state.db, m).await
+    let now = state.clock.now();
+    am.updated_at = Set(now);
+    let txn = state.db.begin().await?;
+    let m = am.update(&txn).await?;
+    if unlock {
+        login_throttle::clear(&txn, id).await?;
+        tracing::info!(user_id = id, "sign-in counters cleared by an administrator");
+    }
+    txn.commit().await?;
+    let locked = login_throttle::blocked_accounts(&state.db, Some(id), now).await?;
+    to_user_view(&state.db, m, locked.get(&id).copied()).await
 }
