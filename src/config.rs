@@ -100,6 +100,8 @@ pub struct Settings {
     pub repair_policy: crate::domain::repair_policy::RepairPolicy,
     /// Market-regulation records: refer their repair to SAMR's system, or register SAMR's decision.
     pub samr: crate::domain::samr::SamrSettings,
+    /// Bearer token for `GET /metrics`; unset: loopback clients only.
+    pub metrics_token: Option<Secret>,
     /// Formal documents: issuer, number format and families.
     pub documents: crate::domain::documents::DocumentSettings,
     /// Seconds between scheduler ticks.
@@ -141,6 +143,7 @@ impl Default for Settings {
             repair_policy: Default::default(),
             samr: Default::default(),
             documents: Default::default(),
+            metrics_token: None,
             tick_seconds: 60,
             scheduler: true,
             outbox_max_attempts: 6,
@@ -194,6 +197,9 @@ impl Settings {
         }
         if let Some(v) = get("JWT_SECRET") {
             self.jwt_secret = Secret::new(v);
+        }
+        if let Some(v) = get("METRICS_TOKEN") {
+            self.metrics_token = Some(Secret::new(v)).filter(|t| !t.expose().is_empty());
         }
         if let Some(v) = get("DEMO_PASSWORD") {
             self.demo_password = Secret::new(v);

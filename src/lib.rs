@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod jobs;
 pub mod mailer;
+pub mod metrics;
 pub mod middleware;
 pub mod notify;
 pub mod scheduler;

@@ -223,6 +223,7 @@ impl Application {
             // `max_body_bytes`; multipart bodies where they are read (each file
             // `max_attachment_bytes`, their text fields `max_body_bytes`).
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::metrics::record))
                 .wrap(actix_web::middleware::from_fn(crate::middleware::harden))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
@@ -236,6 +237,7 @@ impl Application {
                 .into_app()
                 .configure(crate::web::configure)
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
+                .route("/metrics", web::get().to(crate::metrics::scrape))
                 .default_service(web::to(not_found))
         })
         .listen(listener)?

@@ -33,6 +33,28 @@ pub struct TickReport {
 
 /// One scheduler tick: every job, in order.
 pub async fn tick(state: &AppState, mailer: &Mailer, worker: &str) -> anyhow::Result<TickReport> {
+    let start = std::time::Instant::now();
+    let result = tick_jobs(state, mailer, worker).await;
+    let items = match &result {
+        Ok(r) => vec![
+            ("warned", r.warned as u64),
+            ("overdue", r.overdue as u64),
+            ("supplements_expired", r.supplements_expired as u64),
+            ("publications_ended", r.publications_ended as u64),
+            ("repair_notices", r.repair_notices as u64),
+            ("digests", r.digests as u64),
+            ("delivered", r.delivered as u64),
+        ],
+        Err(_) => Vec::new(),
+    };
+    if let Ok(r) = &result {
+        crate::metrics::METRICS.delivery_failures.inc_by(r.delivery_failures as u64);
+    }
+    crate::metrics::tick(start.elapsed().as_secs_f64(), result.is_ok(), &items);
+    result
+}
+
+async fn tick_jobs(state: &AppState, mailer: &Mailer, worker: &str) -> anyhow::Result<TickReport> {
     let mut r = TickReport::default();
     refresh_calendar(state).await?;
     r.warned = deadlines::warn_due(state).await?;

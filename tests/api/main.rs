@@ -4,6 +4,7 @@
 
 mod helpers;
 mod messages;
+mod metrics;
 
 mod admin;
 mod cases;

@@ -37,6 +37,7 @@ pub async fn act(
     let txn = state.db.begin().await?;
     let c = transition_in(state, &txn, Some(user), user.role, case_id, action, req).await?;
     txn.commit().await?;
+    crate::metrics::transition(&c.workflow_id, action);
     view::build(state, &state.db, Some(user), c).await
 }
 
@@ -45,8 +46,9 @@ pub async fn act(
 pub async fn system_action(state: &AppState, case_id: i64, action: &str, comment: &str) -> anyhow::Result<bool> {
     let txn = state.db.begin().await?;
     match transition_in(state, &txn, None, Role::System, case_id, action, ActionRequest::system(comment)).await {
-        Ok(_) => {
+        Ok(c) => {
             txn.commit().await?;
+            crate::metrics::transition(&c.workflow_id, action);
             Ok(true)
         }
         Err(ApiError::Conflict { .. }) | Err(ApiError::NotFound { .. }) | Err(ApiError::Forbidden) => Ok(false),
