@@ -198,8 +198,9 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) =
+    let (_, mut api) =
         App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::api::configure).split_for_parts();
+    crate::api::openapi::complete(&mut api);
     api
 }
 

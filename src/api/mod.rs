@@ -9,6 +9,7 @@ pub mod guard;
 
 pub mod health;
 pub mod messages;
+pub mod openapi;
 pub mod public;
 pub mod records;
 pub mod reports;

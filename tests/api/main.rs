@@ -5,6 +5,7 @@
 mod helpers;
 mod messages;
 mod metrics;
+mod openapi;
 
 mod admin;
 mod cases;
