@@ -8,6 +8,7 @@ mod metrics;
 mod openapi;
 
 mod admin;
+mod authz;
 mod cases;
 mod cases_robustness;
 mod documents;
