@@ -11,6 +11,7 @@ mod admin;
 mod authz;
 mod cases;
 mod cases_robustness;
+mod crash;
 mod documents;
 mod exports;
 mod foundation;
