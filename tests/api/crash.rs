@@ -36,7 +36,7 @@ impl Drop for Process {
 
 async fn start(app: &TestApp, dir: &std::path::Path) -> Process {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_credit-repair"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credit-repair"))
         .arg("serve")
         .env("DATABASE_URL", app.state.settings.effective_database_url())
         .env("DATA_DIR", dir)
@@ -57,6 +57,8 @@ async fn start(app: &TestApp, dir: &std::path::Path) -> Process {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server process did not come up");
 }
 
@@ -143,7 +145,7 @@ async fn a_killed_server_loses_and_doubles_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    for id in accepted.iter().copied() {
+    for &id in &accepted {
         let (base, token) = (server.base.clone(), officer.clone());
         tasks.push(tokio::spawn(async move {
             let _ = reqwest::Client::new()
