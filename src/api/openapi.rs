@@ -9,8 +9,11 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 /// The media type of every error body (`crate::error`).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// The error statuses an operation can answer, with their meaning.
-fn error_statuses(op: &Operation, path: &str) -> Vec<(&'static str, &'static str)> {
+/// The error statuses an operation can answer, with their meaning. `writes`:
+/// the operation changes something (any method but GET), so it can meet a
+/// conflict (a stale version, a taken code, an action the state no longer
+/// allows).
+fn error_statuses(op: &Operation, path: &str, writes: bool) -> Vec<(&'static str, &'static str)> {
     let mut out = vec![
         ("400", "请求格式错误（查询参数、路径参数或请求体无法解析）"),
         ("404", "资源不存在，或不在调用者的可见范围内"),
@@ -28,6 +31,9 @@ fn error_statuses(op: &Operation, path: &str) -> Vec<(&'static str, &'static str
     if op.request_body.is_some() || has_params {
         out.push(("422", "输入未通过校验（字段错误列于 fields）"));
     }
+    if writes {
+        out.push(("409", "与当前状态冲突（版本已变、编码已占用、当前状态不允许该操作等）"));
+    }
     out
 }
 
@@ -36,8 +42,15 @@ fn error_statuses(op: &Operation, path: &str) -> Vec<(&'static str, &'static str
 pub fn complete(api: &mut OpenApi) {
     let error_body = || ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
     for (path, item) in api.paths.paths.iter_mut() {
-        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
-        for op in ops.into_iter().flatten() {
+        let ops = [
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, true),
+            (&mut item.patch, true),
+        ];
+        for (op, writes) in ops {
+            let Some(op) = op.as_mut() else { continue };
             for (code, response) in op.responses.responses.iter_mut() {
                 if !(code.starts_with('4') || code.starts_with('5')) {
                     continue;
@@ -51,7 +64,7 @@ pub fn complete(api: &mut OpenApi) {
                     }
                 }
             }
-            for (code, description) in error_statuses(op, path) {
+            for (code, description) in error_statuses(op, path, writes) {
                 op.responses.responses.entry(code.to_string()).or_insert_with(|| {
                     RefOr::T(
                         ResponseBuilder::new().description(description).content(PROBLEM_JSON, error_body()).build(),

@@ -12,7 +12,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Is this file the document the office issued? (no login): the PDF as the
 /// request body; any change to it fails (404).
-#[utoipa::path(tag = "public", request_body(content = Vec<u8>, content_type = "application/pdf"),
+#[utoipa::path(tag = "public", request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = crate::services::documents::Verification), (status = 404, body = ErrorBody),
     (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/api/v1/public/documents/verify")]
