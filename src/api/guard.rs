@@ -33,8 +33,11 @@ fn unauthenticated() -> ApiError {
     ApiError::Unauthorized { code: "unauthenticated", message: "请先登录".into() }
 }
 
-/// The caller of a request carrying a bearer token.
-async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
+/// What the request alone tells, without waiting on anything: the state,
+/// and the token's subject. The token's role is checked against the policy
+/// here too, so a refused role is answered before any body is read (the body
+/// extractor never gets to speak first).
+fn precheck<P: Policy>(req: &HttpRequest) -> Result<(web::Data<AppState>, i64), ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?
@@ -47,9 +50,24 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
     let token =
         header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).ok_or_else(unauthenticated)?;
     let claims = state.jwt.verify(token.trim(), state.clock.now().timestamp())?;
-    crate::services::accounts::caller(&state.db, claims.sub)
+    if !crate::workflow::Role::parse(&claims.role).is_some_and(P::allows) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok((state, claims.sub))
+}
+
+/// The account behind a checked token, read again: a deactivated account or
+/// a changed role takes effect at once.
+async fn authenticate<P: Policy>(state: web::Data<AppState>, sub: i64) -> Result<AuthUser, ApiError> {
+    let user = crate::services::accounts::caller(&state.db, sub)
         .await?
-        .ok_or_else(|| ApiError::Unauthorized { code: "token_invalid", message: "账号不存在或已停用".into() })
+        .ok_or_else(|| ApiError::Unauthorized {
+            code: "token_invalid", message: "账号不存在或已停用".into()
+        })?;
+    if !P::allows(user.role) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(user)
 }
 
 impl<P: Policy + 'static> FromRequest for Guarded<P> {
@@ -57,13 +75,10 @@ impl<P: Policy + 'static> FromRequest for Guarded<P> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let user = authenticate(req).await?;
-            if !P::allows(user.role) {
-                return Err(ApiError::Forbidden);
-            }
-            Ok(Guarded(user, PhantomData))
-        })
+        match precheck::<P>(req) {
+            // Ready at the first poll: answered before the body extractor's error.
+            Err(e) => Box::pin(async move { Err(e) }),
+            Ok((state, sub)) => Box::pin(async move { Ok(Guarded(authenticate::<P>(state, sub).await?, PhantomData)) }),
+        }
     }
 }

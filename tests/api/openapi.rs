@@ -57,3 +57,25 @@ async fn every_operation_declares_its_error_answers_as_problem_json() {
     }
     assert!(checked > 40, "{checked} operations");
 }
+
+/// Every route the API declares in `src/api/` (its `#[get(..)]`, `#[post(..)]`
+/// attributes) is in the document, with its method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_route_in_the_source_is_documented() {
+    let app = spawn().await;
+    let doc = app.request(Method::GET, "/api/openapi.json", None, None).await.ok();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let mut found = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines().map(str::trim) {
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let Some(rest) = line.strip_prefix(&format!("#[{method}(\"")) else { continue };
+                let Some(path) = rest.split('"').next().filter(|p| p.starts_with("/api/")) else { continue };
+                found += 1;
+                assert!(doc["paths"][path][method].is_object(), "{method} {path} is not in /api/openapi.json");
+            }
+        }
+    }
+    assert!(found > 40, "{found} routes found in the source");
+}
