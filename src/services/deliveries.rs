@@ -119,7 +119,11 @@ fn http_client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         crate::install_tls_provider();
-        reqwest::Client::builder().build().unwrap_or_else(|_| reqwest::Client::new())
+        // A redirect is not a receipt: it counts as a failure (3xx), never followed.
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new())
     })
 }
 
