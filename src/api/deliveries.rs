@@ -38,10 +38,10 @@ async fn list_subscribers(
 #[post("/api/v1/admin/subscribers")]
 async fn create_subscriber(
     state: web::Data<AppState>,
-    _a: Guarded<AdminOnly>,
+    admin: Guarded<AdminOnly>,
     body: web::Json<SubscriberInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(subs::create_subscriber(&state, body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(subs::create_subscriber(&state, admin.id, body.into_inner()).await?))
 }
 
 /// Changes a subscriber; `{"active": false}` disables it.
@@ -49,11 +49,11 @@ async fn create_subscriber(
 #[patch("/api/v1/admin/subscribers/{id}")]
 async fn update_subscriber(
     state: web::Data<AppState>,
-    _a: Guarded<AdminOnly>,
+    admin: Guarded<AdminOnly>,
     id: web::Path<i64>,
     body: web::Json<SubscriberInput>,
 ) -> ApiResult<web::Json<SubscriberView>> {
-    Ok(web::Json(subs::update_subscriber(&state, id.into_inner(), body.into_inner()).await?))
+    Ok(web::Json(subs::update_subscriber(&state, admin.id, id.into_inner(), body.into_inner()).await?))
 }
 
 /// A record's sync deliveries, per message and subscriber.
@@ -105,8 +105,8 @@ pub struct Resent {
 /// Sends every failed and dead delivery again (at the next tick).
 #[utoipa::path(tag = "deliveries", responses((status = 200, body = Resent)), security(("bearer" = [])))]
 #[post("/api/v1/deliveries/resend")]
-async fn resend_all(state: web::Data<AppState>, _s: Guarded<Staff>) -> ApiResult<web::Json<Resent>> {
-    Ok(web::Json(Resent { resent: deliveries::resend_all(&state).await? }))
+async fn resend_all(state: web::Data<AppState>, staff: Guarded<Staff>) -> ApiResult<web::Json<Resent>> {
+    Ok(web::Json(Resent { resent: deliveries::resend_all(&state, staff.id).await? }))
 }
 
 /// Sends one failed or dead delivery again (at the next tick).
@@ -114,8 +114,8 @@ async fn resend_all(state: web::Data<AppState>, _s: Guarded<Staff>) -> ApiResult
 #[post("/api/v1/deliveries/{id}/resend")]
 async fn resend_one(
     state: web::Data<AppState>,
-    _s: Guarded<Staff>,
+    staff: Guarded<Staff>,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<DeliveryView>> {
-    Ok(web::Json(deliveries::resend(&state, id.into_inner()).await?))
+    Ok(web::Json(deliveries::resend(&state, staff.id, id.into_inner()).await?))
 }

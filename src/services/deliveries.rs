@@ -339,23 +339,59 @@ pub async fn list(state: &AppState, status: Option<&str>) -> ApiResult<Vec<Deliv
 }
 
 /// Sends a failed or dead delivery again at the next tick, with its tries
-/// counted afresh. A delivered or waiting one is refused (409).
-pub async fn resend(state: &AppState, id: i64) -> ApiResult<DeliveryView> {
+/// counted afresh; audited (`delivery_resent`). A delivered or waiting one
+/// is refused (409).
+pub async fn resend(state: &AppState, actor: i64, id: i64) -> ApiResult<DeliveryView> {
     let d = delivery::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("同步投递"))?;
-    let res = requeue(&state.db, Some(d.id), state.clock.now()).await?;
-    if res == 0 {
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    if requeue(&txn, Some(d.id), now).await? == 0 {
         return Err(ApiError::conflict("delivery_not_failed", "只有发送失败或已放弃的同步投递可以重新发送"));
     }
+    let detail = serde_json::json!({"was": d.status, "attempts": d.attempts, "subscriber_id": d.subscriber_id});
+    crate::services::calendar::admin_event(
+        &txn,
+        Some(actor),
+        "delivery_resent",
+        &format!("delivery:{id}"),
+        detail,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
     let d = delivery::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("同步投递"))?;
     Ok(views(&state.db, vec![d]).await?.remove(0))
 }
 
-/// Sends every failed and dead delivery again. Returns how many.
-pub async fn resend_all(state: &AppState) -> ApiResult<u64> {
-    Ok(requeue(&state.db, None, state.clock.now()).await?)
+/// Sends every failed and dead delivery again; audited when there were any.
+/// Returns how many.
+pub async fn resend_all(state: &AppState, actor: i64) -> ApiResult<u64> {
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let n = requeue(&txn, None, now).await?;
+    if n > 0 {
+        let detail = serde_json::json!({"count": n});
+        crate::services::calendar::admin_event(&txn, Some(actor), "delivery_resent", "deliveries:all", detail, now)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(n)
 }
 
-async fn requeue(db: &DatabaseConnection, id: Option<i64>, now: DateTime<Utc>) -> anyhow::Result<u64> {
+/// Deliveries by status, for the metrics.
+pub async fn counts<C: ConnectionTrait>(db: &C) -> anyhow::Result<Vec<(String, i64)>> {
+    use sea_orm::sea_query::Func;
+    Ok(delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Status)
+        .column_as(Expr::expr(Func::count(Expr::col(delivery::Column::Id))), "n")
+        .group_by(delivery::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+async fn requeue<C: ConnectionTrait>(db: &C, id: Option<i64>, now: DateTime<Utc>) -> anyhow::Result<u64> {
     let mut q = delivery::Entity::update_many()
         .col_expr(delivery::Column::Status, Expr::value("pending"))
         .col_expr(delivery::Column::Attempts, Expr::value(0))

@@ -82,6 +82,9 @@ async fn a_repair_approval_is_delivered_once_signed_with_its_receipt() {
     let ent_a = app.login("ent_a").await;
     let res = app.get(&format!("/api/v1/records/{record_id}/deliveries"), &ent_a).await;
     assert_eq!(res.status.as_u16(), 403, "{}", res.body);
+    // The metrics count deliveries by status.
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l == "credit_sync_deliveries{status=\"delivered\"} 1"), "{metrics}");
     tick(&app).await;
     app.clock.set(credit_repair::clock::Clock::now(&*app.clock) + Duration::days(1));
     tick(&app).await;
@@ -171,6 +174,17 @@ async fn a_receiver_that_never_accepts_ends_dead_and_the_credit_office_resends()
     app.request(Method::POST, "/api/v1/deliveries/999999/resend", Some(&office), None).await.expect(404, "not_found");
     let all = app.request(Method::POST, "/api/v1/deliveries/resend", Some(&office), None).await.ok();
     assert_eq!(all["resent"], 0, "{all}");
+    // The re-send is in the audit trail with who did it.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let events = entity::admin_event::Entity::find()
+        .filter(entity::admin_event::Column::Action.eq("delivery_resent"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let me = app.get("/api/v1/me", &office).await.ok();
+    assert_eq!(events[0].actor_user_id, me["id"].as_i64(), "{events:?}");
+    assert!(events[0].detail.contains("\"dead\""), "{events:?}");
     // Departments and applicants do not manage deliveries.
     let sthj = app.login("sthj").await;
     let res = app.request(Method::POST, "/api/v1/deliveries/resend", Some(&sthj), None).await;
@@ -318,6 +332,17 @@ async fn only_administrators_manage_subscribers_and_the_secret_is_never_returned
     let office = app.login("office").await;
     let res = app.request(Method::PATCH, &path, Some(&office), Some(json!({"active": true}))).await;
     assert_eq!(res.status.as_u16(), 403, "{}", res.body);
+
+    // Changes are audited, never with the secret.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let events = entity::admin_event::Entity::find()
+        .filter(entity::admin_event::Column::Target.eq(format!("subscriber:{id}")))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["subscriber_created", "subscriber_updated"], "{events:?}");
+    assert!(events.iter().all(|e| !e.detail.contains(SECRET)), "{events:?}");
 
     // A disabled subscriber gets nothing.
     approved_repair(&app).await;

@@ -2,7 +2,7 @@
 //! offline hand-over), managed by an administrator. The secret is written,
 //! never read back: views say only whether one is set.
 
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -143,7 +143,8 @@ pub async fn list_subscribers(state: &AppState) -> ApiResult<Vec<SubscriberView>
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-pub async fn create_subscriber(state: &AppState, input: SubscriberInput) -> ApiResult<SubscriberView> {
+/// Adds a subscriber; audited (`subscriber_created`, without the secret).
+pub async fn create_subscriber(state: &AppState, actor: i64, input: SubscriberInput) -> ApiResult<SubscriberView> {
     let events = input.events.unwrap_or_else(|| vec![delivery::ALL_EVENTS.to_string()]);
     let c = check(
         input.name.as_deref().unwrap_or(""),
@@ -153,6 +154,7 @@ pub async fn create_subscriber(state: &AppState, input: SubscriberInput) -> ApiR
         &events,
     )?;
     let now = state.clock.now();
+    let txn = state.db.begin().await?;
     let m = subscriber::ActiveModel {
         name: Set(c.name),
         kind: Set(c.kind.as_str().into()),
@@ -164,16 +166,23 @@ pub async fn create_subscriber(state: &AppState, input: SubscriberInput) -> ApiR
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await
     .map_err(|e| unique_or(e, "subscriber_name_taken", TAKEN))?;
+    audit(&txn, actor, "subscriber_created", &m, false, now).await?;
+    txn.commit().await?;
     Ok(m.into())
 }
 
 /// Changes the given fields (a missing secret keeps the old one); `active:
 /// false` disables the subscriber: it gets no new messages and its pending
 /// deliveries wait until it is active again.
-pub async fn update_subscriber(state: &AppState, id: i64, input: SubscriberInput) -> ApiResult<SubscriberView> {
+pub async fn update_subscriber(
+    state: &AppState,
+    actor: i64,
+    id: i64,
+    input: SubscriberInput,
+) -> ApiResult<SubscriberView> {
     let s = subscriber::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("订阅方"))?;
     let events = input.events.clone().unwrap_or_else(|| events_of(&s));
     let c = check(
@@ -192,6 +201,27 @@ pub async fn update_subscriber(state: &AppState, id: i64, input: SubscriberInput
     if let Some(a) = input.active {
         am.active = Set(a);
     }
-    am.updated_at = Set(state.clock.now());
-    Ok(am.update(&state.db).await.map_err(|e| unique_or(e, "subscriber_name_taken", TAKEN))?.into())
+    let now = state.clock.now();
+    am.updated_at = Set(now);
+    let txn = state.db.begin().await?;
+    let m = am.update(&txn).await.map_err(|e| unique_or(e, "subscriber_name_taken", TAKEN))?;
+    audit(&txn, actor, "subscriber_updated", &m, input.secret.is_some(), now).await?;
+    txn.commit().await?;
+    Ok(m.into())
+}
+
+/// The audit event of a change to a subscriber: its settings, never its secret.
+async fn audit<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    actor: i64,
+    action: &str,
+    s: &subscriber::Model,
+    secret_changed: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    let detail = serde_json::json!({
+        "name": s.name, "kind": s.kind, "target": s.target, "events": events_of(s), "active": s.active,
+        "secret_changed": secret_changed,
+    });
+    crate::services::calendar::admin_event(db, Some(actor), action, &format!("subscriber:{}", s.id), detail, now).await
 }
