@@ -404,3 +404,29 @@ async fn nothing_is_lost_when_the_receiver_is_down_and_the_server_restarts() {
     assert_eq!(d["status"], "delivered", "{d}");
     assert_eq!(d["attempts"], 2, "one failed try and the delivery: {d}");
 }
+
+/// A receiver that does not answer within the timeout: a failure, retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_too_slow_for_the_timeout_is_retried() {
+    let app = spawn_with(Options {
+        tweak: Some(Box::new(|s| {
+            s.delivery.timeout_seconds = 1;
+        })),
+        ..Options::default()
+    })
+    .await;
+    let admin = app.login("admin").await;
+    let platform = Receiver::start(&[0, 200]);
+    subscribe(&app, &admin, "慢的平台", &platform.url, json!(["*"])).await;
+    let (record_id, _, office) = approved_repair(&app).await;
+    let r = tick(&app).await;
+    assert_eq!(r.sync_failures, 1, "{r:?}");
+    let d = record_deliveries(&app, &office, record_id).await.remove(0);
+    assert_eq!(d["status"], "failed", "{d}");
+    assert_eq!(d["last_error"], "接收方应答超时", "{d}");
+    assert!(d["http_status"].is_null(), "{d}");
+    app.clock.set(credit_repair::clock::Clock::now(&*app.clock) + Duration::minutes(1));
+    let r = tick(&app).await;
+    assert_eq!(r.sync_delivered, 1, "{r:?}");
+    assert_eq!(platform.got().len(), 2);
+}

@@ -1,6 +1,7 @@
 //! A small HTTP receiver on loopback for the delivery tests: it keeps every
 //! request (headers and body) and answers with the next status of its
-//! script (the last one repeats).
+//! script (the last one repeats); a 0 in the script answers 200 only after
+//! 3 seconds (a receiver too slow for the sender's timeout).
 
 use std::sync::{Arc, Mutex};
 
@@ -59,6 +60,10 @@ async fn receive(req: HttpRequest, body: web::Bytes, inner: web::Data<Arc<Mutex<
         let s = &i.script;
         *s.get(n - 1).or(s.last()).unwrap_or(&200)
     };
+    if status == 0 {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        return HttpResponse::Ok().body("late");
+    }
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body("ok")
 }
 
