@@ -139,6 +139,7 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     let app = Application::build(state.clone(), "127.0.0.1", 0)?;
     let base = format!("http://127.0.0.1:{}", app.port);
     tokio::spawn(app.server);
+    credit_repair::install_tls_provider();
     let client = reqwest::Client::new();
     let login = |u: &'static str| {
         let client = client.clone();
@@ -400,6 +401,7 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
 
 /// Signs in through the login form; the returned client carries the session cookie.
 async fn page_session(base: &str, user: &str) -> anyhow::Result<reqwest::Client> {
+    credit_repair::install_tls_provider();
     let client = reqwest::Client::builder().cookie_store(true).build()?;
     let form = client.get(format!("{base}/login")).send().await?.text().await?;
     let csrf = form
@@ -470,6 +472,7 @@ async fn export(args: &[String]) -> anyhow::Result<()> {
     let app = Application::build(state.clone(), "127.0.0.1", 0)?;
     let base = format!("http://127.0.0.1:{}", app.port);
     tokio::spawn(app.server);
+    credit_repair::install_tls_provider();
     let client = reqwest::Client::new();
     let login: Value = client
         .post(format!("{base}/api/v1/auth/login"))

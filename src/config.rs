@@ -100,6 +100,8 @@ pub struct Settings {
     pub repair_policy: crate::domain::repair_policy::RepairPolicy,
     /// Market-regulation records: refer their repair to SAMR's system, or register SAMR's decision.
     pub samr: crate::domain::samr::SamrSettings,
+    /// Delivery of sync messages to subscribers: tries, timeout, backoff.
+    pub delivery: crate::domain::delivery::DeliverySettings,
     /// Bearer token for `GET /metrics`; unset: loopback clients only.
     pub metrics_token: Option<Secret>,
     /// Formal documents: issuer, number format and families.
@@ -142,6 +144,7 @@ impl Default for Settings {
             repair_bar_years: 3,
             repair_policy: Default::default(),
             samr: Default::default(),
+            delivery: Default::default(),
             documents: Default::default(),
             metrics_token: None,
             tick_seconds: 60,
@@ -328,6 +331,7 @@ mod example_file {
         assert_eq!(s.smtp.as_ref().map(|m| m.tls.clone()), Some(SmtpTls::Tls));
         assert_eq!(s.publication, PeriodRules::default());
         assert_eq!(s.repair_policy, Default::default(), "the limits are off unless configured");
+        assert_eq!(s.delivery, Default::default(), "the example shows the delivery defaults");
         s.publication.validate().unwrap();
     }
 }

@@ -20,3 +20,12 @@ pub mod startup;
 pub mod state;
 pub mod web;
 pub mod workflow;
+
+/// Installs rustls' ring crypto provider for the process (once; later calls
+/// do nothing). reqwest is built without a bundled provider (ring is already
+/// built for lettre, aws-lc would be a second one), so this must run before
+/// any `reqwest::Client` is built: the server does it in
+/// `startup::build_state`, tests and benchmarks before their own clients.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,7 +1,6 @@
 //! Delivering outbox rows: mail over SMTP (lettre) when configured, otherwise
-//! written as .eml files under `data_dir/mail` so the demo shows them;
-//! downstream-sync messages are handed over as JSON files under
-//! `data_dir/sync`, the integration point for the sharing platforms.
+//! written as .eml files under `data_dir/mail` so the demo shows them.
+//! Downstream-sync messages go to subscribers (`services::deliveries`).
 
 use std::path::PathBuf;
 
@@ -22,7 +21,6 @@ pub enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
-    sync_dir: PathBuf,
     /// Where stored files (a mail's attachments) are read from.
     data_dir: PathBuf,
 }
@@ -55,7 +53,6 @@ impl Mailer {
         Ok(Mailer {
             transport,
             from: from.parse().map_err(|e| anyhow::anyhow!("invalid sender address {from}: {e}"))?,
-            sync_dir: s.data_dir.join("sync"),
             data_dir: s.data_dir.clone(),
         })
     }
@@ -84,12 +81,7 @@ impl Mailer {
 
     /// Delivers one outbox row. An error means: try again later.
     pub async fn deliver(&self, row: &outbox::Model) -> anyhow::Result<()> {
-        if row.kind == "sync" {
-            tokio::fs::create_dir_all(&self.sync_dir).await?;
-            let path = self.sync_dir.join(format!("{:08}.json", row.id));
-            tokio::fs::write(&path, row.body_text.as_bytes()).await?;
-            return Ok(());
-        }
+        anyhow::ensure!(row.kind == "mail", "outbox row {} is not mail", row.id);
         let listed: Vec<MailFile> = serde_json::from_str(&row.attachments).unwrap_or_default();
         let mut files = Vec::new();
         for f in listed {

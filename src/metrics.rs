@@ -129,7 +129,9 @@ async fn snapshot(state: &AppState) -> ApiResult<Registry> {
         .map_err(anyhow::Error::from)?;
     let pool = IntGaugeVec::new(Opts::new("db_pool_connections", "Database pool connections by state"), &["state"])
         .map_err(anyhow::Error::from)?;
-    for g in [&open, &overdue, &pending, &oldest, &dead, &pool] {
+    let sync = IntGaugeVec::new(Opts::new("sync_deliveries", "Sync deliveries to subscribers, by status"), &["status"])
+        .map_err(anyhow::Error::from)?;
+    for g in [&open, &overdue, &pending, &oldest, &dead, &pool, &sync] {
         r.register(Box::new(g.clone())).map_err(anyhow::Error::from)?;
     }
     let names: std::collections::HashMap<i64, String> =
@@ -162,6 +164,9 @@ async fn snapshot(state: &AppState) -> ApiResult<Registry> {
                 oldest.with_label_values(&[&kind]).set((now - t).num_seconds().max(0));
             }
         }
+    }
+    for (status, n) in crate::services::deliveries::counts(&state.db).await? {
+        sync.with_label_values(&[&status]).set(n);
     }
     let (size, idle) = match state.db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {

@@ -12,6 +12,7 @@ mod m20261202_000001_case_routing_and_sources;
 mod m20261202_000002_documents;
 mod m20261202_000003_login_throttle;
 mod m20261202_000004_messages;
+mod m20261202_000005_deliveries;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_documents::Migration),
             Box::new(m20261202_000003_login_throttle::Migration),
             Box::new(m20261202_000004_messages::Migration),
+            Box::new(m20261202_000005_deliveries::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod calendar;
 pub mod cases;
 pub mod client;
+pub mod deliveries;
 pub mod guard;
 
 pub mod health;
@@ -56,4 +57,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cases::configure(cfg);
     reports::configure(cfg);
     messages::configure(cfg);
+    deliveries::configure(cfg);
 }

@@ -5,6 +5,7 @@
 pub mod calendar;
 pub mod consistency;
 pub mod deadline;
+pub mod delivery;
 pub mod documents;
 pub mod filing;
 pub mod identity;

@@ -11,8 +11,8 @@ mod publications;
 use serde::Serialize;
 
 use crate::mailer::Mailer;
-use crate::services::digest;
 use crate::services::outbox::delivery;
+use crate::services::{deliveries, digest};
 use crate::state::AppState;
 
 /// Rows a job reads at a time.
@@ -29,6 +29,10 @@ pub struct TickReport {
     pub provisional_alerts: u32,
     pub delivered: u32,
     pub delivery_failures: u32,
+    /// Sync messages handed over to their subscribers' deliveries.
+    pub sync_fanned_out: u32,
+    pub sync_delivered: u32,
+    pub sync_failures: u32,
 }
 
 /// One scheduler tick: every job, in order.
@@ -44,11 +48,12 @@ pub async fn tick(state: &AppState, mailer: &Mailer, worker: &str) -> anyhow::Re
             ("repair_notices", r.repair_notices as u64),
             ("digests", r.digests as u64),
             ("delivered", r.delivered as u64),
+            ("sync_delivered", r.sync_delivered as u64),
         ],
         Err(_) => Vec::new(),
     };
     if let Ok(r) = &result {
-        crate::metrics::METRICS.delivery_failures.inc_by(r.delivery_failures as u64);
+        crate::metrics::METRICS.delivery_failures.inc_by((r.delivery_failures + r.sync_failures) as u64);
     }
     crate::metrics::tick(start.elapsed().as_secs_f64(), result.is_ok(), &items);
     result
@@ -67,6 +72,10 @@ async fn tick_jobs(state: &AppState, mailer: &Mailer, worker: &str) -> anyhow::R
     let (ok, failed) = delivery::deliver(state, mailer).await?;
     r.delivered = ok;
     r.delivery_failures = failed;
+    r.sync_fanned_out = deliveries::fan_out(&state.db, state.clock.now()).await?;
+    let (ok, failed) = deliveries::deliver_due(state).await?;
+    r.sync_delivered = ok;
+    r.sync_failures = failed;
     Ok(r)
 }
 

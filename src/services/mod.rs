@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod cases;
 pub mod claims;
 pub mod consistency;
+pub mod deliveries;
 pub mod digest;
 pub mod documents;
 pub mod exports;

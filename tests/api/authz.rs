@@ -85,6 +85,19 @@ async fn the_authorization_matrix_holds() {
         ),
         ("/api/v1/calendar/years", "/api/v1/calendar/years".into(), [401, 200, 200, 200, 200, 200, 200]),
         ("/healthz", "/healthz".into(), [200, 200, 200, 200, 200, 200, 200]),
+        ("/api/v1/admin/subscribers", "/api/v1/admin/subscribers".into(), [401, 403, 403, 403, 403, 403, 200]),
+        ("/api/v1/deliveries", "/api/v1/deliveries".into(), [401, 403, 403, 403, 403, 200, 200]),
+        (
+            "/api/v1/records/{id}/deliveries",
+            format!("/api/v1/records/{record}/deliveries"),
+            // Those who handle records (RecordKeeper); the administrator sees the failed list instead.
+            [401, 403, 403, 200, 404, 200, 403],
+        ),
+        (
+            "/api/v1/cases/{id}/deliveries",
+            format!("/api/v1/cases/{}/deliveries", r.id),
+            [401, 403, 403, 200, 404, 200, 403],
+        ),
         (
             "/api/v1/public/records",
             format!("/api/v1/public/records?subject={}", demo::ENT_A),
@@ -146,6 +159,7 @@ async fn write_routes_refuse_every_role_their_guard_does_not_admit() {
     const RECORD_KEEPER: &[&str] = &["sthj", "yjgl", "office"];
     const ANY_USER: &[&str] = &["ent_a", "ent_b", "sthj", "yjgl", "office", "admin"];
     const PUBLIC: &[&str] = &["anon", "ent_a", "ent_b", "sthj", "yjgl", "office", "admin"];
+    const STAFF: &[&str] = &["office", "admin"];
     let table: &[(&str, &str, &[&str])] = &[
         ("post", "/api/v1/admin/users", ADMIN),
         ("patch", "/api/v1/admin/users/{id}", ADMIN),
@@ -162,6 +176,10 @@ async fn write_routes_refuse_every_role_their_guard_does_not_admit() {
         ("delete", "/api/v1/admin/measures/{id}", ADMIN),
         ("post", "/api/v1/admin/calendar/{year}/revert", ADMIN),
         ("put", "/api/v1/admin/calendar/{year}", ADMIN),
+        ("post", "/api/v1/admin/subscribers", ADMIN),
+        ("patch", "/api/v1/admin/subscribers/{id}", ADMIN),
+        ("post", "/api/v1/deliveries/{id}/resend", STAFF),
+        ("post", "/api/v1/deliveries/resend", STAFF),
         ("post", "/api/v1/cases", APPLICANT),
         ("post", "/api/v1/cases/{id}/attachments", CASE_PARTY),
         ("post", "/api/v1/records/{id}/withdraw", RECORD_KEEPER),

@@ -33,6 +33,7 @@ impl Driver {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); install Debian's chromium and chromium-driver"));
         let base = format!("http://127.0.0.1:{port}");
+        credit_repair::install_tls_provider();
         let client = reqwest::Client::new();
         let started = Instant::now();
         loop {
@@ -91,6 +92,7 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": chrome, "args": args},
         }}});
+        credit_repair::install_tls_provider();
         let http = reqwest::Client::new();
         let res: Value =
             http.post(format!("{}/session", driver.base)).json(&caps).send().await.unwrap().json().await.unwrap();

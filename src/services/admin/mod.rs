@@ -5,6 +5,7 @@ pub mod departments;
 pub mod measures;
 pub mod records;
 pub mod subjects;
+pub mod subscribers;
 pub mod users;
 
 use crate::error::{ApiError, FieldError, is_unique_violation};
@@ -13,6 +14,7 @@ pub use departments::{DepartmentInput, DepartmentView};
 pub use measures::{MeasureInput, MeasureView};
 pub use records::{ListEntryInput, RecordInput, SanctionInput};
 pub use subjects::{SubjectInput, SubjectView};
+pub use subscribers::{SubscriberInput, SubscriberView};
 pub use users::{UserInput, UserView};
 
 fn require<'a>(v: &'a Option<String>, field: &str, label: &str) -> Result<&'a str, FieldError> {

@@ -2,6 +2,7 @@
 //! delivered, then marked sent, or rescheduled with exponential backoff, or
 //! dead after the configured number of attempts. A sender that dies
 //! mid-delivery leaves its rows to the next one when the lease runs out.
+//! Mail only: sync messages go to subscribers (`services::deliveries`).
 
 use chrono::Duration;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
@@ -9,7 +10,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use crate::mailer::Mailer;
 use crate::state::AppState;
 
-/// Sends the pending rows that are due (a batch). Returns (sent, failed).
+/// Sends the pending mail rows that are due (a batch). Returns (sent, failed).
 pub async fn deliver(state: &AppState, mailer: &Mailer) -> anyhow::Result<(u32, u32)> {
     use entity::outbox as ob;
     let db: &DatabaseConnection = &state.db;
@@ -17,6 +18,7 @@ pub async fn deliver(state: &AppState, mailer: &Mailer) -> anyhow::Result<(u32, 
     // Rows whose sender died mid-delivery go back to the queue when the lease runs out.
     ob::Entity::update_many()
         .col_expr(ob::Column::Status, Expr::value("pending"))
+        .filter(ob::Column::Kind.eq("mail"))
         .filter(ob::Column::Status.eq("sending"))
         .filter(ob::Column::NextAttemptAt.lte(now))
         .exec(db)
@@ -24,6 +26,7 @@ pub async fn deliver(state: &AppState, mailer: &Mailer) -> anyhow::Result<(u32, 
     let ids: Vec<i64> = ob::Entity::find()
         .select_only()
         .column(ob::Column::Id)
+        .filter(ob::Column::Kind.eq("mail"))
         .filter(ob::Column::Status.eq("pending"))
         .filter(ob::Column::NextAttemptAt.lte(now))
         .order_by_asc(ob::Column::Id)
