@@ -89,6 +89,21 @@ async fn file(base: &str, token: &str, record_id: i64, key: &str) -> Option<(u16
     Some((status, res.json().await.ok()?))
 }
 
+/// A case's queued sync messages and decision mails.
+async fn queued(app: &TestApp, id: i64) -> (u64, u64) {
+    let count = |kind: Option<&'static str>, template: Option<&'static str>| {
+        let mut q = outbox::Entity::find().filter(outbox::Column::CaseId.eq(id));
+        if let Some(k) = kind {
+            q = q.filter(outbox::Column::Kind.eq(k));
+        }
+        if let Some(t) = template {
+            q = q.filter(outbox::Column::Template.eq(t));
+        }
+        q.count(&app.state.db)
+    };
+    (count(Some("sync"), None).await.unwrap(), count(None, Some("case_decided")).await.unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_server_loses_and_doubles_nothing() {
     let app = spawn().await;
@@ -202,18 +217,7 @@ async fn a_killed_server_loses_and_doubles_nothing() {
             r.publication_status
         );
         // Nothing lost or doubled: one sync message and one decision mail per recipient group for a completed one.
-        let sync = outbox::Entity::find()
-            .filter(outbox::Column::CaseId.eq(*id))
-            .filter(outbox::Column::Kind.eq("sync"))
-            .count(&app.state.db)
-            .await
-            .unwrap();
-        let decided = outbox::Entity::find()
-            .filter(outbox::Column::CaseId.eq(*id))
-            .filter(outbox::Column::Template.eq("case_decided"))
-            .count(&app.state.db)
-            .await
-            .unwrap();
+        let (sync, decided) = queued(&app, *id).await;
         if completed {
             assert_eq!((sync, decided), (1, 2), "case {id}: sync and decision mails");
         } else {
@@ -248,18 +252,7 @@ async fn a_killed_server_loses_and_doubles_nothing() {
         assert_eq!(c.state, "completed");
         let r = record::Entity::find_by_id(c.record_id).one(&app.state.db).await.unwrap().unwrap();
         assert_eq!(r.publication_status, PublicationStatus::Ended);
-        let sync = outbox::Entity::find()
-            .filter(outbox::Column::CaseId.eq(*id))
-            .filter(outbox::Column::Kind.eq("sync"))
-            .count(&app.state.db)
-            .await
-            .unwrap();
-        let decided = outbox::Entity::find()
-            .filter(outbox::Column::CaseId.eq(*id))
-            .filter(outbox::Column::Template.eq("case_decided"))
-            .count(&app.state.db)
-            .await
-            .unwrap();
+        let (sync, decided) = queued(&app, *id).await;
         assert_eq!((sync, decided), (1, 2), "case {id}: one sync, one decision mail per group");
     }
     app.assert_records_consistent("after the approvals were retried").await;
