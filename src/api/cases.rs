@@ -149,17 +149,7 @@ async fn export_cases(
     let text = if described.is_empty() { "全部（本人可见范围）".to_string() } else { described.join("；") };
     let f = case_filter(q.kind.as_deref(), q.state, q.department_id, q.overdue, q.open, q.text)?;
     let e = crate::services::exports::cases(&state, &user, f, &text, format).await?;
-    Ok(export_response(e))
-}
-
-/// A finished export as a download.
-pub fn export_response(e: crate::services::exports::Export) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(e.content_type)
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"{}\"", e.file_name)))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Cache-Control", "private, no-store"))
-        .body(e.bytes)
+    Ok(crate::api::export_response(e))
 }
 
 /// One case with its history, attachments and the actions the caller may take now.
@@ -313,21 +303,9 @@ async fn download_document(
     let (name, bytes) = crate::services::documents::download(&state, &user, case_id, doc_id).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
-        .insert_header(("Content-Disposition", content_disposition(&name, doc_id)))
+        .insert_header(("Content-Disposition", crate::api::content_disposition(&name, doc_id, false)))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(bytes))
-}
-
-/// `attachment` with an ASCII fallback name and the Chinese one (RFC 6266 / 5987).
-pub fn content_disposition(name: &str, id: i64) -> String {
-    let encoded: String = name
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("attachment; filename=\"document-{id}.pdf\"; filename*=UTF-8''{encoded}")
 }
 
 /// Explains every deadline of the case: budget, days counted, pauses, extensions.

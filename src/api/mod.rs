@@ -46,6 +46,30 @@ pub struct Page<T: ToSchema> {
     pub per_page: u64,
 }
 
+/// `Content-Disposition` for a file handed out (attachment, or shown inline):
+/// an ASCII fallback name and the real one (RFC 6266 / 5987).
+pub fn content_disposition(name: &str, id: i64, inline: bool) -> String {
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let kind = if inline { "inline" } else { "attachment" };
+    format!("{kind}; filename=\"document-{id}.pdf\"; filename*=UTF-8''{encoded}")
+}
+
+/// A finished export as a download (the API's and the pages' alike).
+pub fn export_response(e: crate::services::exports::Export) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type(e.content_type)
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{}\"", e.file_name)))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(e.bytes)
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     health::configure(cfg);
     auth::configure(cfg);

@@ -106,7 +106,7 @@ async fn export_records(
     let text = if described.is_empty() { "全部（本人可见范围）".to_string() } else { described.join("；") };
     let filter = RecordFilter { subject_id, department_id: q.department_id, publication_status };
     let e = crate::services::exports::records(&state, &user, filter, &text, format).await?;
-    Ok(crate::api::cases::export_response(e))
+    Ok(crate::api::export_response(e))
 }
 
 /// One record, if the caller may see it (404 otherwise).

@@ -59,7 +59,7 @@ async fn statistics(
     let format = crate::services::exports::ExportFormat::parse(&q.format)?;
     let (_, _, start, end) = reports::period(state.clock.today(), q.from, q.to)?;
     let e = crate::services::exports::statistics(&state, start, end, format).await?;
-    Ok(crate::api::cases::export_response(e))
+    Ok(crate::api::export_response(e))
 }
 
 /// The monitoring dashboard (the credit office's home page as data): open,

@@ -94,12 +94,10 @@ pub fn samr_repair_refusal(
         return Some(r);
     }
     let given = samr_decision_no.map(str::trim).is_some_and(|s| !s.is_empty());
-    match (source, settings.repair) {
-        (RecordSource::Local, _) if given => Some(SamrRefusal::NotSamr),
-        (RecordSource::Local, _) => None,
-        (RecordSource::Samr, SamrRepair::Refer) => None, // referred above
-        (RecordSource::Samr, SamrRepair::Register) if !given => Some(SamrRefusal::DecisionMissing),
-        (RecordSource::Samr, SamrRepair::Register) => None,
+    match source {
+        RecordSource::Local => given.then_some(SamrRefusal::NotSamr),
+        // Registration mode (refer mode returned above).
+        RecordSource::Samr => (!given).then_some(SamrRefusal::DecisionMissing),
     }
 }
 

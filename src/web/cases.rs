@@ -376,7 +376,7 @@ async fn case_export(
         described.push(format!("关键词={t}"));
     }
     let e = crate::services::exports::cases(&state, &who, f, &described.join("；"), format).await?;
-    Ok(crate::api::cases::export_response(e))
+    Ok(crate::api::export_response(e))
 }
 
 /// The case lists. Each role has its views; the filters and the page are in
@@ -658,7 +658,7 @@ async fn document(
 ) -> Result<HttpResponse, PageError> {
     let (case_id, doc) = path.into_inner();
     let (name, bytes) = crate::services::documents::download(&state, &who, case_id, doc).await?;
-    let disposition = crate::api::cases::content_disposition(&name, doc).replacen("attachment", "inline", 1);
+    let disposition = crate::api::content_disposition(&name, doc, true);
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header(("Content-Disposition", disposition))

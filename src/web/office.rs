@@ -36,7 +36,7 @@ async fn statistics(
     let format = crate::services::exports::ExportFormat::parse(q.format.as_deref().unwrap_or("xlsx"))?;
     let (_, _, start, end) = reports::period(state.clock.today(), date(q.from.as_deref())?, date(q.to.as_deref())?)?;
     let e = crate::services::exports::statistics(&state, start, end, format).await?;
-    Ok(crate::api::cases::export_response(e))
+    Ok(crate::api::export_response(e))
 }
 
 #[derive(Deserialize)]

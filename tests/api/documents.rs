@@ -303,10 +303,8 @@ async fn concurrent_decisions_get_distinct_consecutive_numbers() {
 }
 
 async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futs.collect();
-    let mut out = Vec::new();
     // Poll them together: spawn-free, all in flight at once.
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = handles.into_iter().map(Box::pin).collect();
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.map(Box::pin).collect();
     let mut done: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
     std::future::poll_fn(|cx| {
         let mut pending = false;
@@ -321,6 +319,5 @@ async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>)
         if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
     })
     .await;
-    out.extend(done.into_iter().map(|v| v.unwrap()));
-    out
+    done.into_iter().map(|v| v.unwrap()).collect()
 }

@@ -280,7 +280,11 @@ async fn check_filing_grounds(
     let grounds = given.and_then(|g| g.parse::<ObjectionGrounds>().ok());
     let contested_row = match req.objects_to_case_id {
         // Only a case in the applicant's own scope can be named.
-        Some(id) => Some(super::find_in_scope(&state.db, user, id).await.ok()),
+        Some(id) => match super::find_in_scope(&state.db, user, id).await {
+            Ok(c) => Some(Some(c)),
+            Err(ApiError::NotFound { .. }) => Some(None),
+            Err(e) => return Err(e),
+        },
         None => None,
     };
     let contested = contested_row.as_ref().map(|row| {
