@@ -153,6 +153,9 @@ pub mod policy {
     pub struct RecordKeeper;
     /// An administrator.
     pub struct AdminOnly;
+    /// Those who bring records in by bulk import: a department officer (for
+    /// its own department) or an administrator (for any producing one).
+    pub struct Importer;
 
     impl Policy for AnyUser {
         fn allows(role: Role) -> bool {
@@ -184,6 +187,11 @@ pub mod policy {
             role == Role::Admin
         }
     }
+    impl Policy for Importer {
+        fn allows(role: Role) -> bool {
+            matches!(role, Role::DepartmentOfficer | Role::Admin)
+        }
+    }
 
     #[cfg(test)]
     mod tests {
@@ -198,6 +206,7 @@ pub mod policy {
             assert_eq!(allowed(CaseParty::allows), [Role::Applicant, Role::DepartmentOfficer, Role::CreditOffice]);
             assert_eq!(allowed(Staff::allows), [Role::CreditOffice, Role::Admin]);
             assert_eq!(allowed(AdminOnly::allows), [Role::Admin]);
+            assert_eq!(allowed(Importer::allows), [Role::DepartmentOfficer, Role::Admin]);
             assert_eq!(allowed(RecordKeeper::allows), [Role::DepartmentOfficer, Role::CreditOffice]);
         }
     }

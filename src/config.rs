@@ -94,6 +94,8 @@ pub struct Settings {
     pub templates_dir: Option<PathBuf>,
     pub max_body_bytes: usize,
     pub max_attachment_bytes: usize,
+    /// The largest bulk-import file (xlsx or CSV).
+    pub max_import_bytes: usize,
     /// Years during which a revoked repair bars a new repair on the record.
     pub repair_bar_years: u32,
     /// Repeat-application limits and the bar's scope (off by default).
@@ -141,6 +143,7 @@ impl Default for Settings {
             templates_dir: None,
             max_body_bytes: 256 * 1024,
             max_attachment_bytes: 10 * 1024 * 1024,
+            max_import_bytes: 64 * 1024 * 1024,
             repair_bar_years: 3,
             repair_policy: Default::default(),
             samr: Default::default(),

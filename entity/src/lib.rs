@@ -12,6 +12,7 @@ pub mod department;
 pub mod document;
 pub mod document_sequence;
 pub mod idempotency_key;
+pub mod import;
 pub mod job_claim;
 pub mod list_membership;
 pub mod login_throttle;

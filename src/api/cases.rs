@@ -2,7 +2,6 @@
 
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -214,43 +213,16 @@ async fn upload_attachment(
     state: web::Data<AppState>,
     user: Guarded<CaseParty>,
     id: web::Path<i64>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> ApiResult<HttpResponse> {
     // Limits: the file at most `max_attachment_bytes`, one file, the other
     // fields together at most `max_body_bytes`.
-    let limit = state.settings.max_attachment_bytes;
-    let mut text_left = state.settings.max_body_bytes;
-    let mut kind: Option<String> = None;
-    let mut file: Option<(Option<String>, Vec<u8>)> = None;
-    while let Some(field) = form.next().await {
-        let mut field =
-            field.map_err(|e| ApiError::bad_request("invalid_multipart", format!("表单格式不正确：{e}")))?;
-        let name = field.name().unwrap_or("").to_string();
-        if name == "file" && file.is_some() {
-            return Err(ApiError::bad_request("too_many_files", "一次只能上传一个文件"));
-        }
-        let filename = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_string);
-        let mut buf = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|e| ApiError::bad_request("invalid_multipart", format!("表单格式不正确：{e}")))?;
-            if name == "file" {
-                if buf.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge);
-                }
-            } else {
-                text_left = text_left.checked_sub(chunk.len()).ok_or(ApiError::PayloadTooLarge)?;
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        match name.as_str() {
-            "kind" => kind = Some(String::from_utf8_lossy(&buf).trim().to_string()),
-            "file" => file = Some((filename, buf)),
-            _ => {}
-        }
-    }
+    let mut form =
+        crate::api::read_form(form, state.settings.max_attachment_bytes, state.settings.max_body_bytes, 1).await?;
+    let kind = Some(form.field("kind").to_string()).filter(|k| !k.is_empty());
     let kind = kind.ok_or_else(|| ApiError::field("kind", "required", "请指定材料类型（kind）"))?;
-    let (filename, bytes) = file.ok_or_else(|| ApiError::field("file", "required", "请选择要上传的文件（file）"))?;
+    let (filename, bytes) =
+        form.take_file("file").ok_or_else(|| ApiError::field("file", "required", "请选择要上传的文件（file）"))?;
     let a = cases::attachments::upload(&state, &user, id.into_inner(), &kind, filename.as_deref(), bytes).await?;
     Ok(HttpResponse::Created().json(AttachmentCreated {
         download_url: format!("/api/v1/cases/{}/attachments/{}", a.case_id, a.id),

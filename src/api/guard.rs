@@ -12,7 +12,7 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::auth::AuthUser;
-pub use crate::auth::policy::{AdminOnly, AnyUser, ApplicantOnly, CaseParty, Policy, RecordKeeper, Staff};
+pub use crate::auth::policy::{AdminOnly, AnyUser, ApplicantOnly, CaseParty, Importer, Policy, RecordKeeper, Staff};
 use crate::error::ApiError;
 use crate::state::AppState;
 

@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod guard;
 
 pub mod health;
+pub mod imports;
 pub mod messages;
 pub mod openapi;
 pub mod public;
@@ -60,6 +61,76 @@ pub fn content_disposition(name: &str, id: i64, inline: bool) -> String {
     format!("{kind}; filename=\"document-{id}.pdf\"; filename*=UTF-8''{encoded}")
 }
 
+/// A multipart form read whole: its text fields and its files (field name,
+/// the client's file name, bytes; empty files are dropped).
+pub struct Form {
+    pub fields: std::collections::HashMap<String, String>,
+    pub files: Vec<(String, Option<String>, Vec<u8>)>,
+}
+
+impl Form {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map(|s| s.trim()).unwrap_or("")
+    }
+
+    /// The one file sent as `name`, if any.
+    pub fn take_file(&mut self, name: &str) -> Option<(Option<String>, Vec<u8>)> {
+        let i = self.files.iter().position(|(n, _, _)| n == name)?;
+        let (_, file_name, bytes) = self.files.swap_remove(i);
+        Some((file_name, bytes))
+    }
+}
+
+/// Reads a multipart body within limits: each file at most `max_file`
+/// bytes, at most `max_files` files, the text fields together at most
+/// `max_text` bytes (413 beyond the sizes, 400 for a malformed body or too
+/// many files). Used by the API and the pages alike.
+pub async fn read_form(
+    mut mp: actix_multipart::Multipart,
+    max_file: usize,
+    max_text: usize,
+    max_files: usize,
+) -> Result<Form, crate::error::ApiError> {
+    use crate::error::ApiError;
+    use futures_util::StreamExt;
+    let malformed =
+        |e: actix_multipart::MultipartError| ApiError::bad_request("invalid_multipart", format!("表单格式不正确：{e}"));
+    let mut text_left = max_text;
+    let mut form = Form { fields: Default::default(), files: Vec::new() };
+    while let Some(item) = mp.next().await {
+        let mut field = item.map_err(malformed)?;
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.content_disposition().and_then(|d| d.get_filename()).map(str::to_string);
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            if file_name.is_some() {
+                if buf.len() + chunk.len() > max_file {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+            } else {
+                text_left = text_left.checked_sub(chunk.len()).ok_or(ApiError::PayloadTooLarge)?;
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        match file_name {
+            Some(f) => {
+                if buf.is_empty() {
+                    continue;
+                }
+                if form.files.len() >= max_files {
+                    return Err(ApiError::bad_request("too_many_files", format!("一次最多上传 {max_files} 个文件")));
+                }
+                form.files.push((name, Some(f), buf));
+            }
+            None => {
+                form.fields.insert(name, String::from_utf8_lossy(&buf).into_owned());
+            }
+        }
+    }
+    Ok(form)
+}
+
 /// A finished export as a download (the API's and the pages' alike).
 pub fn export_response(e: crate::services::exports::Export) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
@@ -82,4 +153,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     reports::configure(cfg);
     messages::configure(cfg);
     deliveries::configure(cfg);
+    imports::configure(cfg);
 }

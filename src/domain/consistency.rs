@@ -20,6 +20,13 @@ pub fn is_list_entry(record_type: &str) -> bool {
     LIST_RECORD_TYPES.contains(&record_type)
 }
 
+/// Whether sanctions and list entries may be added to a record: not once
+/// its publication has ended or it is deleted (they would be in force on a
+/// record that no longer is: `ended_but_listed`, `ended_but_sanctioned`).
+pub fn may_attach(status: PublicationStatus, deleted: bool) -> bool {
+    !deleted && status != PublicationStatus::Ended
+}
+
 /// What the invariant looks at for one record.
 #[derive(Debug, Clone)]
 pub struct RecordFacts<'a> {

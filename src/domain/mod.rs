@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod documents;
 pub mod filing;
 pub mod identity;
+pub mod import;
 pub mod login_throttle;
 pub mod period;
 pub mod repair_policy;

@@ -12,6 +12,7 @@ pub mod digest;
 pub mod documents;
 pub mod exports;
 pub mod health;
+pub mod imports;
 pub mod login_throttle;
 pub mod messages;
 pub mod outbox;

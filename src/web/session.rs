@@ -193,43 +193,23 @@ pub struct Multipart {
 impl Multipart {
     /// Reads a multipart body: at most `max_attachment_bytes` a file, 8
     /// files, and `max_body_bytes` for the text fields together.
-    pub async fn read(mut mp: actix_multipart::Multipart, settings: &Settings) -> Result<Multipart, PageError> {
-        use futures_util::StreamExt;
-        let max_file = settings.max_attachment_bytes;
-        let mut text_left = settings.max_body_bytes;
-        let too_large = || PageError::Refused(crate::error::ApiError::PayloadTooLarge);
-        let mut out = Multipart { fields: Default::default(), files: Vec::new() };
-        while let Some(item) = mp.next().await {
-            let mut field = item.map_err(|e| PageError::BadRequest(format!("上传内容无效：{e}")))?;
-            let name = field.name().unwrap_or_default().to_string();
-            let file_name = field.content_disposition().and_then(|d| d.get_filename()).map(str::to_string);
-            let mut buf = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(|e| PageError::BadRequest(format!("上传内容无效：{e}")))?;
-                if file_name.is_some() {
-                    if buf.len() + chunk.len() > max_file {
-                        return Err(too_large());
-                    }
-                } else {
-                    text_left = text_left.checked_sub(chunk.len()).ok_or_else(too_large)?;
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            match file_name {
-                Some(f) => {
-                    if out.files.len() >= 8 {
-                        return Err(PageError::BadRequest("一次最多上传 8 个文件".into()));
-                    }
-                    if !buf.is_empty() {
-                        out.files.push((name, Some(f), buf));
-                    }
-                }
-                None => {
-                    out.fields.insert(name, String::from_utf8_lossy(&buf).into_owned());
-                }
-            }
-        }
-        Ok(out)
+    pub async fn read(mp: actix_multipart::Multipart, settings: &Settings) -> Result<Multipart, PageError> {
+        Self::read_with(mp, settings, settings.max_attachment_bytes, 8).await
+    }
+
+    /// Like [`Multipart::read`] with another limit per file and count.
+    pub async fn read_with(
+        mp: actix_multipart::Multipart,
+        settings: &Settings,
+        max_file: usize,
+        max_files: usize,
+    ) -> Result<Multipart, PageError> {
+        let form =
+            crate::api::read_form(mp, max_file, settings.max_body_bytes, max_files).await.map_err(|e| match e {
+                crate::error::ApiError::BadRequest { message, .. } => PageError::BadRequest(message),
+                other => PageError::Refused(other),
+            })?;
+        Ok(Multipart { fields: form.fields, files: form.files })
     }
 
     pub fn field(&self, name: &str) -> &str {

@@ -27,6 +27,13 @@ async fn the_authorization_matrix_holds() {
     for role in ROLES.iter().skip(1) {
         tokens.insert(*role, app.login(role).await);
     }
+    // A checked import of 区生态环境分局 (sthj).
+    let csv = "决定书文号,惩戒措施\n济环罚〔2026〕1号,限制参加评优评先\n";
+    let part = reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("s.csv");
+    let form = reqwest::multipart::Form::new().text("mode", "check").part("file", part);
+    let import = id_of(
+        &send(app.client.post(app.url("/api/v1/imports")).bearer_auth(&tokens["sthj"]).multipart(form)).await.ok(),
+    );
     let verify_code = asked["documents"][0]["verify_code"].as_str().unwrap().to_string();
     let verify_number = asked["documents"][0]["number"].as_str().unwrap().to_string();
     let verify_q: String = verify_number.bytes().map(|b| format!("%{b:02X}")).collect();
@@ -86,6 +93,15 @@ async fn the_authorization_matrix_holds() {
         ("/api/v1/calendar/years", "/api/v1/calendar/years".into(), [401, 200, 200, 200, 200, 200, 200]),
         ("/healthz", "/healthz".into(), [200, 200, 200, 200, 200, 200, 200]),
         ("/api/v1/admin/subscribers", "/api/v1/admin/subscribers".into(), [401, 403, 403, 403, 403, 403, 200]),
+        // Imports: department officers (their own department's) and administrators.
+        ("/api/v1/imports", "/api/v1/imports".into(), [401, 403, 403, 200, 200, 403, 200]),
+        ("/api/v1/imports/template", "/api/v1/imports/template".into(), [401, 403, 403, 200, 200, 403, 200]),
+        ("/api/v1/imports/{id}", format!("/api/v1/imports/{import}"), [401, 403, 403, 200, 404, 403, 200]),
+        (
+            "/api/v1/imports/{id}/annotated",
+            format!("/api/v1/imports/{import}/annotated"),
+            [401, 403, 403, 200, 404, 403, 200],
+        ),
         ("/api/v1/deliveries", "/api/v1/deliveries".into(), [401, 403, 403, 403, 403, 200, 200]),
         (
             "/api/v1/records/{id}/deliveries",
@@ -160,6 +176,7 @@ async fn write_routes_refuse_every_role_their_guard_does_not_admit() {
     const ANY_USER: &[&str] = &["ent_a", "ent_b", "sthj", "yjgl", "office", "admin"];
     const PUBLIC: &[&str] = &["anon", "ent_a", "ent_b", "sthj", "yjgl", "office", "admin"];
     const STAFF: &[&str] = &["office", "admin"];
+    const IMPORTER: &[&str] = &["sthj", "yjgl", "admin"];
     let table: &[(&str, &str, &[&str])] = &[
         ("post", "/api/v1/admin/users", ADMIN),
         ("patch", "/api/v1/admin/users/{id}", ADMIN),
@@ -181,6 +198,7 @@ async fn write_routes_refuse_every_role_their_guard_does_not_admit() {
         ("post", "/api/v1/deliveries/{id}/resend", STAFF),
         ("post", "/api/v1/deliveries/resend", STAFF),
         ("post", "/api/v1/cases", APPLICANT),
+        ("post", "/api/v1/imports", IMPORTER),
         ("post", "/api/v1/cases/{id}/attachments", CASE_PARTY),
         ("post", "/api/v1/records/{id}/withdraw", RECORD_KEEPER),
         ("post", "/api/v1/cases/{id}/actions/{name}", ANY_USER),

@@ -16,6 +16,7 @@ mod deliveries;
 mod documents;
 mod exports;
 mod foundation;
+mod imports;
 mod multiprocess;
 mod receiver;
 mod reports;

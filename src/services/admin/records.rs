@@ -14,9 +14,6 @@ use crate::workflow::Role;
 use entity::types::{ActiveStatus, DepartmentKind, PublicationStatus, RecordSource};
 use entity::{department, list_membership, measure, record, sanction, subject};
 
-pub const RECORD_TYPES: [&str; 4] =
-    ["administrative_penalty", "serious_dishonesty_list", "abnormal_operation_list", "other"];
-
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordInput {
@@ -255,36 +252,36 @@ fn admin_actor(admin_id: i64) -> crate::services::publication::Actor<'static> {
     crate::services::publication::Actor { user_id: Some(admin_id), role: Role::Admin.as_str() }
 }
 
-pub async fn create_record(
-    state: &AppState,
-    admin_id: i64,
-    input: RecordInput,
-) -> ApiResult<crate::services::records::RecordView> {
+/// A new record as checked: its row's fields, its window and the status it
+/// starts with.
+#[derive(Debug, Clone)]
+pub struct ValidRecord {
+    pub new: NewRecord,
+    pub derived: Derived,
+    pub initial: crate::domain::period::InitialStatus,
+}
+
+/// Checks a new record's fields as a single create does: type, name,
+/// document number, dates (not in the future), source and first
+/// publication, severity and the regime against the decision date (the
+/// window from `domain::period`), and the status it starts with (a natural
+/// person's record is never published; one past its end starts ended).
+/// `subject_id` and `department_id` are taken as given: the caller checks
+/// them against the database. Errors name the API's fields.
+pub fn validate_new(
+    rules: &PeriodRules,
+    today: NaiveDate,
+    input: &RecordInput,
+    natural_person: bool,
+) -> Result<ValidRecord, Vec<FieldError>> {
     let mut errs = Vec::new();
-    let subject_id = input.subject_id;
-    let mut natural_person = false;
-    match subject_id {
-        None => errs.push(FieldError::new("subject_id", "required", "信用主体不能为空")),
-        Some(id) => match subject::Entity::find_by_id(id).one(&state.db).await? {
-            None => errs.push(FieldError::new("subject_id", "not_found", "信用主体不存在")),
-            Some(s) => natural_person = s.kind == entity::types::SubjectKind::NaturalPerson,
-        },
-    }
-    match input.department_id {
-        None => errs.push(FieldError::new("department_id", "required", "认定单位不能为空")),
-        Some(id) => match department::Entity::find_by_id(id).one(&state.db).await? {
-            Some(d) if d.kind == DepartmentKind::Producing => {}
-            _ => errs.push(FieldError::new("department_id", "not_found", "认定单位不存在")),
-        },
-    }
     let record_type = input.record_type.clone().unwrap_or_default();
-    if !RECORD_TYPES.contains(&record_type.as_str()) {
+    if !crate::domain::import::RECORD_TYPES.iter().any(|(code, _)| *code == record_type) {
         errs.push(FieldError::new("record_type", "invalid_value", "信息类型取值无效"));
     }
     let title = require(&input.title, "title", "信息名称").map_err(|e| errs.push(e)).ok().map(str::to_string);
     let document_no =
         require(&input.document_no, "document_no", "决定书文号").map_err(|e| errs.push(e)).ok().map(str::to_string);
-    let today = state.clock.today();
     let decision = match input.decision_date {
         None => {
             errs.push(FieldError::new("decision_date", "required", "决定日期不能为空"));
@@ -321,8 +318,7 @@ pub async fn create_record(
     let derived = match (decision, &input.severity) {
         (Some(d), Some(s)) => {
             let start = window_start(source, d, input.published_on);
-            match derive_for(&state.settings.publication, input.regime.as_deref(), s, d, start, input.conduct_end_date)
-            {
+            match derive_for(rules, input.regime.as_deref(), s, d, start, input.conduct_end_date) {
                 Ok(x) => Some(x),
                 Err(mut e) => {
                     errs.append(&mut e);
@@ -337,10 +333,6 @@ pub async fn create_record(
             None
         }
     };
-    let (regime, derived) = match derived {
-        Some((r, d)) => (Some(r), Some(d)),
-        None => (None, None),
-    };
     let requested = match input.publication_status.as_deref().map(str::parse::<PublicationStatus>) {
         None => None,
         Some(Ok(s)) => Some(s),
@@ -353,44 +345,39 @@ pub async fn create_record(
             None
         }
     };
-    let initial = derived
-        .as_ref()
-        .map(|d| initial_status(d, requested, natural_person, today, state.settings.publication.publication_end))
-        .transpose();
-    let initial = match initial {
-        Ok(i) => i,
-        Err(InitialStatusError::Ended) => {
-            errs.push(FieldError::new(
-                "publication_status",
-                "invalid_value",
-                "公示状态须为 published 或 not_published",
-            ));
-            None
-        }
-        Err(InitialStatusError::NaturalPersonPublished) => {
-            errs.push(FieldError::new(
-                "publication_status",
-                "natural_person_not_published",
-                "自然人信用信息不予公示（《山东省社会信用条例》第二十条）",
-            ));
-            None
-        }
+    let initial =
+        match derived.as_ref().map(|(_, d)| initial_status(d, requested, natural_person, today, rules.publication_end))
+        {
+            None => None,
+            Some(Ok(i)) => Some(i),
+            Some(Err(InitialStatusError::Ended)) => {
+                errs.push(FieldError::new(
+                    "publication_status",
+                    "invalid_value",
+                    "公示状态须为 published 或 not_published",
+                ));
+                None
+            }
+            Some(Err(InitialStatusError::NaturalPersonPublished)) => {
+                errs.push(FieldError::new(
+                    "publication_status",
+                    "natural_person_not_published",
+                    "自然人信用信息不予公示（《山东省社会信用条例》第二十条）",
+                ));
+                None
+            }
+        };
+    let (Some((regime, derived)), Some(decision), Some(initial), true) = (derived, decision, initial, errs.is_empty())
+    else {
+        return Err(errs);
     };
-    if !errs.is_empty() {
-        return Err(ApiError::Validation(errs));
-    }
-    let (Some(derived), Some(decision), Some(initial)) = (derived, decision, initial) else {
-        return Err(ApiError::Validation(errs));
-    };
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
     let new = NewRecord {
-        subject_id: subject_id.unwrap_or_default(),
+        subject_id: input.subject_id.unwrap_or_default(),
         record_type,
         title: title.unwrap_or_default(),
-        content: input.content.unwrap_or_default(),
-        severity: input.severity.unwrap_or_default(),
-        regime: regime.unwrap_or_default(),
+        content: input.content.clone().unwrap_or_default(),
+        severity: input.severity.clone().unwrap_or_default(),
+        regime,
         department_id: input.department_id.unwrap_or_default(),
         document_no: document_no.unwrap_or_default(),
         decision_date: decision,
@@ -398,12 +385,57 @@ pub async fn create_record(
         source,
         published_on: input.published_on,
     };
-    let m = new_record_row(new, &derived, initial, now).insert(&txn).await?;
+    Ok(ValidRecord { new, derived, initial })
+}
+
+pub async fn create_record(
+    state: &AppState,
+    admin_id: i64,
+    input: RecordInput,
+) -> ApiResult<crate::services::records::RecordView> {
+    let mut errs = Vec::new();
+    let mut natural_person = false;
+    match input.subject_id {
+        None => errs.push(FieldError::new("subject_id", "required", "信用主体不能为空")),
+        Some(id) => match subject::Entity::find_by_id(id).one(&state.db).await? {
+            None => errs.push(FieldError::new("subject_id", "not_found", "信用主体不存在")),
+            Some(s) => natural_person = s.kind == entity::types::SubjectKind::NaturalPerson,
+        },
+    }
+    match input.department_id {
+        None => errs.push(FieldError::new("department_id", "required", "认定单位不能为空")),
+        Some(id) => match department::Entity::find_by_id(id).one(&state.db).await? {
+            Some(d) if d.kind == DepartmentKind::Producing => {}
+            _ => errs.push(FieldError::new("department_id", "not_found", "认定单位不存在")),
+        },
+    }
+    let valid = validate_new(&state.settings.publication, state.clock.today(), &input, natural_person);
+    let valid = match valid {
+        Ok(v) if errs.is_empty() => v,
+        Ok(_) => return Err(ApiError::Validation(errs)),
+        Err(mut more) => {
+            errs.append(&mut more);
+            return Err(ApiError::Validation(errs));
+        }
+    };
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let m = new_record_row(valid.new, &valid.derived, valid.initial, now).insert(&txn).await?;
     let detail = serde_json::json!({"document_no": m.document_no, "publication_status": m.publication_status});
     crate::services::publication::record_event(&txn, m.id, admin_actor(admin_id), "record_created", detail, now)
         .await?;
     txn.commit().await?;
     crate::services::records::view_by_id(&state.db, m.id).await
+}
+
+/// Sanctions and list entries are added only to a record still in force
+/// (`domain::consistency::may_attach`).
+fn refuse_if_ended(r: &record::Model) -> ApiResult<()> {
+    if crate::domain::consistency::may_attach(r.publication_status, r.deleted) {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable("record_ended", "该信用信息已终止公示或已删除，不能再添加惩戒措施或名单"))
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -421,6 +453,7 @@ pub async fn add_sanction(
 ) -> ApiResult<crate::services::records::RecordView> {
     let r =
         record::Entity::find_by_id(record_id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    refuse_if_ended(&r)?;
     if measure::Entity::find_by_id(input.measure_id).one(&state.db).await?.is_none() {
         return Err(ApiError::field("measure_id", "not_found", "惩戒措施不存在"));
     }
@@ -463,6 +496,7 @@ pub async fn add_list_entry(
 ) -> ApiResult<crate::services::records::RecordView> {
     let r =
         record::Entity::find_by_id(record_id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    refuse_if_ended(&r)?;
     if input.list_name.trim().is_empty() {
         return Err(ApiError::field("list_name", "required", "名单名称不能为空"));
     }
@@ -502,7 +536,6 @@ pub async fn update_record(
     id: i64,
     input: RecordInput,
 ) -> ApiResult<crate::services::records::RecordView> {
-    use sea_orm::sea_query::Expr;
     let r = record::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
     let Some(version) = input.version else {
         return Err(ApiError::field("version", "required", "请提供信息版本号（version）"));
@@ -521,10 +554,45 @@ pub async fn update_record(
         decision_date: input.decision_date,
         conduct_end_date: input.conduct_end_date,
     };
+    let w = rederive(&state.settings.publication, today, &r, &change, "").map_err(ApiError::Validation)?;
+    let edit = Described { title: input.title, content: input.content, document_no: input.document_no };
+    let txn = state.db.begin().await?;
+    apply_edit(&txn, state, admin_actor(admin_id), &r, version, w, edit, serde_json::Value::Null).await?;
+    txn.commit().await?;
+    crate::services::records::view_by_id(&state.db, id).await
+}
+
+/// The descriptive fields an edit may change (empty or absent: unchanged).
+#[derive(Debug, Default, Clone)]
+pub struct Described {
+    pub title: Option<String>,
+    pub content: Option<String>,
+    pub document_no: Option<String>,
+}
+
+/// Writes an edit of record `r` (checked by [`rederive`] into `w`) inside
+/// the caller's transaction, if the record is still at `version`: the window
+/// fields, the descriptive ones, a new version; ends publication when the
+/// new window no longer allows it; a `record_updated` event with the values
+/// before (and `source`, e.g. the import that made the change). A stale
+/// version is a conflict.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_edit<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    state: &AppState,
+    actor: crate::services::publication::Actor<'_>,
+    r: &record::Model,
+    version: i32,
+    w: Rederived,
+    edit: Described,
+    source: serde_json::Value,
+) -> ApiResult<()> {
+    use sea_orm::sea_query::Expr;
     let Some(next_version) = version.checked_add(1) else {
         return Err(ApiError::conflict("stale_version", "信息已被他人修改，请刷新后重试"));
     };
-    let w = rederive(&state.settings.publication, today, &r, &change, "").map_err(ApiError::Validation)?;
+    let today = state.clock.today();
+    let now = state.clock.now();
     let derived = w.derived.clone();
     let mut q = record::Entity::update_many()
         .col_expr(record::Column::Regime, Expr::value(w.regime))
@@ -540,22 +608,22 @@ pub async fn update_record(
         )
         .col_expr(record::Column::PublicationEnds, Expr::value(derived.publication_ends))
         .col_expr(record::Column::Version, Expr::value(next_version))
-        .col_expr(record::Column::UpdatedAt, Expr::value(state.clock.now()));
+        .col_expr(record::Column::UpdatedAt, Expr::value(now));
     q = q.col_expr(
         record::Column::DisplayCategory,
         Expr::value(derived.display_category_for(r.publication_status, r.repair_barred_until)),
     );
-    if let Some(t) = input.title.filter(|s| !s.trim().is_empty()) {
+    if let Some(t) = edit.title.filter(|s| !s.trim().is_empty()) {
         q = q.col_expr(record::Column::Title, Expr::value(t));
     }
-    if let Some(c) = input.content {
+    if let Some(c) = edit.content {
         q = q.col_expr(record::Column::Content, Expr::value(c));
     }
-    if let Some(d) = input.document_no.filter(|s| !s.trim().is_empty()) {
+    if let Some(d) = edit.document_no.filter(|s| !s.trim().is_empty()) {
         q = q.col_expr(record::Column::DocumentNo, Expr::value(d));
     }
-    let txn = state.db.begin().await?;
-    let res = q.filter(record::Column::Id.eq(id)).filter(record::Column::Version.eq(version)).exec(&txn).await?;
+    let id = r.id;
+    let res = q.filter(record::Column::Id.eq(id)).filter(record::Column::Version.eq(version)).exec(txn).await?;
     if res.rows_affected != 1 {
         return Err(ApiError::conflict("stale_version", "信息已被他人修改，请刷新后重试"));
     }
@@ -565,27 +633,22 @@ pub async fn update_record(
         "version": r.version,
     });
     // A change can never leave a record public that its new window no longer allows.
-    let updated = record::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let updated = record::Entity::find_by_id(id).one(txn).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
     let ended = crate::services::publication::end_if_no_longer_public(
-        &txn,
+        txn,
         updated,
         &derived,
         today,
         state.settings.publication.publication_end,
-        admin_actor(admin_id),
+        actor,
         None,
-        state.clock.now(),
+        now,
     )
     .await?;
-    crate::services::publication::record_event(
-        &txn,
-        id,
-        admin_actor(admin_id),
-        "record_updated",
-        serde_json::json!({"before": before, "publication_ended": ended}),
-        state.clock.now(),
-    )
-    .await?;
-    txn.commit().await?;
-    crate::services::records::view_by_id(&state.db, id).await
+    let mut detail = serde_json::json!({"before": before, "publication_ended": ended});
+    if !source.is_null() {
+        detail["source"] = source;
+    }
+    crate::services::publication::record_event(txn, id, actor, "record_updated", detail, now).await?;
+    Ok(())
 }
