@@ -4,6 +4,7 @@
 //!   cargo run --release --example bench -- tick [--db URL] [--records N] [--open-cases N] [--due N]
 //!   cargo run --release --example bench -- pages [--db URL] [--open-cases N] [--requests N]
 //!   cargo run --release --example bench -- export [--db URL] [--cases N]
+//!   cargo run --release --example bench -- import [--db URL] [--rows N]
 //!
 //! Without --db a fresh SQLite file in a temporary directory is used. A
 //! PostgreSQL URL must name an empty database (e.g. create one with
@@ -67,8 +68,9 @@ async fn main() -> anyhow::Result<()> {
         Some("tick") => tick(&args).await,
         Some("pages") => pages(&args).await,
         Some("export") => export(&args).await,
+        Some("import") => import(&args).await,
         _ => {
-            eprintln!("usage: bench transitions|tick|pages|export [options]  (see the file header)");
+            eprintln!("usage: bench transitions|tick|pages|export|import [options]  (see the file header)");
             std::process::exit(2);
         }
     }
@@ -560,6 +562,138 @@ async fn pages(args: &[String]) -> anyhow::Result<()> {
             ms[ms.len() - 1],
             reps,
             bytes / 1024
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+/// A department's workbook of `--rows` records (one subject per 10 rows, a
+/// tenth of the subjects already registered) imported over HTTP: checked,
+/// applied, applied again (nothing changes), and the same rows as CSV
+/// checked. Time and this process's peak resident memory (the server runs
+/// in it; the client's copy of the file is part of the figure).
+async fn import(args: &[String]) -> anyhow::Result<()> {
+    use rust_xlsxwriter::Workbook;
+    let n = num(args, "--rows", 100_000) as u32;
+    let (state, dir) = state_for(args).await?;
+    let app = Application::build(state.clone(), "127.0.0.1", 0)?;
+    let base = format!("http://127.0.0.1:{}", app.port);
+    tokio::spawn(app.server);
+    credit_repair::install_tls_provider();
+    let uscc = |i: u32| {
+        let first = format!("91370100MB{i:07}");
+        let check = credit_repair::domain::uscc::Uscc::expected_check_char(&first).unwrap_or('0');
+        format!("{first}{check}")
+    };
+    // A tenth of the subjects are registered already.
+    let now = Utc::now();
+    let subjects = (n / 10).max(1);
+    let existing: Vec<entity::subject::ActiveModel> = (0..subjects / 10)
+        .map(|i| entity::subject::ActiveModel {
+            code: sea_orm::Set(uscc(i)),
+            name: sea_orm::Set(format!("基准测试企业{i}")),
+            kind: sea_orm::Set(entity::types::SubjectKind::LegalPerson),
+            check_overridden: sea_orm::Set(false),
+            created_at: sea_orm::Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in existing.chunks(1000) {
+        entity::subject::Entity::insert_many(chunk.to_vec()).exec(&state.db).await?;
+    }
+    let headers =
+        ["统一社会信用代码", "主体名称", "信息类型", "信息名称", "处罚内容", "失信程度", "决定书文号", "决定日期"];
+    let today = now.date_naive();
+    let row = |i: u32| -> Vec<String> {
+        let s = i % subjects;
+        let decision = today - Duration::days(30 + (i % 300) as i64);
+        vec![
+            uscc(s),
+            format!("基准测试企业{s}"),
+            "行政处罚".into(),
+            format!("基准测试处罚{i}"),
+            "罚款".into(),
+            if i % 3 == 0 { "严重" } else { "一般" }.into(),
+            format!("基准罚〔2026〕{i}号"),
+            decision.to_string(),
+        ]
+    };
+    let t = Instant::now();
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet_with_constant_memory()?;
+    ws.set_name("信用信息")?;
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h)?;
+    }
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(headers)?;
+    for i in 0..n {
+        let cells = row(i);
+        for (c, v) in cells.iter().enumerate() {
+            ws.write_string(i + 1, c as u16, v)?;
+        }
+        csv.write_record(&cells)?;
+    }
+    let xlsx = book.save_to_buffer()?;
+    let csv = csv.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?;
+    let made = t.elapsed().as_secs_f64();
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "sthj", "password": PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("login: {login}"))?.to_string();
+    println!("backend:                 {}", backend_name(&state.db));
+    println!(
+        "rows:                    {n} ({subjects} subjects, {} registered before); xlsx {:.1} MiB, CSV {:.1} MiB, made in {made:.1} s",
+        subjects / 10,
+        xlsx.len() as f64 / 1048576.0,
+        csv.len() as f64 / 1048576.0
+    );
+    let steps: [(&str, &str, &Vec<u8>, &str); 4] = [
+        ("check xlsx", "check", &xlsx, "records.xlsx"),
+        ("apply xlsx", "apply", &xlsx, "records.xlsx"),
+        ("apply again", "apply", &xlsx, "records.xlsx"),
+        ("check CSV", "check", &csv, "records.csv"),
+    ];
+    for (label, mode, bytes, name) in steps {
+        let before = rss_mib();
+        let peak = Arc::new(std::sync::Mutex::new(before));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = {
+            let (peak, stop) = (peak.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let r = rss_mib();
+                    if let Ok(mut p) = peak.lock() {
+                        *p = p.max(r);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            })
+        };
+        let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string());
+        let form = reqwest::multipart::Form::new().text("mode", mode).part("file", part);
+        let t = Instant::now();
+        let res = client.post(format!("{base}/api/v1/imports")).bearer_auth(&token).multipart(form).send().await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        let secs = t.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let _ = sampler.join();
+        let peak = *peak.lock().map_err(|_| anyhow::anyhow!("sampler"))?;
+        anyhow::ensure!(status.is_success(), "{label}: {status} {}", body["message"]);
+        println!(
+            "{label:<12} {secs:>7.2} s  created {:>6} unchanged {:>6} subjects {:>6} errors {:>3}  RSS before {before:>6.1} MiB, peak {peak:>6.1} MiB (+{:.1})",
+            body["records_created"],
+            body["records_unchanged"],
+            body["subjects_created"],
+            body["error_count"],
+            peak - before
         );
     }
     let _ = std::fs::remove_dir_all(dir);

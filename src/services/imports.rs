@@ -366,6 +366,8 @@ struct Run<'a> {
     /// Document numbers of the file's record rows → (row, what it is).
     docs: HashMap<String, (u32, Option<Known>)>,
     measures: HashMap<String, i64>,
+    /// The department's records before the import: document number → ids.
+    existing: HashMap<String, Vec<i64>>,
     /// (record, measure) and (record, list name) the file added, so a
     /// repeated row is one addition (records the file creates have id 0
     /// while checking, so the document number is the key).
@@ -415,12 +417,14 @@ impl Run<'_> {
         docs: Vec<String>,
     ) -> ApiResult<HashMap<String, Vec<record::Model>>> {
         let mut out: HashMap<String, Vec<record::Model>> = HashMap::new();
-        if docs.is_empty() {
+        let ids: Vec<i64> = docs.iter().filter_map(|d| self.existing.get(d)).flatten().copied().collect();
+        if ids.is_empty() {
             return Ok(out);
         }
+        // By primary key: a plan that needs no statistics (a young
+        // PostgreSQL database would scan for a long list of numbers).
         let rows = record::Entity::find()
-            .filter(record::Column::DepartmentId.eq(self.department_id))
-            .filter(record::Column::DocumentNo.is_in(docs))
+            .filter(record::Column::Id.is_in(ids))
             .order_by_asc(record::Column::Id)
             .all(db)
             .await?;
@@ -475,6 +479,7 @@ pub async fn run(state: &AppState, user: &AuthUser, upload: Upload) -> ApiResult
         subjects: HashMap::new(),
         docs: HashMap::new(),
         measures,
+        existing: HashMap::new(),
         added: HashSet::new(),
         errors: Vec::new(),
         counts: Counts { rows: 0, created: 0, updated: 0, unchanged: 0, subjects: 0, sanctions: 0, lists: 0 },
@@ -505,6 +510,14 @@ pub async fn run(state: &AppState, user: &AuthUser, upload: Upload) -> ApiResult
         let txn = state.db.begin().await?;
         run.import_id = base.clone().insert(&txn).await?.id;
         run.txn = Some(txn);
+    }
+    let numbers = record::Entity::find()
+        .filter(record::Column::DepartmentId.eq(department_id))
+        .select_only()
+        .columns([record::Column::DocumentNo, record::Column::Id])
+        .into_tuple::<(String, i64)>();
+    for (doc, id) in on_db!(run, |db| numbers.all(db).await?) {
+        run.existing.entry(doc).or_default().push(id);
     }
 
     // The sheets, records first; a sheet of unknown headers is an error
@@ -900,8 +913,7 @@ async fn records_chunk(run: &mut Run<'_>, sheet: &str, l: &Layout, rows: Vec<(u3
     }
     let txn = run.txn.as_ref().ok_or_else(|| anyhow::anyhow!("import transaction"))?;
     if !fresh.is_empty() {
-        let codes: Vec<String> = fresh.iter().map(|(c, _)| c.clone()).collect();
-        subject::Entity::insert_many(fresh.into_iter().map(|(code, name)| subject::ActiveModel {
+        let inserted = subject::Entity::insert_many(fresh.into_iter().map(|(code, name)| subject::ActiveModel {
             code: Set(code),
             name: Set(name),
             kind: Set(SubjectKind::LegalPerson),
@@ -909,13 +921,12 @@ async fn records_chunk(run: &mut Run<'_>, sheet: &str, l: &Layout, rows: Vec<(u3
             created_at: Set(run.now),
             ..Default::default()
         }))
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?;
-        for s in subject::Entity::find().filter(subject::Column::Code.is_in(codes)).all(txn).await? {
+        for s in inserted {
             run.subjects.insert(s.code, s.id);
         }
     }
-    let docs: Vec<String> = new_rows.iter().map(|(_, _, _, v)| v.new.document_no.clone()).collect();
     let mut rows_of = HashMap::new();
     let mut models = Vec::with_capacity(new_rows.len());
     for (n, code, _, v) in new_rows {
@@ -924,20 +935,12 @@ async fn records_chunk(run: &mut Run<'_>, sheet: &str, l: &Layout, rows: Vec<(u3
         rows_of.insert(new.document_no.clone(), (n, v.initial.status));
         models.push(new_record_row(new, &v.derived, v.initial, run.now));
     }
-    record::Entity::insert_many(models).exec(txn).await?;
-    let created = record::Entity::find()
-        .filter(record::Column::DepartmentId.eq(run.department_id))
-        .filter(record::Column::DocumentNo.is_in(docs))
-        .select_only()
-        .columns([
-            record::Column::Id,
-            record::Column::DocumentNo,
-            record::Column::SubjectId,
-            record::Column::DecisionDate,
-        ])
-        .into_tuple::<(i64, String, i64, NaiveDate)>()
-        .all(txn)
-        .await?;
+    let created: Vec<(i64, String, i64, NaiveDate)> = record::Entity::insert_many(models)
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.document_no, m.subject_id, m.decision_date))
+        .collect();
     let mut events = Vec::with_capacity(created.len());
     for (id, doc, subject_id, decision_date) in created {
         let Some((n, status)) = rows_of.get(&doc).copied() else { continue };
