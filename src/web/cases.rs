@@ -125,13 +125,30 @@ async fn record_page_with(
         .iter()
         .map(|e| {
             let actor = Role::parse(&e.actor_role).map(Role::title).unwrap_or("系统");
-            json!({"title": record_event_title(&e.action), "event": e, "actor": actor, "reason": e.detail["reason"]})
+            // A change brought by a bulk import names it (and its file).
+            let import = [&e.detail["import_id"], &e.detail["source"]["import_id"]].into_iter().find_map(|v| v.as_i64());
+            let sha = [&e.detail["sha256"], &e.detail["source"]["sha256"]].into_iter().find_map(|v| v.as_str());
+            let reason = match import {
+                Some(id) => json!(format!(
+                    "批量导入第 {id} 号（文件 SHA-256 {}…）",
+                    sha.unwrap_or_default().chars().take(12).collect::<String>()
+                )),
+                None => e.detail["reason"].clone(),
+            };
+            json!({"title": record_event_title(&e.action), "event": e, "actor": actor, "reason": reason, "import_id": import})
         })
         .collect();
     let can_withdraw = RecordKeeper::allows(who.role) && !record.deleted;
+    let deliveries = if RecordKeeper::allows(who.role) {
+        visible_or_none(crate::services::deliveries::for_record(state, who, id).await)?
+    } else {
+        Vec::new()
+    };
     let ctx = json!({
         "record": record, "events": events, "cases": history.cases, "can_withdraw": can_withdraw,
         "notice": notice, "error": error, "form": form,
+        "deliveries": deliveries, "delivery_labels": super::deliveries::STATUS_LABELS,
+        "import_links": crate::auth::policy::Importer::allows(who.role),
     });
     render::with_status(status, "record.html", Some(session), "信用信息详情", ctx)
 }
@@ -501,12 +518,29 @@ async fn case_ctx(state: &AppState, who: &AuthUser, id: i64) -> Result<Value, Pa
             e["to_state_title"] = json!(title(e["to_state"].as_str().unwrap_or_default()));
         }
     }
+    // What was handed to the sharing platforms about this case (those who
+    // handle records see it).
+    let deliveries = if RecordKeeper::allows(who.role) {
+        visible_or_none(crate::services::deliveries::for_case(state, who, id).await)?
+    } else {
+        Vec::new()
+    };
     Ok(json!({
         "case": case, "record": record, "deadlines": deadlines, "steps": steps, "holder": holder,
         "outcomes": outcomes, "upload_kinds": upload_kinds, "can_upload": can_upload,
         "active_sanctions": active_sanctions, "diagram": diagram, "missing_titles": missing_titles,
         "departments": departments,
+        "deliveries": deliveries, "delivery_labels": super::deliveries::STATUS_LABELS,
     }))
+}
+
+/// Deliveries the caller may see; none when their scope does not reach them.
+fn visible_or_none<T>(r: Result<Vec<T>, crate::error::ApiError>) -> Result<Vec<T>, PageError> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(crate::error::ApiError::NotFound { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Titles of events that are not workflow actions.

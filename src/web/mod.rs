@@ -7,6 +7,8 @@
 
 pub mod admin;
 pub mod cases;
+pub mod deliveries;
+pub mod imports;
 pub mod messages;
 pub mod office;
 pub mod public;
@@ -37,4 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     messages::configure(cfg);
     office::configure(cfg);
     admin::configure(cfg);
+    imports::configure(cfg);
+    deliveries::configure(cfg);
 }

@@ -38,6 +38,10 @@ pub const PAGES: &[(&str, &str)] = &[
     ("admin_record.html", include_str!("../../templates/pages/admin_record.html")),
     ("admin_calendar.html", include_str!("../../templates/pages/admin_calendar.html")),
     ("admin_workflows.html", include_str!("../../templates/pages/admin_workflows.html")),
+    ("imports.html", include_str!("../../templates/pages/imports.html")),
+    ("sync_status.html", include_str!("../../templates/pages/sync_status.html")),
+    ("deliveries.html", include_str!("../../templates/pages/deliveries.html")),
+    ("admin_subscribers.html", include_str!("../../templates/pages/admin_subscribers.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -93,20 +97,26 @@ fn nav(role: Option<Role>) -> Value {
             ("/", "信用信息查询"),
             ("/guide", "办事指南"),
         ],
-        Some(Role::DepartmentOfficer) => {
-            &[("/cases?view=todo", "待办"), ("/cases?view=done", "已办"), ("/records", "本单位信用信息")]
-        }
+        Some(Role::DepartmentOfficer) => &[
+            ("/cases?view=todo", "待办"),
+            ("/cases?view=done", "已办"),
+            ("/records", "本单位信用信息"),
+            ("/imports", "批量导入"),
+        ],
         Some(Role::CreditOffice) => &[
             ("/office/dashboard", "监测看板"),
             ("/cases?view=intake", "受理"),
             ("/cases?view=all", "全部案件"),
             ("/records", "信用信息"),
+            ("/office/deliveries", "数据推送"),
         ],
         Some(Role::Admin) => &[
             ("/admin/users", "用户"),
             ("/admin/departments", "单位"),
             ("/admin/measures", "惩戒措施"),
             ("/admin/records", "信用信息"),
+            ("/imports", "批量导入"),
+            ("/admin/subscribers", "推送订阅"),
             ("/admin/calendar", "节假日"),
             ("/admin/workflows", "流程"),
         ],

@@ -561,3 +561,135 @@ async fn lists_and_the_dashboard_download_as_spreadsheets() {
     let res = ent.client.get(app.url("/office/statistics?format=xlsx")).send().await.unwrap();
     assert!(res.status().is_client_error(), "{}", res.status());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_checks_and_imports_a_file_in_its_pages() {
+    let app = spawn().await;
+    let b = Browser::new(&app);
+    b.login("sthj").await.assert_ok();
+    let page = b.get("/imports").await;
+    page.assert_ok();
+    assert!(page.links().contains(&"/imports/template".to_string()));
+    let csrf = page.csrf();
+    let csv = "统一社会信用代码,主体名称,信息类型,信息名称,失信程度,决定书文号,决定日期\n\
+               91350100M000100Y43,泉城示例建材有限公司,行政处罚,噪声超标,一般,济环罚〔2026〕501号,2026-09-01\n\
+               91350100M000100Y43,泉城示例建材有限公司,行政处罚,,一般,济环罚〔2026〕502号,2026-09-02\n";
+    let form = |mode: &str, body: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("mode", mode.to_string())
+            .part("file", reqwest::multipart::Part::bytes(body.as_bytes().to_vec()).file_name("处罚.csv"))
+    };
+    // Checked: the bad row is shown with its row and column; nothing written.
+    let checked = b.post_multipart("/imports", form("check", csv)).await;
+    checked.assert_ok();
+    let errors = Selector::parse("#import-errors tbody tr").unwrap();
+    let rows: Vec<String> = checked.doc().select(&errors).map(|r| r.text().collect::<String>()).collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains('3') && rows[0].contains("信息名称"), "{rows:?}");
+    assert!(checked.links().iter().any(|l| l.ends_with("/annotated")));
+    // Applied: refused as a whole (422), the same error shown.
+    let refused = b.post_multipart("/imports", form("apply", csv)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("导入未执行"), "{}", refused.text());
+    // The good row alone is imported; the record's history links the import.
+    let good: String = csv.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let done = b.post_multipart("/imports", form("apply", &good)).await;
+    done.assert_ok();
+    assert!(done.text().contains("导入完成"), "{}", done.text());
+    let sthj = app.login("sthj").await;
+    let id = app.get("/api/v1/records?per_page=100", &sthj).await.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["document_no"] == "济环罚〔2026〕501号")
+        .expect("imported record")["id"]
+        .as_i64()
+        .unwrap();
+    let record = b.get(&format!("/records/{id}")).await;
+    record.assert_ok();
+    assert!(record.links().iter().any(|l| l.starts_with("/imports/")), "the history links the import");
+    assert!(record.text().contains("批量导入第"));
+    // Another department's officer has its own (empty) list; applicants may not import.
+    let other = Browser::new(&app);
+    other.login("yjgl").await;
+    assert!(!other.get("/imports").await.text().contains("处罚.csv"));
+    let ent = Browser::new(&app);
+    ent.login("ent_a").await;
+    assert_eq!(ent.get("/imports").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_are_managed_and_failed_deliveries_resent_in_pages() {
+    let app = spawn().await;
+    let platform = crate::receiver::Receiver::start(&[503]);
+    let admin = Browser::new(&app);
+    admin.login("admin").await;
+    let page = admin.get("/admin/subscribers").await;
+    page.assert_ok();
+    let csrf = page.csrf();
+    let created = admin
+        .post(
+            "/admin/subscribers",
+            &[
+                ("csrf", &csrf),
+                ("name", "市信用平台"),
+                ("kind", "http"),
+                ("target", &platform.url),
+                ("secret", "a-long-enough-signing-secret"),
+                ("events", "*"),
+            ],
+        )
+        .await;
+    created.assert_ok();
+    assert!(created.path.contains("done=1") && created.text().contains("市信用平台"), "{}", created.path);
+    let short = admin
+        .post(
+            "/admin/subscribers",
+            &[("csrf", &csrf), ("name", "x"), ("kind", "http"), ("target", &platform.url), ("secret", "short")],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.text().contains("签名密钥"), "{}", short.text());
+
+    // A repair approval is sent and refused by the platform.
+    let r = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    app.act(&r.officer, r.id, "approve", json!({"comment": "同意修复"})).await.ok();
+    let mailer = credit_repair::mailer::Mailer::from_settings(&app.state.settings).unwrap();
+    credit_repair::jobs::tick(&app.state, &mailer, "worker-1").await.unwrap();
+    assert_eq!(platform.got().len(), 1);
+
+    let office = Browser::new(&app);
+    office.login("office").await;
+    let list = office.get("/office/deliveries").await;
+    list.assert_ok();
+    let rows = Selector::parse("#deliveries tbody tr").unwrap();
+    let texts: Vec<String> = list.doc().select(&rows).map(|r| r.text().collect::<String>()).collect();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].contains("市信用平台") && texts[0].contains("失败待重试") && texts[0].contains("503"),
+        "{texts:?}"
+    );
+    // The record's and the case's pages show the sync status.
+    for path in [format!("/records/{}", r.record_id), format!("/cases/{}", r.id)] {
+        let p = office.get(&path).await;
+        p.assert_ok();
+        let sync = Selector::parse("#sync-status").unwrap();
+        let text: String = p.doc().select(&sync).flat_map(|e| e.text()).collect();
+        assert!(text.contains("市信用平台") && text.contains("失败待重试"), "{path}: {text}");
+    }
+    // Re-sent from the page: queued again.
+    let action = list.attr("#deliveries form", "action").expect("resend form");
+    let resent = office.post(&action, &[("csrf", &list.csrf())]).await;
+    resent.assert_ok();
+    assert!(resent.text().contains("已安排重新发送"), "{}", resent.text());
+    let pending = office.get("/office/deliveries?status=pending").await;
+    assert!(pending.text().contains("待发送"), "{}", pending.text());
+
+    // The administrator disables the subscriber.
+    let page = admin.get("/admin/subscribers").await;
+    let toggle = page.attr("#subscribers form.inline", "action").expect("toggle form");
+    let off = admin.post(&toggle, &[("csrf", &page.csrf()), ("active", "off")]).await;
+    off.assert_ok();
+    assert!(off.text().contains("停用"), "{}", off.text());
+}
