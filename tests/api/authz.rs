@@ -92,6 +92,7 @@ async fn the_authorization_matrix_holds() {
         ),
         ("/api/v1/calendar/years", "/api/v1/calendar/years".into(), [401, 200, 200, 200, 200, 200, 200]),
         ("/healthz", "/healthz".into(), [200, 200, 200, 200, 200, 200, 200]),
+        ("/readyz", "/readyz".into(), [200, 200, 200, 200, 200, 200, 200]),
         ("/api/v1/admin/subscribers", "/api/v1/admin/subscribers".into(), [401, 403, 403, 403, 403, 403, 200]),
         // Imports: department officers (their own department's) and administrators.
         ("/api/v1/imports", "/api/v1/imports".into(), [401, 403, 403, 200, 200, 403, 200]),

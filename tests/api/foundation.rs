@@ -852,6 +852,24 @@ async fn health_check_answers_ok() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_needs_a_current_schema() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn().await;
+    let res = app.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(res.status.as_u16(), 200, "{}", res.body);
+    assert_eq!(res.body["migrations"], "current");
+    // As if this build were newer than the schema: its last migration is not applied.
+    let last = "m20261202_000006_imports";
+    app.state.db.execute_unprepared(&format!("DELETE FROM seaql_migrations WHERE version = '{last}'")).await.unwrap();
+    let res = app.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(res.status.as_u16(), 503, "{}", res.body);
+    assert_eq!(res.body["code"], "migrations_pending");
+    assert_eq!(res.body["pending"], json!([last]));
+    // Liveness does not depend on it.
+    assert_eq!(app.request(Method::GET, "/healthz", None, None).await.status.as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_and_docs_page() {
     let app = spawn().await;
     let res = app.request(Method::GET, "/api/openapi.json", None, None).await;
