@@ -22,9 +22,9 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-struct Process {
-    child: Child,
-    base: String,
+pub struct Process {
+    pub child: Child,
+    pub base: String,
 }
 
 impl Drop for Process {
@@ -35,20 +35,26 @@ impl Drop for Process {
 }
 
 async fn start(app: &TestApp, dir: &std::path::Path) -> Process {
+    start_with(app, dir, &[]).await
+}
+
+/// The server binary on the test's database, with more environment (e.g. a
+/// short `TICK_SECONDS` or a `CONFIG_FILE`); answered once `/healthz` is up.
+pub async fn start_with(app: &TestApp, dir: &std::path::Path, env: &[(&str, String)]) -> Process {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_credit-repair"))
-        .arg("serve")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_credit-repair"));
+    cmd.arg("serve")
         .env("DATABASE_URL", app.state.settings.effective_database_url())
         .env("DATA_DIR", dir)
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
         .env("TICK_SECONDS", "3600")
         .env("JWT_SECRET", "crash-test-secret-crash-test-secret-crash")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server binary");
+        .env("RUST_LOG", "error");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start the server binary");
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..200 {

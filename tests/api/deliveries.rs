@@ -430,3 +430,66 @@ async fn a_receiver_too_slow_for_the_timeout_is_retried() {
     assert_eq!(r.sync_delivered, 1, "{r:?}");
     assert_eq!(platform.got().len(), 2);
 }
+
+/// A real server process sends to a platform that is down, is killed with
+/// SIGKILL, and another process starts while the platform comes back: the
+/// message is delivered once, with its receipt, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_process_loses_nothing_while_the_receiver_is_down() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down_url = format!("http://127.0.0.1:{}/hook", down.local_addr().unwrap().port());
+    drop(down);
+    let sub = subscribe(&app, &admin, "信用中国", &down_url, json!(["*"])).await;
+    let (record_id, _, _) = approved_repair(&app).await;
+    // Short waits between tries, and a tick every second.
+    let dir = TempDir(std::env::temp_dir().join(format!("credit-repair-kill-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let config = dir.0.join("config.toml");
+    std::fs::write(&config, "[delivery]\nbackoff_base_seconds = 1\nbackoff_max_seconds = 2\ntimeout_seconds = 2\n")
+        .unwrap();
+    let env = [("TICK_SECONDS", "1".to_string()), ("CONFIG_FILE", config.display().to_string())];
+    let rows = || async {
+        entity::delivery::Entity::find()
+            .filter(entity::delivery::Column::RecordId.eq(record_id))
+            .all(&app.state.db)
+            .await
+            .unwrap()
+    };
+
+    let mut first = crate::crash::start_with(&app, &dir.0, &env).await;
+    let mut tried = false;
+    for _ in 0..100 {
+        if rows().await.iter().any(|d| d.attempts >= 2) {
+            tried = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(tried, "the first process tried the platform: {:?}", rows().await);
+    first.child.kill().expect("SIGKILL");
+    first.child.wait().unwrap();
+    let left = rows().await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_ne!(left[0].status, "delivered");
+
+    // The platform is back (on a new address); a new process takes over.
+    let platform = Receiver::start(&[200]);
+    let path = format!("/api/v1/admin/subscribers/{}", sub["id"]);
+    app.request(Method::PATCH, &path, Some(&admin), Some(json!({"target": platform.url}))).await.ok();
+    let _second = crate::crash::start_with(&app, &dir.0, &env).await;
+    for _ in 0..150 {
+        if rows().await.iter().all(|d| d.status == "delivered") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let done = rows().await;
+    assert_eq!(done[0].status, "delivered", "{done:?}");
+    assert!(done[0].delivered_at.is_some());
+    let got = platform.got();
+    assert_eq!(got.len(), 1, "delivered once: {got:?}");
+    assert!(got[0].signed_with(SECRET));
+}
