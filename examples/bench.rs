@@ -614,7 +614,7 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
             "行政处罚".into(),
             format!("基准测试处罚{i}"),
             "罚款".into(),
-            if i % 3 == 0 { "严重" } else { "一般" }.into(),
+            if i.is_multiple_of(3) { "严重" } else { "一般" }.into(),
             format!("基准罚〔2026〕{i}号"),
             decision.to_string(),
         ]

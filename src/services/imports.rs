@@ -294,7 +294,7 @@ fn put(cells: &mut Vec<String>, col: u32, text: String) {
 /// The sheets of a file: (sheet name, rows) in the order the kinds are
 /// processed. A CSV file is one unnamed sheet.
 enum Source<'a> {
-    Xlsx(Xlsx<Cursor<&'a [u8]>>),
+    Xlsx(Box<Xlsx<Cursor<&'a [u8]>>>),
     Csv(&'a [u8]),
 }
 
@@ -302,7 +302,7 @@ impl<'a> Source<'a> {
     fn open(bytes: &'a [u8]) -> Result<(Format, Source<'a>), String> {
         match Format::sniff(bytes) {
             Format::Xlsx => Xlsx::new(Cursor::new(bytes))
-                .map(|x| (Format::Xlsx, Source::Xlsx(x)))
+                .map(|x| (Format::Xlsx, Source::Xlsx(Box::new(x))))
                 .map_err(|e| format!("无法读取工作簿（须为 .xlsx 格式）：{e}")),
             Format::Csv => Ok((Format::Csv, Source::Csv(bytes))),
         }

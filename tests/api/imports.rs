@@ -37,8 +37,11 @@ enum C<'a> {
     D(u16, u8, u8),
 }
 
-/// A workbook of (sheet name, header, rows).
-fn workbook(sheets: &[(&str, &[&str], Vec<Vec<C>>)]) -> Vec<u8> {
+/// One sheet: its name, header and rows.
+type Sheet<'a> = (&'a str, &'a [&'a str], Vec<Vec<C<'a>>>);
+
+/// A workbook of sheets.
+fn workbook(sheets: &[Sheet]) -> Vec<u8> {
     let mut book = Workbook::new();
     for (name, headers, rows) in sheets {
         let ws = book.add_worksheet();
