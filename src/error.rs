@@ -34,7 +34,8 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
     pub details: Option<Value>,
-    /// The request's id (also in `X-Request-Id`), given with server errors.
+    /// The request's id (also in `X-Request-Id` and in the server's log):
+    /// quote it when reporting a problem.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
@@ -163,7 +164,7 @@ impl ResponseError for ApiError {
             message: self.to_string(),
             fields,
             details,
-            request_id: None,
+            request_id: crate::middleware::current_request_id(),
         })
     }
 }

@@ -30,6 +30,17 @@ pub const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 
 /// The response header carrying the request's id (the log's `request_id`).
 pub const REQUEST_ID: &str = "x-request-id";
 
+tokio::task_local! {
+    /// The id of the request being answered, for error bodies built without
+    /// the request at hand (`ApiError::error_response`).
+    pub static CURRENT_REQUEST_ID: String;
+}
+
+/// The id of the request being answered, if any.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 /// The middleware (`actix_web::middleware::from_fn(harden)`), inside
 /// `TracingLogger` so that the request id exists.
 pub async fn harden(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse, Error> {
@@ -37,7 +48,12 @@ pub async fn harden(req: ServiceRequest, next: Next<impl MessageBody + 'static>)
     let path = req.path().to_string();
     // Handlers, extractors and the 404 fallback all answer with a response;
     // an `Err` would only come from a middleware inside this one (there is none).
-    let mut res = next.call(req).await?.map_into_boxed_body();
+    let call = next.call(req);
+    let res = match request_id.clone() {
+        Some(id) => CURRENT_REQUEST_ID.scope(id, call).await,
+        None => call.await,
+    };
+    let mut res = res?.map_into_boxed_body();
     if res.status() == StatusCode::INTERNAL_SERVER_ERROR {
         res = generic_500(res, &path, request_id.clone()).await;
     }

@@ -837,3 +837,24 @@ async fn no_secret_token_or_password_appears_in_the_log_of_a_walk() {
 fn line_with<'a>(log: &'a str, needle: &str) -> &'a str {
     log.lines().find(|l| l.contains(needle)).unwrap_or("")
 }
+
+/// Every API error body names the request (as its `X-Request-Id` header
+/// does), whoever refused it: the guard, an extractor or a handler.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_body_carries_the_request_id() {
+    let app = spawn().await;
+    let office = app.login("office").await;
+    let client = client_from("127.0.0.1");
+    let cases = [
+        (client.get(app.url("/api/v1/cases/999999")).bearer_auth(&office), 404),
+        (client.get(app.url("/api/v1/cases")), 401),
+        (client.post(app.url("/api/v1/auth/login")).header("content-type", "application/json").body("{not json"), 400),
+        (client.get(app.url("/api/v1/no-such-route")), 404),
+    ];
+    for (req, status) in cases {
+        let a = Answer::of(req.send().await.unwrap()).await;
+        assert_eq!(a.status.as_u16(), status, "{}", a.text);
+        let id = a.header("x-request-id").expect("request id").to_string();
+        assert_eq!(a.body["request_id"], id.as_str(), "{}", a.text);
+    }
+}
