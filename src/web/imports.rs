@@ -57,10 +57,16 @@ async fn show(
         .collect();
     let notice = report.as_ref().map(|r| match r.outcome.as_str() {
         "checked" if r.error_count == 0 => "校验通过：文件中的数据均可导入。".to_string(),
-        "checked" => format!("校验完成：{} 处错误，请修改后再导入。", r.error_count),
         "applied" if r.error_count == 0 => "导入完成。".to_string(),
         "applied" => format!("已导入无误的行；{} 处错误的行未导入。", r.error_count),
         _ => String::new(),
+    });
+    // A check that found problems is a warning, not a success.
+    let error = error.or_else(|| {
+        report
+            .as_ref()
+            .filter(|r| r.outcome == "checked" && r.error_count > 0)
+            .map(|r| format!("校验完成：{} 处错误，请修改后再导入。", r.error_count))
     });
     let ctx = json!({
         "report": report, "imports": list, "departments": producing,

@@ -222,3 +222,47 @@ async fn the_api_documentation_runs_under_the_content_security_policy() {
     b.screenshot(&shot("api-docs")).await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_checks_then_imports_a_file_by_clicking() {
+    let app = spawn().await;
+    let driver = Driver::start().await;
+    let b = Browser::open(&driver).await;
+    let files = TempDir(std::env::temp_dir().join(format!("browser-import-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&files.0).unwrap();
+    let header = "统一社会信用代码,主体名称,信息类型,信息名称,失信程度,决定书文号,决定日期\n";
+    let good =
+        "91350100M000100Y43,泉城示例建材有限公司,行政处罚,夜间施工噪声超标,一般,济环罚〔2026〕601号,2026-09-10\n";
+    let bad = "91350100M000100Y44,泉城示例建材有限公司,行政处罚,未验收即投产,一般,济环罚〔2026〕602号,2099-01-01\n";
+    let with_bad = files.0.join("环境处罚.csv");
+    std::fs::write(&with_bad, format!("{header}{good}{bad}")).unwrap();
+    let fixed = files.0.join("环境处罚-改.csv");
+    std::fs::write(&fixed, format!("{header}{good}")).unwrap();
+
+    sign_in(&b, &app, "sthj", "/cases").await;
+    b.click(&b.find_with_text("nav a", "批量导入").await).await;
+    b.wait_path("/imports").await;
+    // Checked: the two problems of row 3 are listed.
+    b.type_into(&b.find("#i-file").await, &with_bad.display().to_string()).await;
+    b.click(&b.find_with_text("#import-form button", "上传").await).await;
+    b.wait_text("校验结果").await;
+    let rows = b.texts("#import-errors tbody tr").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.contains('3')), "{rows:?}");
+    assert!(
+        rows.iter().any(|r| r.contains("统一社会信用代码")) && rows.iter().any(|r| r.contains("决定日期")),
+        "{rows:?}"
+    );
+    b.screenshot(&shot("officer-import-check")).await;
+    // The corrected file, imported.
+    b.type_into(&b.find("#i-file").await, &fixed.display().to_string()).await;
+    b.click(&b.find("#import-form input[name=mode][value=apply]").await).await;
+    b.click(&b.find_with_text("#import-form button", "上传").await).await;
+    b.wait_text("导入完成").await;
+    assert_eq!(b.text(&b.find("#created").await).await.trim(), "1");
+    b.screenshot(&shot("officer-import")).await;
+    let sthj = app.login("sthj").await;
+    let list = app.get("/api/v1/records?per_page=100", &sthj).await.ok();
+    assert!(list["items"].as_array().unwrap().iter().any(|r| r["document_no"] == "济环罚〔2026〕601号"));
+    b.close().await;
+}
