@@ -156,9 +156,21 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     let n = num(args, "--cases", 300);
     let conc = num(args, "--concurrency", 8) as usize;
     let (mut state, dir) = state_for(args).await?;
-    state.db.set_metric_callback(|_| {
-        STATEMENTS.fetch_add(1, Ordering::Relaxed);
-    });
+    // `--trace` prints every statement (use with a few cases).
+    let trace = args.iter().any(|a| a == "--trace");
+    let count = move |pool: &'static str| {
+        move |info: &sea_orm::metric::Info<'_>| {
+            STATEMENTS.fetch_add(1, Ordering::Relaxed);
+            if trace {
+                let sql: String = info.statement.sql.chars().take(150).collect();
+                println!("  [{pool}] {sql}");
+            }
+        }
+    };
+    state.db.set_metric_callback(count("db"));
+    // Reads on their own pool (SQLite) count too; on PostgreSQL `read` is a
+    // second handle on the same pool, each statement runs through one of them.
+    state.read.set_metric_callback(count("read"));
     let db = state.db.clone();
     let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
     let dept = ids(&db, "SELECT id FROM departments WHERE code = 'STHJ'").await?[0];
@@ -271,6 +283,9 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
         .await
     };
     let p = post.clone();
+    if trace {
+        println!("-- accept, then verify:");
+    }
     let rss_before = rss_mib();
     let sampler = PeakRss::start();
     let s0 = STATEMENTS.load(Ordering::Relaxed);
@@ -279,6 +294,9 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     })
     .await;
     let s1 = STATEMENTS.load(Ordering::Relaxed);
+    if trace {
+        println!("-- verify:");
+    }
     let p = post.clone();
     let (verified, t_verify) = run(accepted.clone(), conc, move |id| {
         p(

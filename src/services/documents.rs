@@ -195,16 +195,16 @@ pub async fn of_case<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<Vec<
 
 /// The documents of a case the caller may see.
 pub async fn list(state: &AppState, user: &AuthUser, case_id: i64) -> ApiResult<Vec<DocumentView>> {
-    find_in_scope(&state.db, user, case_id).await?;
-    of_case(&state.db, case_id).await
+    find_in_scope(&state.read, user, case_id).await?;
+    of_case(&state.read, case_id).await
 }
 
 /// A document's PDF, if the caller may see its case: (file name, bytes).
 pub async fn download(state: &AppState, user: &AuthUser, case_id: i64, id: i64) -> ApiResult<(String, Vec<u8>)> {
-    find_in_scope(&state.db, user, case_id).await?;
+    find_in_scope(&state.read, user, case_id).await?;
     let d = document::Entity::find_by_id(id)
         .filter(document::Column::CaseId.eq(case_id))
-        .one(&state.db)
+        .one(&state.read)
         .await?
         .ok_or_else(|| ApiError::not_found("文书"))?;
     let bytes = blobs::get(&state.settings.data_dir, &d.sha256).await?;
@@ -238,7 +238,7 @@ pub async fn verify_file(state: &AppState, bytes: &[u8]) -> ApiResult<Verificati
     let d = document::Entity::find()
         .filter(document::Column::Sha256.eq(sha))
         .order_by_asc(document::Column::Id)
-        .one(&state.db)
+        .one(&state.read)
         .await?
         .ok_or_else(|| ApiError::not_found("文书"))?;
     verify(state, &d.number, &d.verify_code).await
@@ -253,12 +253,12 @@ pub async fn verify(state: &AppState, number: &str, code: &str) -> ApiResult<Ver
     }
     let d = document::Entity::find()
         .filter(document::Column::Number.eq(number))
-        .one(&state.db)
+        .one(&state.read)
         .await?
         .filter(|d| d.verify_code == code)
         .ok_or_else(|| ApiError::not_found("文书"))?;
-    let c = case::Entity::find_by_id(d.case_id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("文书"))?;
-    let subject = entity::subject::Entity::find_by_id(c.subject_id).one(&state.db).await?;
+    let c = case::Entity::find_by_id(d.case_id).one(&state.read).await?.ok_or_else(|| ApiError::not_found("文书"))?;
+    let subject = entity::subject::Entity::find_by_id(c.subject_id).one(&state.read).await?;
     let addressee = match subject {
         Some(s) if s.kind == entity::types::SubjectKind::NaturalPerson => {
             let mut chars = s.name.chars();

@@ -110,17 +110,17 @@ pub async fn list(
     if unread_only {
         q = q.filter(message::Column::ReadAt.is_null());
     }
-    let total = q.clone().count(&state.db).await?;
+    let total = q.clone().count(&state.read).await?;
     let items = q
         .order_by_desc(message::Column::Id)
         .offset((page - 1) * per_page)
         .limit(per_page)
-        .all(&state.db)
+        .all(&state.read)
         .await?
         .into_iter()
         .map(MessageView::from)
         .collect();
-    Ok(MessagePage { items, total, unread: unread_count(&state.db, user.id).await?, page, per_page })
+    Ok(MessagePage { items, total, unread: unread_count(&state.read, user.id).await?, page, per_page })
 }
 
 /// Marks one of the caller's messages read (404 for anyone else's).

@@ -209,8 +209,8 @@ pub async fn list_contestable<C: ConnectionTrait>(
 }
 
 pub async fn get(state: &AppState, user: &AuthUser, id: i64) -> ApiResult<CaseView> {
-    let c = find_in_scope(&state.db, user, id).await?;
-    build(state, &state.db, Some(user), c).await
+    let c = find_in_scope(&state.read, user, id).await?;
+    build(state, &state.read, Some(user), c).await
 }
 
 /// The full view. With `viewer` the available actions are the viewer's.
@@ -479,33 +479,33 @@ pub async fn list(
 ) -> ApiResult<(Vec<CaseSummary>, u64)> {
     let sort = f.sort;
     let q = filtered(user, f);
-    let total = q.clone().count(&state.db).await?;
+    let total = q.clone().count(&state.read).await?;
     let q = match sort {
         CaseSort::DueFirst => q.order_by_asc(case::Column::DueAt).order_by_asc(case::Column::Id),
         CaseSort::Oldest => q.order_by_asc(case::Column::Id),
         CaseSort::Newest => q.order_by_desc(case::Column::Id),
     };
-    let rows = q.limit(per_page).offset((page - 1) * per_page).all(&state.db).await?;
+    let rows = q.limit(per_page).offset((page - 1) * per_page).all(&state.read).await?;
     let subject_ids: Vec<i64> = rows.iter().map(|c| c.subject_id).collect();
     let dept_ids: Vec<i64> = rows.iter().map(|c| c.department_id).collect();
     let subjects: HashMap<i64, String> = subject::Entity::find()
         .filter(subject::Column::Id.is_in(subject_ids))
-        .all(&state.db)
+        .all(&state.read)
         .await?
         .into_iter()
         .map(|s| (s.id, s.name))
         .collect();
     let depts: HashMap<i64, String> = department::Entity::find()
         .filter(department::Column::Id.is_in(dept_ids))
-        .all(&state.db)
+        .all(&state.read)
         .await?
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
-    let urged_by = last_urgers(&state.db, &rows).await?;
+    let urged_by = last_urgers(&state.read, &rows).await?;
     let mut out = Vec::with_capacity(rows.len());
     for c in rows {
-        let title = match state.workflows.pinned(&state.db, &c.workflow_hash).await?.state(&c.state) {
+        let title = match state.workflows.pinned(&state.read, &c.workflow_hash).await?.state(&c.state) {
             Some(s) => s.title.clone(),
             None => String::new(),
         };
