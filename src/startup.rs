@@ -99,6 +99,7 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
 /// and the calendar, and seeds demo data when asked.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
     crate::install_tls_provider();
+    crate::auth::return_large_allocations();
     let workflows = load_workflows(settings.workflows_dir.as_deref())?;
     let templates = Templates::load(settings.templates_dir.as_deref())?;
     settings.publication.validate().map_err(|e| anyhow::anyhow!("publication rules: {e}"))?;
