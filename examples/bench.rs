@@ -1,14 +1,19 @@
 //! Benchmarks that print their figures (not timed tests).
 //!
 //!   cargo run --release --example bench -- transitions [--db URL] [--cases N] [--concurrency C]
-//!   cargo run --release --example bench -- tick [--db URL] [--records N] [--open-cases N] [--due N]
+//!   cargo run --release --example bench -- tick [--db URL] [--records N] [--open-cases N] [--due N] [--provisional]
+//!   cargo run --release --example bench -- reads [--db URL] [--open-cases N] [--requests N] [--concurrency C]
+//!   cargo run --example bench -- memory   (runs the built server binary: `cargo build` first)
 //!   cargo run --release --example bench -- pages [--db URL] [--open-cases N] [--requests N]
 //!   cargo run --release --example bench -- export [--db URL] [--cases N]
 //!   cargo run --release --example bench -- import [--db URL] [--rows N]
 //!
 //! Without --db a fresh SQLite file in a temporary directory is used. A
 //! PostgreSQL URL must name an empty database (e.g. create one with
-//! `createdb -h 127.0.0.1 -U postgres bench`).
+//! `createdb -h 127.0.0.1 -U postgres bench`). A loopback PostgreSQL URL
+//! without `sslmode` gets `sslmode=disable` (TLS to the same host costs a
+//! quarter to two fifths of the throughput); `--sslmode prefer` measures
+//! the client default. The mode used is printed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +44,10 @@ fn num(args: &[String], name: &str, default: u64) -> u64 {
 async fn state_for(args: &[String]) -> anyhow::Result<(credit_repair::state::AppState, std::path::PathBuf)> {
     let dir = std::env::temp_dir().join(format!("credit-repair-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
-    let url = arg(args, "--db").unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()));
+    let url = match arg(args, "--db") {
+        Some(url) => postgres_url(&url, arg(args, "--sslmode").as_deref()),
+        None => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+    };
     let settings = Settings {
         database_url: url,
         data_dir: dir.clone(),
@@ -50,6 +58,25 @@ async fn state_for(args: &[String]) -> anyhow::Result<(credit_repair::state::App
         ..Settings::default()
     };
     Ok((build_state(settings, Arc::new(SystemClock)).await?, dir))
+}
+
+/// A loopback PostgreSQL URL without an `sslmode` gets `mode` (default
+/// `disable`): the server and the database share the host, TLS only costs.
+fn postgres_url(url: &str, mode: Option<&str>) -> String {
+    if !url.starts_with("postgres") {
+        return url.to_string();
+    }
+    let host = url.split('@').nth(1).unwrap_or("").split(['/', ':', '?']).next().unwrap_or("");
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "");
+    let out = if url.contains("sslmode=") || (!loopback && mode.is_none()) {
+        url.to_string()
+    } else {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}sslmode={}", mode.unwrap_or("disable"))
+    };
+    let shown = out.split("sslmode=").nth(1).map(|m| m.split('&').next().unwrap_or(m)).unwrap_or("prefer (default)");
+    println!("postgres TLS:         sslmode={shown}");
+    out
 }
 
 fn backend_name(db: &sea_orm::DatabaseConnection) -> &'static str {
@@ -68,9 +95,11 @@ async fn main() -> anyhow::Result<()> {
         Some("tick") => tick(&args).await,
         Some("pages") => pages(&args).await,
         Some("export") => export(&args).await,
+        Some("reads") => reads(&args).await,
+        Some("memory") => memory(&args).await,
         Some("import") => import(&args).await,
         _ => {
-            eprintln!("usage: bench transitions|tick|pages|export|import [options]  (see the file header)");
+            eprintln!("usage: bench transitions|tick|reads|memory|pages|export|import [options]  (see the file header)");
             std::process::exit(2);
         }
     }
@@ -129,9 +158,21 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     let n = num(args, "--cases", 300);
     let conc = num(args, "--concurrency", 8) as usize;
     let (mut state, dir) = state_for(args).await?;
-    state.db.set_metric_callback(|_| {
-        STATEMENTS.fetch_add(1, Ordering::Relaxed);
-    });
+    // `--trace` prints every statement (use with a few cases).
+    let trace = args.iter().any(|a| a == "--trace");
+    let count = move |pool: &'static str| {
+        move |info: &sea_orm::metric::Info<'_>| {
+            STATEMENTS.fetch_add(1, Ordering::Relaxed);
+            if trace {
+                let sql: String = info.statement.sql.chars().take(150).collect();
+                println!("  [{pool}] {sql}");
+            }
+        }
+    };
+    state.db.set_metric_callback(count("db"));
+    // Reads on their own pool (SQLite) count too; on PostgreSQL `read` is a
+    // second handle on the same pool, each statement runs through one of them.
+    state.read.set_metric_callback(count("read"));
     let db = state.db.clone();
     let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
     let dept = ids(&db, "SELECT id FROM departments WHERE code = 'STHJ'").await?[0];
@@ -208,20 +249,56 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
         }
     };
     let p = post.clone();
+    let filer = applicant.clone();
     let (cases, t_create) = run(record_ids, conc, move |rid| {
         p(
-            applicant.clone(),
+            filer.clone(),
             "/api/v1/cases".into(),
-            json!({"kind": "objection", "record_id": rid, "reason": "基准测试异议"}),
+            json!({"kind": "objection", "record_id": rid, "grounds": "wrong_content", "reason": "基准测试异议"}),
         )
     })
     .await;
+    // An objection needs its evidence before the credit office may accept it.
+    let (with_evidence, t_upload) = {
+        let (client, base, token) = (client.clone(), base.clone(), applicant.clone());
+        run(cases.clone(), conc, move |id| {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            async move {
+                let pdf = format!("%PDF-1.4\n% evidence for case {id}\n%%EOF\n").into_bytes();
+                let part =
+                    reqwest::multipart::Part::bytes(pdf).file_name("evidence.pdf").mime_str("application/pdf").ok()?;
+                let form = reqwest::multipart::Form::new().text("kind", "evidence").part("file", part);
+                let res = client
+                    .post(format!("{base}/api/v1/cases/{id}/attachments"))
+                    .bearer_auth(token)
+                    .multipart(form)
+                    .send()
+                    .await
+                    .ok()?;
+                if !res.status().is_success() {
+                    eprintln!("/api/v1/cases/{id}/attachments: {}", res.status());
+                    return None;
+                }
+                Some(id)
+            }
+        })
+        .await
+    };
     let p = post.clone();
+    if trace {
+        println!("-- accept, then verify:");
+    }
+    let rss_before = rss_mib();
+    let sampler = PeakRss::start();
     let s0 = STATEMENTS.load(Ordering::Relaxed);
-    let (accepted, t_accept) =
-        run(cases.clone(), conc, move |id| p(office.clone(), format!("/api/v1/cases/{id}/actions/accept"), json!({})))
-            .await;
+    let (accepted, t_accept) = run(with_evidence.clone(), conc, move |id| {
+        p(office.clone(), format!("/api/v1/cases/{id}/actions/accept"), json!({}))
+    })
+    .await;
     let s1 = STATEMENTS.load(Ordering::Relaxed);
+    if trace {
+        println!("-- verify:");
+    }
     let p = post.clone();
     let (verified, t_verify) = run(accepted.clone(), conc, move |id| {
         p(
@@ -232,6 +309,7 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     })
     .await;
     let s2 = STATEMENTS.load(Ordering::Relaxed);
+    let rss_peak = sampler.stop();
     let transitions = accepted.len() + verified.len();
     println!("backend:              {}", backend_name(&db));
     println!("concurrency:          {conc}");
@@ -240,6 +318,12 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
         cases.len(),
         t_create,
         cases.len() as f64 / t_create
+    );
+    println!(
+        "evidence uploaded:    {} in {:.2} s = {:.1} /s",
+        with_evidence.len(),
+        t_upload,
+        with_evidence.len() as f64 / t_upload
     );
     println!(
         "accept transitions:   {} in {:.2} s = {:.1} /s",
@@ -265,6 +349,9 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
         per(s1 - s0, accepted.len()),
         per(s2 - s1, verified.len())
     );
+    println!(
+        "memory (this process):  RSS {rss_before:.1} MiB before the transitions, peak {rss_peak:.1} MiB during them"
+    );
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
@@ -275,6 +362,7 @@ struct OpenCase {
     department_id: i64,
     due: chrono::DateTime<Utc>,
     overdue: bool,
+    provisional: bool,
 }
 
 /// Inserts `n` open objection cases (bulk SQL), the k-th on record
@@ -324,22 +412,24 @@ async fn bulk_open_cases(
             }
             let received = now - Duration::days((k % 40) as i64);
             cases.push_str(&format!(
-                "('BENCH{k:08}', 'objection', '{}', 2, {rid}, {subject}, {}, {user}, '基准', NULL, 'objection', 1, '{hash}', {f}, {}, NULL, {}, {f}, NULL, {rid}, NULL, {}, {}, NULL, {}, {})",
+                "('BENCH{k:08}', 'objection', '{}', 2, {rid}, {subject}, {}, {user}, '基准', NULL, 'objection', 1, '{hash}', {f}, {}, NULL, {}, {}, NULL, {rid}, NULL, {}, {}, NULL, {}, {})",
                 c.state,
                 c.department_id,
                 ts(c.due),
                 if c.overdue { t } else { f },
+                if c.provisional { t } else { f },
                 ts(received),
                 ts(received),
                 ts(received),
                 ts(now)
             ));
             deadlines.push_str(&format!(
-                "((SELECT id FROM cases WHERE case_no = 'BENCH{k:08}'), 'step', '{}', 4, 0, {}, {}, {}, {f}, 'running', NULL, NULL, '[]', NULL, NULL, {})",
+                "((SELECT id FROM cases WHERE case_no = 'BENCH{k:08}'), 'step', '{}', 4, 0, {}, {}, {}, {}, 'running', NULL, NULL, '[]', NULL, NULL, {})",
                 c.state,
                 date(received.date_naive()),
                 date(c.due.date_naive()),
                 ts(c.due),
+                if c.provisional { t } else { f },
                 ts(now)
             ));
         }
@@ -355,6 +445,9 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
     let n_records = num(args, "--records", 1_000_000);
     let n_cases = num(args, "--open-cases", 100_000).min(n_records);
     let n_due = num(args, "--due", 1_000).min(n_cases);
+    // Deadlines counted on a year whose arrangement is not loaded (the
+    // calendar alert's input): every deadline not due is provisional.
+    let provisional = args.iter().any(|a| a == "--provisional");
     let (state, dir) = state_for(args).await?;
     let db = state.db.clone();
     let pg = db.get_database_backend() == DatabaseBackend::Postgres;
@@ -372,6 +465,7 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
         department_id: dept,
         due: if k < n_due { now - Duration::hours(1) } else { now + Duration::days(30) },
         overdue: false,
+        provisional: provisional && k >= n_due,
     })
     .await?;
     if pg {
@@ -393,7 +487,10 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
     let r3 = credit_repair::jobs::tick(&state, &mailer, "bench").await?;
     let d3 = t3.elapsed();
     println!("backend:                 {}", backend_name(&db));
-    println!("data:                    {n_records} records, {n_cases} open cases, {n_due} due");
+    println!(
+        "data:                    {n_records} records, {n_cases} open cases, {n_due} due{}",
+        if provisional { format!(", {} provisional deadlines", n_cases - n_due) } else { String::new() }
+    );
     println!("tick with {n_due} due:      {:>8.1} ms  {:?}", d1.as_secs_f64() * 1000.0, r1);
     println!("next tick:               {:>8.1} ms  {:?}", d2.as_secs_f64() * 1000.0, r2);
     println!("tick with none due:      {:>8.1} ms  {:?}", d3.as_secs_f64() * 1000.0, r3);
@@ -444,6 +541,7 @@ async fn seed_open(state: &credit_repair::state::AppState, n: u64) -> anyhow::Re
             department_id: depts[(k % 3) as usize],
             due,
             overdue: k % 7 == 0,
+            provisional: false,
         }
     })
     .await?;
@@ -488,28 +586,13 @@ async fn export(args: &[String]) -> anyhow::Result<()> {
     println!("cases:                   {n}");
     for format in ["xlsx", "csv"] {
         let before = rss_mib();
-        let peak = Arc::new(std::sync::Mutex::new(before));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let sampler = {
-            let (peak, stop) = (peak.clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let r = rss_mib();
-                    if let Ok(mut p) = peak.lock() {
-                        *p = p.max(r);
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-            })
-        };
+        let sampler = PeakRss::start();
         let t = Instant::now();
         let res = client.get(format!("{base}/api/v1/cases/export?format={format}")).bearer_auth(&token).send().await?;
         anyhow::ensure!(res.status() == 200, "export {format}: {}", res.status());
         let bytes = res.bytes().await?;
         let secs = t.elapsed().as_secs_f64();
-        stop.store(true, Ordering::Relaxed);
-        let _ = sampler.join();
-        let peak = *peak.lock().map_err(|_| anyhow::anyhow!("sampler"))?;
+        let peak = sampler.stop();
         println!(
             "export {format:<4}              {secs:>6.2} s  {:>7.1} MiB file  RSS before {before:>6.1} MiB, peak {peak:>6.1} MiB (+{:.1})",
             bytes.len() as f64 / 1024.0 / 1024.0,
@@ -563,6 +646,234 @@ async fn pages(args: &[String]) -> anyhow::Result<()> {
             reps,
             bytes / 1024
         );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+/// Samples this process's resident set every 5 ms until stopped; the server
+/// runs in this process, so this bounds the server's peak from above.
+struct PeakRss {
+    peak: Arc<std::sync::Mutex<f64>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PeakRss {
+    fn start() -> PeakRss {
+        let peak = Arc::new(std::sync::Mutex::new(rss_mib()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let (peak, stop) = (peak.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let r = rss_mib();
+                    if let Ok(mut p) = peak.lock() {
+                        *p = p.max(r);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            })
+        };
+        PeakRss { peak, stop, thread: Some(thread) }
+    }
+
+    fn stop(mut self) -> f64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.peak.lock().map(|p| *p).unwrap_or(0.0)
+    }
+}
+
+async fn api_login(client: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
+    let v: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(v["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("login {user}: {v}"))?.to_string())
+}
+
+/// `total` GETs with `conc` in flight; `path(i)` names the i-th. Returns
+/// (requests per second, median ms, p99 ms).
+async fn get_rate(
+    client: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    conc: usize,
+    total: usize,
+    path: Arc<dyn Fn(usize) -> String + Send + Sync>,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let (client, base, token, path, next) =
+            (client.clone(), base.to_string(), token.map(str::to_string), path.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ms = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let t = Instant::now();
+                let mut req = client.get(format!("{base}{}", path(i)));
+                if let Some(tok) = &token {
+                    req = req.bearer_auth(tok);
+                }
+                let res = req.send().await?;
+                anyhow::ensure!(res.status() == 200, "{}: {}", path(i), res.status());
+                res.bytes().await?;
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            anyhow::Ok(ms)
+        }));
+    }
+    let mut ms = Vec::with_capacity(total);
+    for t in tasks {
+        ms.extend(t.await??);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    Ok((total as f64 / secs, pct(0.5), pct(0.99)))
+}
+
+/// Read throughput at `--concurrency` connections: GET /healthz, GET
+/// /api/v1/cases/{id}, and GET case again while another task keeps
+/// committing short write transactions (20 ms each) on the server's writer
+/// connection: does a read wait for an unrelated write?
+async fn reads(args: &[String]) -> anyhow::Result<()> {
+    let n = num(args, "--open-cases", 1_000);
+    let total = num(args, "--requests", 4_000) as usize;
+    let conc = num(args, "--concurrency", 8) as usize;
+    let (state, dir) = state_for(args).await?;
+    seed_open(&state, n).await?;
+    let case_ids = Arc::new(ids(&state.db, "SELECT id FROM cases ORDER BY id").await?);
+    let app = Application::build(state.clone(), "127.0.0.1", 0)?;
+    let base = format!("http://127.0.0.1:{}", app.port);
+    tokio::spawn(app.server);
+    credit_repair::install_tls_provider();
+    let client = reqwest::Client::new();
+    let token = api_login(&client, &base, "office").await?;
+    let case_path: Arc<dyn Fn(usize) -> String + Send + Sync> = {
+        let case_ids = case_ids.clone();
+        Arc::new(move |i| format!("/api/v1/cases/{}", case_ids[(i * 7919) % case_ids.len()]))
+    };
+    // Warm-up.
+    get_rate(&client, &base, Some(&token), conc, 200, case_path.clone()).await?;
+    let health = get_rate(&client, &base, None, conc, total, Arc::new(|_| "/healthz".to_string())).await?;
+    let case = get_rate(&client, &base, Some(&token), conc, total, case_path.clone()).await?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (state.db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let txn = sea_orm::TransactionTrait::begin(&db).await?;
+                txn.execute_unprepared("UPDATE records SET version = version WHERE id = (SELECT MIN(id) FROM records)")
+                    .await?;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                txn.commit().await?;
+                n += 1;
+            }
+            anyhow::Ok(n)
+        })
+    };
+    let busy = get_rate(&client, &base, Some(&token), conc, total, case_path).await?;
+    stop.store(true, Ordering::Relaxed);
+    let writes = writer.await??;
+    println!("backend:                 {}", backend_name(&state.db));
+    println!("open cases:              {n}; {total} requests per figure, {conc} connections");
+    let show = |label: &str, (rate, p50, p99): (f64, f64, f64)| {
+        println!("{label:<44} {rate:>8.0} req/s  median {p50:>6.2} ms  p99 {p99:>7.2} ms")
+    };
+    show("GET /healthz", health);
+    show("GET /api/v1/cases/{id}", case);
+    show("GET /api/v1/cases/{id}, writer busy (20 ms txns)", busy);
+    println!("GET case / healthz:      {:.2}", case.0 / health.0);
+    println!("writer transactions:     {writes} during the busy run");
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+/// The resident set (VmRSS) and its peak (VmHWM) of process `pid`, in MiB.
+fn rss_of(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Memory of the real server binary (next to this example: `cargo build`
+/// first, or `--bin PATH`): started twice on one SQLite data directory (the
+/// first start seeds the demo data), idle, then after 8 concurrent logins.
+async fn memory(args: &[String]) -> anyhow::Result<()> {
+    let bin = match arg(args, "--bin") {
+        Some(b) => std::path::PathBuf::from(b),
+        None => std::env::current_exe()?
+            .parent()
+            .and_then(|p| p.parent())
+            .map(|p| p.join("credit-repair"))
+            .ok_or_else(|| anyhow::anyhow!("no server binary"))?,
+    };
+    anyhow::ensure!(bin.exists(), "{} not found: cargo build first, or --bin PATH", bin.display());
+    let dir = std::env::temp_dir().join(format!("credit-repair-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    credit_repair::install_tls_provider();
+    let client = reqwest::Client::new();
+    println!("server:                  {}", bin.display());
+    for label in ["first start (seeds demo)", "second start"] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut child = std::process::Command::new(&bin)
+            .env_remove("DATABASE_URL")
+            .env("DATA_DIR", &dir)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
+            .env("DEMO_PASSWORD", PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let t0 = Instant::now();
+        while client.get(format!("{base}/healthz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+            anyhow::ensure!(t0.elapsed().as_secs() < 300, "server did not start");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let (idle, _) = rss_of(child.id());
+        let users = ["ent_a", "ent_b", "ent_c", "office", "sthj", "yjgl", "scjg", "admin"];
+        let t = Instant::now();
+        let logins: Vec<_> = users
+            .iter()
+            .map(|u| {
+                let (client, base, u) = (client.clone(), base.clone(), u.to_string());
+                tokio::spawn(async move { api_login(&client, &base, &u).await })
+            })
+            .collect();
+        for l in logins {
+            l.await??;
+        }
+        let t_login = t.elapsed().as_secs_f64();
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let (after, peak) = rss_of(child.id());
+        println!(
+            "{label:<25} idle {idle:>6.1} MiB; 8 concurrent logins in {t_login:.2} s; then idle {after:>6.1} MiB (peak {peak:.1} MiB)"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
     }
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
@@ -662,20 +973,7 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
     ];
     for (label, mode, bytes, name) in steps {
         let before = rss_mib();
-        let peak = Arc::new(std::sync::Mutex::new(before));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let sampler = {
-            let (peak, stop) = (peak.clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let r = rss_mib();
-                    if let Ok(mut p) = peak.lock() {
-                        *p = p.max(r);
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-            })
-        };
+        let sampler = PeakRss::start();
         let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string());
         let form = reqwest::multipart::Form::new().text("mode", mode).part("file", part);
         let t = Instant::now();
@@ -683,9 +981,7 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
         let status = res.status();
         let body: Value = res.json().await?;
         let secs = t.elapsed().as_secs_f64();
-        stop.store(true, Ordering::Relaxed);
-        let _ = sampler.join();
-        let peak = *peak.lock().map_err(|_| anyhow::anyhow!("sampler"))?;
+        let peak = sampler.stop();
         anyhow::ensure!(status.is_success(), "{label}: {status} {}", body["message"]);
         println!(
             "{label:<12} {secs:>7.2} s  created {:>6} unchanged {:>6} subjects {:>6} errors {:>3}  RSS before {before:>6.1} MiB, peak {peak:>6.1} MiB (+{:.1})",

@@ -10,9 +10,19 @@ use sha2::{Digest, Sha256};
 use crate::error::ApiError;
 use crate::workflow::Role;
 
+/// Password hashes computed at a time. Each argon2 hash fills a 19 MiB
+/// block array: unbounded, 8 concurrent logins hold 8 × 19 MiB at once.
+/// Two keep both cores busy; further logins wait their turn.
+const CONCURRENT_HASHES: usize = 2;
+
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(CONCURRENT_HASHES));
+
 /// Hashes a password with argon2id (m=19 MiB, t=2, p=1: the OWASP baseline,
-/// which is also the crate's default). Runs on the blocking pool.
+/// which is also the crate's default). Runs on the blocking pool, at most
+/// [`CONCURRENT_HASHES`] at a time.
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    let _permit = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -22,11 +32,37 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
     .await?
 }
 
-/// Verifies a password against a stored PHC string. A malformed hash is a mismatch.
+/// Verifies a password against a stored PHC string. A malformed hash is a
+/// mismatch. At most [`CONCURRENT_HASHES`] at a time, as hashing.
 pub async fn verify_password(password: String, phc: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else { return false };
     tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), phc.as_str()).is_ok())
         .await
         .unwrap_or(false)
+}
+
+/// Makes glibc map large allocations (1 MiB and up) on their own and unmap
+/// them when freed. By default its mmap threshold rises to the size of
+/// the largest block freed so far (up to 32 MiB), so after the first argon2
+/// hash every further 19 MiB block array comes from a thread's arena and
+/// stays resident when freed: a server that seeded or signed in a few
+/// users at once kept 150–300 MB for good. A fixed threshold costs a mapping
+/// and its page faults per hash (well under the hash's own time) and leaves
+/// idle memory where it was before the logins. Call once at start-up.
+pub fn return_large_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        /// `M_MMAP_THRESHOLD` in glibc's `<malloc.h>`.
+        const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
+        unsafe extern "C" {
+            fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+        }
+        // SAFETY: mallopt only changes glibc's allocation policy; it takes
+        // the allocator's own lock and is safe to call at any time.
+        unsafe {
+            mallopt(M_MMAP_THRESHOLD, 1 << 20);
+        }
+    }
 }
 
 /// Password policy for new passwords: at least 10 characters, at most 128,

@@ -22,8 +22,11 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     }
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.acquire_timeout(Duration::from_secs(10)).sqlx_logging(false);
+    // A ping only for a connection idle long enough to have been dropped,
+    // not a round trip at every checkout.
+    opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
     if url.starts_with("sqlite") {
-        // One writer at a time; WAL keeps readers from blocking it.
+        // One writer at a time; WAL keeps readers (the read pool) from blocking it.
         opts.max_connections(1);
     } else {
         opts.max_connections(16).min_connections(1);
@@ -36,6 +39,37 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     }
     Ok(db)
 }
+
+/// Connections to read with. SQLite: a pool of read-only connections
+/// (`PRAGMA query_only`) beside the single writer; in WAL mode a reader
+/// never waits for the writer and sees everything committed when its
+/// statement starts, so a caller's own committed write is visible to its
+/// next read. PostgreSQL (and an in-memory SQLite database, which a second
+/// pool would not share): the writer's pool itself.
+pub async fn connect_read(url: &str, writer: &DatabaseConnection) -> anyhow::Result<DatabaseConnection> {
+    if writer.get_database_backend() != DatabaseBackend::Sqlite
+        || url.contains(":memory:")
+        || url.contains("mode=memory")
+    {
+        return Ok(writer.clone());
+    }
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .max_connections(READERS)
+        .min_connections(1)
+        .map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(false)
+                .pragma("query_only", "ON")
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+        });
+    Ok(Database::connect(opts).await?)
+}
+
+/// Read-only SQLite connections beside the writer.
+const READERS: u32 = 4;
 
 /// Applies pending migrations. On PostgreSQL this holds a session advisory
 /// lock on a dedicated single connection while it runs.
@@ -70,4 +104,11 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Database
     let url = settings.effective_database_url();
     migrate(&url).await?;
     connect(&url).await
+}
+
+/// The writer (after migrating) and the connections to read with.
+pub async fn connect_pools(settings: &Settings) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
+    let db = connect_and_migrate(settings).await?;
+    let read = connect_read(&settings.effective_database_url(), &db).await?;
+    Ok((db, read))
 }

@@ -99,17 +99,19 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
 /// and the calendar, and seeds demo data when asked.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
     crate::install_tls_provider();
+    crate::auth::return_large_allocations();
     let workflows = load_workflows(settings.workflows_dir.as_deref())?;
     let templates = Templates::load(settings.templates_dir.as_deref())?;
     settings.publication.validate().map_err(|e| anyhow::anyhow!("publication rules: {e}"))?;
     settings.documents.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     settings.login_rule().map_err(|e| anyhow::anyhow!("sign-in throttle: {e}"))?;
-    let db = crate::db::connect_and_migrate(&settings).await?;
+    let (db, read) = crate::db::connect_pools(&settings).await?;
     register_workflows(&db, &workflows, clock.now()).await?;
     let calendar = crate::services::calendar::load(&db).await?;
     let jwt = JwtKeys::new(&jwt_secret(&settings)?);
     let state = AppState {
         db,
+        read,
         settings: Arc::new(settings),
         clock,
         jwt,

@@ -86,7 +86,13 @@ impl Workflows {
 
 #[derive(Clone)]
 pub struct AppState {
+    /// Writes, and reads that decide a write (inside its transaction). On
+    /// SQLite the single writer connection.
     pub db: DatabaseConnection,
+    /// Reads that answer a request without writing (GET handlers): on SQLite
+    /// a pool of read-only connections beside the writer (WAL), so reads
+    /// never queue behind writes; on PostgreSQL the same pool as `db`.
+    pub read: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub clock: SharedClock,
     pub jwt: JwtKeys,

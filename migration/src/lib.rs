@@ -14,6 +14,7 @@ mod m20261202_000003_login_throttle;
 mod m20261202_000004_messages;
 mod m20261202_000005_deliveries;
 mod m20261202_000006_imports;
+mod m20261202_000007_deadline_lookup;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_messages::Migration),
             Box::new(m20261202_000005_deliveries::Migration),
             Box::new(m20261202_000006_imports::Migration),
+            Box::new(m20261202_000007_deadline_lookup::Migration),
         ]
     }
 }

@@ -288,5 +288,5 @@ async fn case_deadlines(
     user: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<Vec<DeadlineView>>> {
-    Ok(web::Json(cases::view::deadlines(&state.db, &user, id.into_inner()).await?))
+    Ok(web::Json(cases::view::deadlines(&state.read, &user, id.into_inner()).await?))
 }

@@ -59,7 +59,7 @@ fn precheck<P: Policy>(req: &HttpRequest) -> Result<(web::Data<AppState>, i64), 
 /// The account behind a checked token, read again: a deactivated account or
 /// a changed role takes effect at once.
 async fn authenticate<P: Policy>(state: web::Data<AppState>, sub: i64) -> Result<AuthUser, ApiError> {
-    let user = crate::services::accounts::caller(&state.db, sub)
+    let user = crate::services::accounts::caller(&state.read, sub)
         .await?
         .ok_or_else(|| ApiError::Unauthorized {
             code: "token_invalid", message: "账号不存在或已停用".into()

@@ -48,7 +48,7 @@ pub struct UnreadCount {
 #[utoipa::path(tag = "messages", responses((status = 200, body = UnreadCount), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/me/messages/unread")]
 async fn unread(state: web::Data<AppState>, user: Caller) -> ApiResult<web::Json<UnreadCount>> {
-    Ok(web::Json(UnreadCount { unread: messages::unread_count(&state.db, user.id).await? }))
+    Ok(web::Json(UnreadCount { unread: messages::unread_count(&state.read, user.id).await? }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -60,6 +60,6 @@ pub struct PublicResult {
 #[utoipa::path(tag = "public", params(PublicQuery), responses((status = 200, body = PublicResult), (status = 422, body = ErrorBody)))]
 #[get("/api/v1/public/records")]
 async fn public_records(state: web::Data<AppState>, q: web::Query<PublicQuery>) -> ApiResult<web::Json<PublicResult>> {
-    let items = records::public_query(&state.db, &q.subject).await?;
+    let items = records::public_query(&state.read, &q.subject).await?;
     Ok(web::Json(PublicResult { subject: q.subject.trim().to_uppercase(), items }))
 }

@@ -42,7 +42,7 @@ async fn list_records(
     let q = q.into_inner();
     let (page, per_page) = PageQuery::resolve(q.page, q.per_page)?;
     let subject_id = match &q.subject {
-        Some(code) => match records::find_subject(&state.db, code, false).await? {
+        Some(code) => match records::find_subject(&state.read, code, false).await? {
             Some(s) => Some(s.id),
             None => {
                 return Ok(web::Json(Page { items: vec![], total: 0, page, per_page }));
@@ -52,7 +52,7 @@ async fn list_records(
     };
     let publication_status = publication_status(q.publication_status.as_deref())?;
     let filter = RecordFilter { subject_id, department_id: q.department_id, publication_status };
-    let (items, total) = records::list(&state.db, &user, filter, page, per_page).await?;
+    let (items, total) = records::list(&state.read, &user, filter, page, per_page).await?;
     Ok(web::Json(Page { items, total, page, per_page }))
 }
 
@@ -89,7 +89,7 @@ async fn export_records(
     let q = q.into_inner();
     let format = crate::services::exports::ExportFormat::parse(&q.format)?;
     let subject_id = match &q.subject {
-        Some(code) => Some(records::find_subject(&state.db, code, false).await?.map(|s| s.id).unwrap_or(-1)),
+        Some(code) => Some(records::find_subject(&state.read, code, false).await?.map(|s| s.id).unwrap_or(-1)),
         None => None,
     };
     let publication_status = publication_status(q.publication_status.as_deref())?;
@@ -113,7 +113,7 @@ async fn export_records(
 #[utoipa::path(tag = "records", responses((status = 200, body = RecordView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/v1/records/{id}")]
 async fn get_record(state: web::Data<AppState>, user: Caller, id: web::Path<i64>) -> ApiResult<web::Json<RecordView>> {
-    Ok(web::Json(records::get(&state.db, &user, id.into_inner()).await?))
+    Ok(web::Json(records::get(&state.read, &user, id.into_inner()).await?))
 }
 
 /// What happened to a record: system changes (such as the automatic end of
@@ -125,7 +125,7 @@ async fn record_history(
     user: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<RecordHistory>> {
-    Ok(web::Json(records::history(&state.db, &user, id.into_inner()).await?))
+    Ok(web::Json(records::history(&state.read, &user, id.into_inner()).await?))
 }
 
 /// Withdraws a record whose decision was revoked or changed (Shandong Art. 40):

@@ -37,6 +37,18 @@ pub(super) async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
     // warning_day(due_on) == due_on, so "warning day <= today" is "due_on <= today".
     let due =
         sea_orm::Condition::all().add(deadline::Column::WarnedAt.is_null()).add(deadline::Column::DueOn.lte(today));
+    // Already past due before their warning went out (the server was down):
+    // nobody is warned, the overdue job reports them. They are only marked,
+    // in one statement, without a transaction per deadline.
+    deadline::Entity::update_many()
+        .col_expr(deadline::Column::WarnedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(deadline::Column::Kind.eq(DeadlineKind::Step))
+        .filter(deadline::Column::Status.eq(DeadlineStatus::Running))
+        .filter(due.clone())
+        .filter(deadline::Column::DueAt.lte(now))
+        .exec(&state.db)
+        .await?;
+    let due = due.add(deadline::Column::DueAt.gt(now));
     let mut after = 0;
     loop {
         let rows = running(&state.db, &[DeadlineKind::Step], due.clone(), after).await?;

@@ -18,6 +18,12 @@ pub async fn claim<C: ConnectionTrait>(db: &C, key: &str, worker: &str, now: Dat
     Ok(matches!(res, TryInsertResult::Inserted(_)))
 }
 
+/// Whether `key` is claimed already (by any process).
+pub async fn claimed<C: ConnectionTrait>(db: &C, key: &str) -> anyhow::Result<bool> {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    Ok(job_claim::Entity::find().filter(job_claim::Column::Key.eq(key)).count(db).await? > 0)
+}
+
 /// The local (Asia/Shanghai) date of an instant.
 pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&crate::clock::shanghai()).date_naive()

@@ -6,7 +6,7 @@ use chrono::{Duration, Timelike};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde_json::json;
 
-use super::claims::{claim, local_date};
+use super::claims::{claim, claimed, local_date};
 use crate::services::outbox;
 use crate::state::AppState;
 use entity::types::DeadlineStatus;
@@ -79,28 +79,25 @@ pub async fn daily_digest(state: &AppState, worker: &str) -> anyhow::Result<u32>
 pub async fn provisional_alert(state: &AppState, worker: &str) -> anyhow::Result<u32> {
     let now = state.clock.now();
     let today = local_date(now);
-    let provisional = deadline::Entity::find()
-        .filter(deadline::Column::Status.is_in(DeadlineStatus::OPEN))
-        .filter(deadline::Column::Provisional.eq(true))
-        .all(&state.db)
-        .await?;
-    if provisional.is_empty() {
+    let key = format!("provisional-alert:{today}");
+    // Once a day: after the day's alert (from any replica) a tick reads one row.
+    if claimed(&state.db, &key).await? {
+        return Ok(0);
+    }
+    let (count, years) = provisional_years(&state.db).await?;
+    if count == 0 {
         return Ok(0);
     }
     let cal = state.calendar();
-    let mut years: Vec<i32> = provisional
-        .iter()
-        .flat_map(|d| [chrono::Datelike::year(&d.started_on), chrono::Datelike::year(&d.due_on)])
-        .filter(|y| !cal.is_loaded(*y))
-        .collect();
+    let mut years: Vec<i32> = years.into_iter().filter(|y| !cal.is_loaded(*y)).collect();
     years.sort();
     years.dedup();
     let txn = state.db.begin().await?;
-    if !claim(&txn, &format!("provisional-alert:{today}"), worker, now).await? {
+    if !claim(&txn, &key, worker, now).await? {
         return Ok(0);
     }
     let to = outbox::administrators(&txn).await?;
-    let ctx = json!({"years": years, "count": provisional.len()});
+    let ctx = json!({"years": years, "count": count});
     outbox::queue_mail(
         &txn,
         &state.templates,
@@ -114,4 +111,39 @@ pub async fn provisional_alert(state: &AppState, worker: &str) -> anyhow::Result
     .await?;
     txn.commit().await?;
     Ok(1)
+}
+
+/// The open provisional deadlines: how many, and the years they start or
+/// fall due in (aggregate queries; the rows are not loaded).
+async fn provisional_years<C: sea_orm::ConnectionTrait>(db: &C) -> anyhow::Result<(u64, Vec<i32>)> {
+    use sea_orm::{DatabaseBackend, PaginatorTrait, Statement};
+    let count = deadline::Entity::find()
+        .filter(deadline::Column::Status.is_in(DeadlineStatus::OPEN))
+        .filter(deadline::Column::Provisional.eq(true))
+        .count(db)
+        .await?;
+    if count == 0 {
+        return Ok((0, Vec::new()));
+    }
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "SELECT CAST(EXTRACT(YEAR FROM started_on) AS INTEGER) FROM deadlines \
+             WHERE provisional = $1 AND status IN ($2, $3) \
+             UNION SELECT CAST(EXTRACT(YEAR FROM due_on) AS INTEGER) FROM deadlines \
+             WHERE provisional = $1 AND status IN ($2, $3)"
+        }
+        _ => {
+            "SELECT CAST(substr(started_on, 1, 4) AS INTEGER) FROM deadlines \
+             WHERE provisional = ?1 AND status IN (?2, ?3) \
+             UNION SELECT CAST(substr(due_on, 1, 4) AS INTEGER) FROM deadlines \
+             WHERE provisional = ?1 AND status IN (?2, ?3)"
+        }
+    };
+    let [running, paused] = DeadlineStatus::OPEN.map(|s| s.as_str().to_string());
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [true.into(), running.into(), paused.into()]))
+        .await?;
+    let years = rows.iter().map(|r| r.try_get_by_index::<i32>(0)).collect::<Result<Vec<_>, _>>()?;
+    Ok((count, years))
 }

@@ -5,7 +5,6 @@
 //! with the number and the verification code printed on them.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 use serde_json::Value;
@@ -18,7 +17,7 @@ use crate::services::blobs;
 use crate::services::cases::find_in_scope;
 use crate::services::outbox::MailFile;
 use crate::state::AppState;
-use entity::{case, document, document_sequence};
+use entity::{case, document};
 
 /// A document just issued.
 #[derive(Debug, Clone)]
@@ -48,22 +47,23 @@ pub fn file_name(title: &str, number: &str) -> String {
 /// transaction: the row lock held until commit makes numbers gap-free (a
 /// rolled-back decision gives its number back) and unique across replicas.
 async fn next_seq<C: ConnectionTrait>(db: &C, prefix: &str, year: i32) -> ApiResult<i32> {
-    let fresh = document_sequence::ActiveModel { prefix: Set(prefix.to_string()), year: Set(year), last: Set(0) };
-    document_sequence::Entity::insert(fresh)
-        .on_conflict_do_nothing_on([document_sequence::Column::Prefix, document_sequence::Column::Year])
-        .exec(db)
-        .await?;
-    document_sequence::Entity::update_many()
-        .col_expr(document_sequence::Column::Last, Expr::col(document_sequence::Column::Last).add(1))
-        .filter(document_sequence::Column::Prefix.eq(prefix))
-        .filter(document_sequence::Column::Year.eq(year))
-        .exec(db)
-        .await?;
-    let row = document_sequence::Entity::find_by_id((prefix.to_string(), year))
-        .one(db)
+    // One statement: the year's first number, or the next one.
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            r#"INSERT INTO document_sequences (prefix, year, "last") VALUES ($1, $2, 1)
+               ON CONFLICT (prefix, year) DO UPDATE SET "last" = document_sequences."last" + 1 RETURNING "last""#
+        }
+        _ => {
+            r#"INSERT INTO document_sequences (prefix, year, "last") VALUES (?, ?, 1)
+               ON CONFLICT (prefix, year) DO UPDATE SET "last" = document_sequences."last" + 1 RETURNING "last""#
+        }
+    };
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, [prefix.into(), year.into()]))
         .await?
         .ok_or_else(|| anyhow::anyhow!("document sequence {prefix} {year} missing"))?;
-    Ok(row.last)
+    Ok(row.try_get_by_index::<i32>(0)?)
 }
 
 /// A short code printed on the document; with the number it proves the
@@ -195,16 +195,16 @@ pub async fn of_case<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<Vec<
 
 /// The documents of a case the caller may see.
 pub async fn list(state: &AppState, user: &AuthUser, case_id: i64) -> ApiResult<Vec<DocumentView>> {
-    find_in_scope(&state.db, user, case_id).await?;
-    of_case(&state.db, case_id).await
+    find_in_scope(&state.read, user, case_id).await?;
+    of_case(&state.read, case_id).await
 }
 
 /// A document's PDF, if the caller may see its case: (file name, bytes).
 pub async fn download(state: &AppState, user: &AuthUser, case_id: i64, id: i64) -> ApiResult<(String, Vec<u8>)> {
-    find_in_scope(&state.db, user, case_id).await?;
+    find_in_scope(&state.read, user, case_id).await?;
     let d = document::Entity::find_by_id(id)
         .filter(document::Column::CaseId.eq(case_id))
-        .one(&state.db)
+        .one(&state.read)
         .await?
         .ok_or_else(|| ApiError::not_found("文书"))?;
     let bytes = blobs::get(&state.settings.data_dir, &d.sha256).await?;
@@ -238,7 +238,7 @@ pub async fn verify_file(state: &AppState, bytes: &[u8]) -> ApiResult<Verificati
     let d = document::Entity::find()
         .filter(document::Column::Sha256.eq(sha))
         .order_by_asc(document::Column::Id)
-        .one(&state.db)
+        .one(&state.read)
         .await?
         .ok_or_else(|| ApiError::not_found("文书"))?;
     verify(state, &d.number, &d.verify_code).await
@@ -253,12 +253,12 @@ pub async fn verify(state: &AppState, number: &str, code: &str) -> ApiResult<Ver
     }
     let d = document::Entity::find()
         .filter(document::Column::Number.eq(number))
-        .one(&state.db)
+        .one(&state.read)
         .await?
         .filter(|d| d.verify_code == code)
         .ok_or_else(|| ApiError::not_found("文书"))?;
-    let c = case::Entity::find_by_id(d.case_id).one(&state.db).await?.ok_or_else(|| ApiError::not_found("文书"))?;
-    let subject = entity::subject::Entity::find_by_id(c.subject_id).one(&state.db).await?;
+    let c = case::Entity::find_by_id(d.case_id).one(&state.read).await?.ok_or_else(|| ApiError::not_found("文书"))?;
+    let subject = entity::subject::Entity::find_by_id(c.subject_id).one(&state.read).await?;
     let addressee = match subject {
         Some(s) if s.kind == entity::types::SubjectKind::NaturalPerson => {
             let mut chars = s.name.chars();

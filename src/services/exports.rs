@@ -181,7 +181,7 @@ fn file_name(base: &str, now: DateTime<Utc>, format: ExportFormat) -> String {
 }
 
 async fn department_names(state: &AppState) -> ApiResult<HashMap<i64, String>> {
-    Ok(department::Entity::find().all(&state.db).await?.into_iter().map(|d| (d.id, d.name)).collect())
+    Ok(department::Entity::find().all(&state.read).await?.into_iter().map(|d| (d.id, d.name)).collect())
 }
 
 /// The cases `f` selects in the caller's scope (the list's filter), oldest first.
@@ -215,14 +215,14 @@ pub async fn cases(
             .filter(entity::case::Column::Id.gt(after))
             .order_by_asc(entity::case::Column::Id)
             .limit(BATCH)
-            .all(&state.db)
+            .all(&state.read)
             .await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
         let subject_ids: Vec<i64> = rows.iter().map(|c| c.subject_id).collect();
         let subjects: HashMap<i64, (String, String)> = subject::Entity::find()
             .filter(subject::Column::Id.is_in(subject_ids))
-            .all(&state.db)
+            .all(&state.read)
             .await?
             .into_iter()
             .map(|s| (s.id, (s.name, s.code)))
@@ -230,8 +230,12 @@ pub async fn cases(
         for c in &rows {
             let key = (c.workflow_hash.clone(), c.state.clone());
             if !titles.contains_key(&key) {
-                let t =
-                    state.workflows.pinned(&state.db, &c.workflow_hash).await?.state(&c.state).map(|s| s.title.clone());
+                let t = state
+                    .workflows
+                    .pinned(&state.read, &c.workflow_hash)
+                    .await?
+                    .state(&c.state)
+                    .map(|s| s.title.clone());
                 titles.insert(key.clone(), t.unwrap_or_else(|| c.state.clone()));
             }
             let (name, code) = subjects.get(&c.subject_id).cloned().unwrap_or_default();
@@ -285,7 +289,7 @@ pub async fn records(
     let mut w = TableWriter::new(format, "信用信息", "信用信息清单", filter_text, now, &headers)?;
     let mut page = 1;
     loop {
-        let (items, _) = records::list(&state.db, user, f.clone(), page, BATCH).await?;
+        let (items, _) = records::list(&state.read, user, f.clone(), page, BATCH).await?;
         for r in &items {
             let status = match r.publication_status {
                 entity::types::PublicationStatus::Published => "公示中",
@@ -336,11 +340,11 @@ pub async fn statistics(
         days: Vec<u32>,
     }
     let mut rows: std::collections::BTreeMap<(i64, &'static str), Row> = Default::default();
-    for (d, k, n, _) in open_counts(&state.db, sea_orm::Condition::all()).await? {
+    for (d, k, n, _) in open_counts(&state.read, sea_orm::Condition::all()).await? {
         rows.entry((d, k.as_str())).or_default().open += n;
     }
     let overdue = sea_orm::Condition::all().add(entity::case::Column::Overdue.eq(true));
-    for (d, k, n, _) in open_counts(&state.db, overdue).await? {
+    for (d, k, n, _) in open_counts(&state.read, overdue).await? {
         rows.entry((d, k.as_str())).or_default().overdue += n;
     }
     for c in closed_cases(state, from, to).await? {

@@ -33,23 +33,41 @@ pub async fn deliver<C: ConnectionTrait>(
     if users.is_empty() {
         return Ok(());
     }
-    let rows = users.iter().map(|(id, _)| message::ActiveModel {
-        user_id: Set(*id),
-        case_id: Set(case_id),
-        template: Set(template.to_string()),
-        subject: Set(subject.to_string()),
-        body: Set(body.trim().to_string()),
-        link: Set(link.clone()),
-        dedupe_key: Set(dedupe_key.map(str::to_string)),
-        created_at: Set(now),
-        read_at: Set(None),
-        ..Default::default()
-    });
+    let rows = rows(users, case_id, template, subject, body, link, dedupe_key, now);
     message::Entity::insert_many(rows)
         .on_conflict_do_nothing_on([message::Column::DedupeKey, message::Column::UserId])
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The message rows [`deliver`] inserts.
+#[allow(clippy::too_many_arguments)]
+pub fn rows(
+    users: &[(i64, Option<String>)],
+    case_id: Option<i64>,
+    template: &str,
+    subject: &str,
+    body: &str,
+    link: Option<String>,
+    dedupe_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<message::ActiveModel> {
+    users
+        .iter()
+        .map(|(id, _)| message::ActiveModel {
+            user_id: Set(*id),
+            case_id: Set(case_id),
+            template: Set(template.to_string()),
+            subject: Set(subject.to_string()),
+            body: Set(body.trim().to_string()),
+            link: Set(link.clone()),
+            dedupe_key: Set(dedupe_key.map(str::to_string)),
+            created_at: Set(now),
+            read_at: Set(None),
+            ..Default::default()
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,17 +128,17 @@ pub async fn list(
     if unread_only {
         q = q.filter(message::Column::ReadAt.is_null());
     }
-    let total = q.clone().count(&state.db).await?;
+    let total = q.clone().count(&state.read).await?;
     let items = q
         .order_by_desc(message::Column::Id)
         .offset((page - 1) * per_page)
         .limit(per_page)
-        .all(&state.db)
+        .all(&state.read)
         .await?
         .into_iter()
         .map(MessageView::from)
         .collect();
-    Ok(MessagePage { items, total, unread: unread_count(&state.db, user.id).await?, page, per_page })
+    Ok(MessagePage { items, total, unread: unread_count(&state.read, user.id).await?, page, per_page })
 }
 
 /// Marks one of the caller's messages read (404 for anyone else's).

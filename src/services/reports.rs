@@ -187,7 +187,7 @@ pub struct ClosedCase {
 
 /// Every case closed in the period, judged: the one place timeliness is decided.
 pub async fn closed_cases(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<Vec<ClosedCase>> {
-    let db = &state.db;
+    let db = &state.read;
     /// (id, kind, closed at, state, workflow hash, received at, routed at, department).
     type Closed = (i64, CaseKind, Option<DateTime<Utc>>, String, String, DateTime<Utc>, Option<DateTime<Utc>>, i64);
     let closed: Vec<Closed> = case::Entity::find()
@@ -287,7 +287,7 @@ async fn timeliness(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) ->
 }
 
 pub async fn overview(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<Overview> {
-    let db = &state.db;
+    let db = &state.read;
     let now = state.clock.now();
     let names = department_names(db).await?;
     let mut load: BTreeMap<i64, DepartmentLoad> = BTreeMap::new();
@@ -410,7 +410,7 @@ async fn weekly_counts<C: ConnectionTrait>(
 /// cases by department and kind; the ten longest-overdue cases; timeliness
 /// for the period; filings and closures in each of the last eight weeks.
 pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<Dashboard> {
-    let db = &state.db;
+    let db = &state.read;
     let now = state.clock.now();
     let today = state.clock.today();
     let (pfrom, pto, start, end) = period(today, from, to)?;

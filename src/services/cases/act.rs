@@ -6,14 +6,16 @@
 //! everything back.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use serde_json::json;
 
 use super::deadlines::Clocks;
 use super::effects::{self, Ctx};
 use super::input::ActionRequest;
-use super::{audit, facts, find_in_scope, now_micros, view};
+use super::notice::Parties;
+use super::{audit, facts, now_micros, scope, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -35,10 +37,13 @@ pub async fn act(
     req: ActionRequest,
 ) -> ApiResult<view::CaseView> {
     let txn = state.db.begin().await?;
-    let c = transition_in(state, &txn, Some(user), user.role, case_id, action, req).await?;
+    let (c, held) = transition(state, &txn, Some(user), user.role, case_id, action, req, true).await?;
+    let held = held.ok_or_else(|| anyhow::anyhow!("the transition kept nothing for its view"))?;
+    // The response from what the transaction holds, on its connection.
+    let view = view::from_held(state, &txn, Some(user), c, held).await?;
     txn.commit().await?;
-    crate::metrics::transition(&c.workflow_id, action);
-    view::build(state, &state.db, Some(user), c).await
+    crate::metrics::transition(&view.workflow_id, action);
+    Ok(view)
 }
 
 /// The system takes an action (a deadline job). Returns false when the action
@@ -68,18 +73,53 @@ pub async fn transition_in(
     action: &str,
     req: ActionRequest,
 ) -> ApiResult<case::Model> {
+    Ok(transition(state, txn, user, role, case_id, action, req, false).await?.0)
+}
+
+/// The case (in `user`'s scope, when a user acts) with its record, in one query.
+async fn case_with_record(
+    txn: &DatabaseTransaction,
+    user: Option<&AuthUser>,
+    case_id: i64,
+) -> ApiResult<(case::Model, record::Model)> {
+    let to_record: sea_orm::RelationDef =
+        case::Entity::belongs_to(record::Entity).from(case::Column::RecordId).to(record::Column::Id).into();
+    let mut q = case::Entity::find_by_id(case_id);
+    if let Some(u) = user {
+        q = q.filter(scope(u));
+    }
+    let (c, rec) = q
+        .select_also(record::Entity)
+        .join(JoinType::InnerJoin, to_record)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    Ok((c, rec.ok_or_else(|| ApiError::not_found("信用信息"))?))
+}
+
+/// The transition; with `keep` it also returns what the response view is
+/// made of, as the transaction left it.
+#[allow(clippy::too_many_arguments)]
+async fn transition(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    user: Option<&AuthUser>,
+    role: Role,
+    case_id: i64,
+    action: &str,
+    req: ActionRequest,
+    keep: bool,
+) -> ApiResult<(case::Model, Option<view::Held>)> {
     let now = now_micros(state);
     let today = state.clock.today();
-    let c = match user {
-        Some(u) => find_in_scope(txn, u, case_id).await?,
-        None => case::Entity::find_by_id(case_id).one(txn).await?.ok_or_else(|| ApiError::not_found("案件"))?,
-    };
+    let (c, rec) = case_with_record(txn, user, case_id).await?;
     if req.version.is_some_and(|v| v != c.version) {
         return Err(stale());
     }
     let def = state.workflows.pinned(txn, &c.workflow_hash).await?;
-    let rec = record::Entity::find_by_id(c.record_id).one(txn).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
-    let facts = facts::of(txn, &def, &c, &rec, today, state.settings.publication.publication_end).await?;
+    let attachments = view::attachments_of(txn, c.id).await?;
+    let kinds: Vec<_> = attachments.iter().map(|a| a.kind).collect();
+    let facts = facts::compute(&def, &c, &rec, &kinds, today, state.settings.publication.publication_end);
     let input = ActionInput { comment: req.comment.as_deref(), outcome: req.outcome.as_deref(), attachment_kinds: &[] };
     let decision = decide(&def, &c.state, role, action, &input, &facts).map_err(|e| match e {
         EngineError::GuardFailed { guard, .. } => {
@@ -218,11 +258,22 @@ pub async fn transition_in(
         missing: facts.missing_materials.clone(),
         new_due,
         parties: None,
+        wanted: decision
+            .effects
+            .iter()
+            .flat_map(|e| match e {
+                Effect::Notify { to, .. } => to.clone(),
+                _ => Vec::new(),
+            })
+            .collect(),
+        addressed: Default::default(),
+        queued: Default::default(),
         documents: Vec::new(),
     };
     for effect in &decision.effects {
         effects::apply(txn, &mut ctx, effect).await?;
     }
+    std::mem::take(&mut ctx.queued).flush(txn).await?;
 
     let mut inputs = json!({
         "outcome": req.outcome,
@@ -247,22 +298,44 @@ pub async fn transition_in(
     for (k, v) in std::mem::take(&mut ctx.changes) {
         inputs[k] = v;
     }
-    // The case row is locked by the write above: the chain grows one event at a time.
-    audit::append(
-        txn,
-        audit::NewEvent {
-            case_id: c.id,
-            actor_user_id: user.map(|u| u.id),
-            actor_role: role.as_str(),
-            action,
-            from_state: Some(&decision.from),
-            to_state: &decision.to,
-            comment: req.comment(),
-            inputs,
-            at: now,
-        },
-    )
-    .await?;
+    // The case row is locked by the write above: the chain grows one event at
+    // a time. With `keep` the whole chain is read (the view shows it), else
+    // its last event only.
+    let mut events = if keep { view::events_with_actors(txn, c.id).await? } else { Vec::new() };
+    let event = audit::NewEvent {
+        case_id: c.id,
+        actor_user_id: user.map(|u| u.id),
+        actor_role: role.as_str(),
+        action,
+        from_state: Some(&decision.from),
+        to_state: &decision.to,
+        comment: req.comment(),
+        inputs,
+        at: now,
+    };
+    if keep {
+        let appended = audit::append_after(txn, events.last().map(|(e, _)| e), event).await?;
+        events.push((appended, user.map(|u| u.display_name.clone())));
+    } else {
+        audit::append(txn, event).await?;
+    }
     tracing::info!(case = c.id, action, from = %decision.from, to = %decision.to, "case transition");
-    Ok(next)
+    let held = if keep {
+        let parties = match ctx.parties.take() {
+            Some(p) => p,
+            None => Parties::load(txn, &next).await?,
+        };
+        Some(view::Held {
+            def: def.clone(),
+            record: ctx.record,
+            subject_code: parties.subject_code,
+            subject_name: parties.subject_name,
+            department_name: parties.department_name.unwrap_or_default(),
+            attachments,
+            events,
+        })
+    } else {
+        None
+    };
+    Ok((next, held))
 }

@@ -96,8 +96,18 @@ pub async fn append<C: ConnectionTrait>(db: &C, ev: NewEvent<'_>) -> anyhow::Res
         .limit(1)
         .one(db)
         .await?;
+    append_after(db, last.as_ref(), ev).await
+}
+
+/// As [`append`], after `last`: the case's last event as the caller read it
+/// while holding the case's lock (None: the chain is empty).
+pub async fn append_after<C: ConnectionTrait>(
+    db: &C,
+    last: Option<&case_event::Model>,
+    ev: NewEvent<'_>,
+) -> anyhow::Result<case_event::Model> {
     let (seq, prev) = match last {
-        Some(l) => (l.seq + 1, l.hash),
+        Some(l) => (l.seq + 1, l.hash.clone()),
         None => (1, GENESIS.to_string()),
     };
     let inputs = ev.inputs.to_string();

@@ -38,6 +38,12 @@ pub struct Ctx<'a> {
     pub new_due: Option<NaiveDate>,
     /// Names for notifications, loaded by the first one.
     pub parties: Option<Parties>,
+    /// Every recipient group this transition's notifications go to, and
+    /// their addressees (looked up together by the first notification).
+    pub wanted: Vec<crate::workflow::Recipient>,
+    pub addressed: notice::Addressed,
+    /// The outbox and message rows queued so far (inserted when the transition ends).
+    pub queued: outbox::Queued,
     /// Documents this step issued (the applicant's mail carries them).
     pub documents: Vec<crate::services::documents::Issued>,
 }
@@ -316,7 +322,7 @@ pub async fn apply<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>, effect: &Effec
                 "at": now,
             });
             let key = format!("sync:{}:v{}", case_id, ctx.case.version);
-            outbox::queue_sync(db, &payload, Some(case_id), key, now).await?;
+            ctx.queued.sync(&payload, Some(case_id), key, now);
         }
         Effect::Notify { template, to } => notify(db, ctx, template, to).await?,
         Effect::IssueDocument { letter } => {
@@ -449,7 +455,10 @@ async fn notify<C: ConnectionTrait>(
         m.extend(e);
     }
     let files: Vec<_> = ctx.documents.iter().map(|d| d.as_mail_file()).collect();
-    notice::queue_with_files(db, ctx.state, ctx.case, template, &m, to, &files, ctx.now).await
+    ctx.addressed.load(db, ctx.case, &parties, &ctx.wanted).await?;
+    let groups: Vec<_> = to.iter().map(|who| (*who, ctx.addressed.of(*who))).collect();
+    notice::queue_to(&mut ctx.queued, ctx.state, ctx.case, template, &m, &groups, &files, ctx.now)?;
+    Ok(())
 }
 
 /// Labels of the record fields a correction may change, for the letter.
@@ -471,11 +480,16 @@ async fn letter_context<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiRes
         ctx.parties = Some(Parties::load(db, ctx.case).await?);
     }
     let parties = ctx.parties.clone().unwrap_or_default();
-    let record_department = entity::department::Entity::find_by_id(ctx.record.department_id)
-        .one(db)
-        .await?
-        .map(|d| d.name)
-        .unwrap_or_default();
+    // Usually the department holding the case, whose name the parties have.
+    let record_department = if ctx.record.department_id == ctx.case.department_id {
+        parties.department_name.clone().unwrap_or_default()
+    } else {
+        entity::department::Entity::find_by_id(ctx.record.department_id)
+            .one(db)
+            .await?
+            .map(|d| d.name)
+            .unwrap_or_default()
+    };
     let local = |t: DateTime<Utc>| t.with_timezone(&crate::clock::shanghai()).date_naive();
     let changed: Vec<Value> = match (ctx.changes.get("record_before"), ctx.changes.get("record_after")) {
         (Some(before), Some(after)) => FIELD_LABELS

@@ -76,7 +76,13 @@ pub async fn mark_overdue(state: &AppState, d: &deadline::Model, now: DateTime<U
         return Ok(false);
     }
     let txn = state.db.begin().await?;
-    audit::lock_case(&txn, d.case_id).await?;
+    // Case first, then its deadline: the overdue mark is the case's lock (a
+    // missed claim below rolls it back).
+    case::Entity::update_many()
+        .col_expr(case::Column::Overdue, Expr::value(true))
+        .filter(case::Column::Id.eq(c.id))
+        .exec(&txn)
+        .await?;
     let claimed = deadline::Entity::update_many()
         .col_expr(deadline::Column::OverdueAt, Expr::value(now))
         .filter(deadline::Column::Id.eq(d.id))
@@ -88,11 +94,6 @@ pub async fn mark_overdue(state: &AppState, d: &deadline::Model, now: DateTime<U
     if claimed.rows_affected != 1 {
         return Ok(false);
     }
-    case::Entity::update_many()
-        .col_expr(case::Column::Overdue, Expr::value(true))
-        .filter(case::Column::Id.eq(c.id))
-        .exec(&txn)
-        .await?;
     let parties = Parties::load(&txn, &c).await?;
     let ctx = notice::context(state, &c, &def, None, &parties, Some(d.due_on));
     // The department that holds the case is told at once; the credit office

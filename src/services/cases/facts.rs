@@ -25,12 +25,24 @@ pub async fn of<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
+    Ok(compute(def, c, rec, &kinds, today, end))
+}
+
+/// The facts from the kinds of the case's attachments (already loaded).
+pub fn compute(
+    def: &Definition,
+    c: &case::Model,
+    rec: &record::Model,
+    kinds: &[AttachmentKind],
+    today: NaiveDate,
+    end: crate::domain::period::PublicationEnd,
+) -> Facts {
     let present: Vec<String> = kinds.iter().map(|k| k.as_str().to_string()).collect();
-    Ok(Facts {
+    Facts {
         missing_materials: def.missing_materials(&present),
         extension_used: c.extension_used,
         extension_pending: c.extension_requested_by.is_some(),
         urged_today: c.last_urged_on == Some(today),
         repair_window_open: repair_eligibility(&RecordStanding::from(rec), today, end) == RepairEligibility::Open,
-    })
+    }
 }

@@ -2,15 +2,19 @@
 //! the transitions, intake and the deadline jobs, and queued to a recipient
 //! group.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
+};
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiResult;
 use crate::services::outbox;
 use crate::state::AppState;
-use crate::workflow::{Definition, Recipient};
-use entity::{case, department, record, subject};
+use crate::workflow::{Definition, Recipient, Role};
+use entity::{case, department, record, user};
 
 /// The names a notification shows: loaded once per transition.
 #[derive(Debug, Clone, Default)]
@@ -19,14 +23,119 @@ pub struct Parties {
     /// The subject's unified social credit code (or resident ID).
     pub subject_code: String,
     pub department_name: Option<String>,
+    /// The department's shared mailbox.
+    pub department_email: Option<String>,
 }
 
 impl Parties {
+    /// The case's subject and department side by side (one statement).
     pub async fn load<C: ConnectionTrait>(db: &C, c: &case::Model) -> ApiResult<Parties> {
-        let subject = subject::Entity::find_by_id(c.subject_id).one(db).await?;
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            DatabaseBackend::Postgres => {
+                "SELECT s.name, s.code, d.name, d.email FROM subjects s \
+                 LEFT JOIN departments d ON d.id = $1 WHERE s.id = $2"
+            }
+            _ => {
+                "SELECT s.name, s.code, d.name, d.email FROM subjects s LEFT JOIN departments d ON d.id = ? WHERE s.id = ?"
+            }
+        };
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, [c.department_id.into(), c.subject_id.into()]))
+            .await?;
+        if let Some(r) = row {
+            return Ok(Parties {
+                subject_name: r.try_get_by_index(0)?,
+                subject_code: r.try_get_by_index(1)?,
+                department_name: r.try_get_by_index(2)?,
+                department_email: r.try_get_by_index(3)?,
+            });
+        }
+        // No subject row: the department alone.
         let dept = department::Entity::find_by_id(c.department_id).one(db).await?;
-        let (subject_name, subject_code) = subject.map(|s| (s.name, s.code)).unwrap_or_default();
-        Ok(Parties { subject_name, subject_code, department_name: dept.map(|d| d.name) })
+        Ok(Parties {
+            department_name: dept.as_ref().map(|d| d.name.clone()),
+            department_email: dept.and_then(|d| d.email),
+            ..Parties::default()
+        })
+    }
+}
+
+/// The addressees of a case's recipient groups, looked up once per
+/// transition: the applicant and the department's officers in one query,
+/// the department's mailbox from [`Parties`].
+#[derive(Debug, Default)]
+pub struct Addressed {
+    groups: HashMap<Recipient, outbox::Addressees>,
+}
+
+impl Addressed {
+    /// Looks up the groups in `wanted` not known yet.
+    pub async fn load<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        c: &case::Model,
+        parties: &Parties,
+        wanted: &[Recipient],
+    ) -> ApiResult<()> {
+        let missing = |who: Recipient| wanted.contains(&who) && !self.groups.contains_key(&who);
+        let (applicant, department, office) =
+            (missing(Recipient::Applicant), missing(Recipient::Department), missing(Recipient::CreditOffice));
+        if applicant || department || office {
+            let mut cond = Condition::any();
+            if applicant {
+                cond = cond.add(user::Column::Id.eq(c.applicant_user_id));
+            }
+            if department {
+                cond = cond.add(
+                    Condition::all()
+                        .add(user::Column::Role.eq(Role::DepartmentOfficer.as_str()))
+                        .add(user::Column::Active.eq(true))
+                        .add(user::Column::DepartmentId.eq(c.department_id)),
+                );
+            }
+            if office {
+                cond = cond.add(
+                    Condition::all()
+                        .add(user::Column::Role.eq(Role::CreditOffice.as_str()))
+                        .add(user::Column::Active.eq(true)),
+                );
+            }
+            let users = user::Entity::find().filter(cond).order_by_asc(user::Column::Id).all(db).await?;
+            if applicant {
+                let mut a = outbox::Addressees::default();
+                a.add_users(users.iter().filter(|u| u.id == c.applicant_user_id).cloned().collect());
+                self.groups.insert(Recipient::Applicant, a);
+            }
+            if department {
+                let mut d = outbox::Addressees::default();
+                d.mailboxes.extend(parties.department_email.clone());
+                d.add_users(
+                    users
+                        .iter()
+                        .filter(|u| {
+                            u.role == Role::DepartmentOfficer.as_str()
+                                && u.active
+                                && u.department_id == Some(c.department_id)
+                        })
+                        .cloned()
+                        .collect(),
+                );
+                self.groups.insert(Recipient::Department, d);
+            }
+            if office {
+                let mut o =
+                    outbox::Addressees { mailboxes: outbox::credit_office_mailboxes(db).await?, ..Default::default() };
+                o.add_users(users.into_iter().filter(|u| u.role == Role::CreditOffice.as_str() && u.active).collect());
+                self.groups.insert(Recipient::CreditOffice, o);
+            }
+        }
+        Ok(())
+    }
+
+    /// A loaded group's addressees.
+    pub fn of(&self, who: Recipient) -> outbox::Addressees {
+        self.groups.get(&who).cloned().unwrap_or_default()
     }
 }
 
@@ -117,7 +226,30 @@ pub async fn queue_with_files<C: ConnectionTrait>(
     applicant_files: &[outbox::MailFile],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
+    let mut groups = Vec::with_capacity(to.len());
     for who in to {
+        groups.push((*who, outbox::recipients(db, *who, c.applicant_user_id, c.department_id).await?));
+    }
+    let mut queued = outbox::Queued::default();
+    queue_to(&mut queued, state, c, template, ctx, &groups, applicant_files, now)?;
+    queued.flush(db).await?;
+    Ok(())
+}
+
+/// As [`queue_with_files`], to addressees already looked up, kept in
+/// `queued` (the caller inserts them).
+#[allow(clippy::too_many_arguments)]
+pub fn queue_to(
+    queued: &mut outbox::Queued,
+    state: &AppState,
+    c: &case::Model,
+    template: &str,
+    ctx: &Map<String, Value>,
+    to: &[(Recipient, outbox::Addressees)],
+    applicant_files: &[outbox::MailFile],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    for (who, addrs) in to {
         // Each group's copy is addressed to that group.
         let mut m = ctx.clone();
         let name = match who {
@@ -127,11 +259,9 @@ pub async fn queue_with_files<C: ConnectionTrait>(
         };
         m.insert("recipient_name".into(), name);
         m.insert("for_applicant".into(), Value::Bool(*who == Recipient::Applicant));
-        let addrs = outbox::recipients(db, *who, c.applicant_user_id, c.department_id).await?;
         let ctx = Value::Object(m);
         let files = if *who == Recipient::Applicant { applicant_files } else { &[] };
-        outbox::queue_mail_with_files(db, &state.templates, template, &ctx, &addrs, Some(c.id), None, files, now)
-            .await?;
+        queued.mail(&state.templates, template, &ctx, addrs, Some(c.id), None, files, now)?;
     }
     Ok(())
 }

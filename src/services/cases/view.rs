@@ -209,8 +209,8 @@ pub async fn list_contestable<C: ConnectionTrait>(
 }
 
 pub async fn get(state: &AppState, user: &AuthUser, id: i64) -> ApiResult<CaseView> {
-    let c = find_in_scope(&state.db, user, id).await?;
-    build(state, &state.db, Some(user), c).await
+    let c = find_in_scope(&state.read, user, id).await?;
+    build(state, &state.read, Some(user), c).await
 }
 
 /// The full view. With `viewer` the available actions are the viewer's.
@@ -221,20 +221,86 @@ pub async fn build<C: ConnectionTrait>(
     c: case::Model,
 ) -> ApiResult<CaseView> {
     let def = state.workflows.pinned(db, &c.workflow_hash).await?;
-    let rec = record::Entity::find_by_id(c.record_id).one(db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    let record =
+        record::Entity::find_by_id(c.record_id).one(db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
     let subj = subject::Entity::find_by_id(c.subject_id).one(db).await?;
     let dept = department::Entity::find_by_id(c.department_id).one(db).await?;
+    let attachments = attachments_of(db, c.id).await?;
+    let events = events_with_actors(db, c.id).await?;
+    let held = Held {
+        def,
+        record,
+        subject_code: subj.as_ref().map(|s| s.code.clone()).unwrap_or_default(),
+        subject_name: subj.map(|s| s.name).unwrap_or_default(),
+        department_name: dept.map(|d| d.name).unwrap_or_default(),
+        attachments,
+        events,
+    };
+    from_held(state, db, viewer, c, held).await
+}
+
+/// What a view is made of besides the case row; a transition's transaction
+/// already holds all of it, so its response costs no second reading.
+pub struct Held {
+    pub def: std::sync::Arc<crate::workflow::Definition>,
+    pub record: record::Model,
+    pub subject_code: String,
+    pub subject_name: String,
+    pub department_name: String,
+    /// The case's attachments in upload order.
+    pub attachments: Vec<attachment::Model>,
+    /// The case's events in sequence order, with the actor's name.
+    pub events: Vec<(case_event::Model, Option<String>)>,
+}
+
+/// A case's attachments in upload order.
+pub async fn attachments_of<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<Vec<attachment::Model>> {
+    Ok(attachment::Entity::find()
+        .filter(attachment::Column::CaseId.eq(case_id))
+        .order_by_asc(attachment::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A case's events in sequence order, each with its actor's display name
+/// (one query).
+pub async fn events_with_actors<C: ConnectionTrait>(
+    db: &C,
+    case_id: i64,
+) -> ApiResult<Vec<(case_event::Model, Option<String>)>> {
+    use sea_orm::JoinType;
+    let actor: sea_orm::RelationDef =
+        case_event::Entity::belongs_to(user::Entity).from(case_event::Column::ActorUserId).to(user::Column::Id).into();
+    Ok(case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(case_id))
+        .select_also(user::Entity)
+        .join(JoinType::LeftJoin, actor)
+        .order_by_asc(case_event::Column::Seq)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(e, u)| (e, u.map(|u| u.display_name)))
+        .collect())
+}
+
+/// The view from the case row and what is held; reads only the case's
+/// documents (and the contested case's number, for an objection naming one).
+pub async fn from_held<C: ConnectionTrait>(
+    state: &AppState,
+    db: &C,
+    viewer: Option<&AuthUser>,
+    c: case::Model,
+    held: Held,
+) -> ApiResult<CaseView> {
+    let Held { def, record: rec, subject_code, subject_name, department_name, attachments, events } = held;
     let today = state.clock.today();
-    let facts = facts::of(db, &def, &c, &rec, today, state.settings.publication.publication_end).await?;
+    let kinds: Vec<AttachmentKind> = attachments.iter().map(|a| a.kind).collect();
+    let facts = facts::compute(&def, &c, &rec, &kinds, today, state.settings.publication.publication_end);
     let actions = match viewer {
         Some(u) => def.available_actions(&c.state, u.role, &facts).into_iter().map(Into::into).collect(),
         None => Vec::new(),
     };
-    let attachments = attachment::Entity::find()
-        .filter(attachment::Column::CaseId.eq(c.id))
-        .order_by_asc(attachment::Column::Id)
-        .all(db)
-        .await?
+    let attachments = attachments
         .into_iter()
         .map(|a| AttachmentView {
             download_url: format!("/api/v1/cases/{}/attachments/{}", c.id, a.id),
@@ -248,24 +314,11 @@ pub async fn build<C: ConnectionTrait>(
             uploaded_at: a.created_at,
         })
         .collect();
-    let events = case_event::Entity::find()
-        .filter(case_event::Column::CaseId.eq(c.id))
-        .order_by_asc(case_event::Column::Seq)
-        .all(db)
-        .await?;
-    let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
-    let names: std::collections::HashMap<i64, String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(actor_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
     let history = events
         .into_iter()
-        .map(|e| EventView {
+        .map(|(e, actor_name)| EventView {
             seq: e.seq,
-            actor_name: e.actor_user_id.and_then(|id| names.get(&id).cloned()),
+            actor_name,
             action: e.action,
             actor_role: e.actor_role,
             from_state: e.from_state,
@@ -303,10 +356,10 @@ pub async fn build<C: ConnectionTrait>(
         record_id: c.record_id,
         record_title: rec.title,
         document_no: rec.document_no,
-        subject_code: subj.as_ref().map(|s| s.code.clone()).unwrap_or_default(),
-        subject_name: subj.map(|s| s.name).unwrap_or_default(),
+        subject_code,
+        subject_name,
         department_id: c.department_id,
-        department_name: dept.map(|d| d.name).unwrap_or_default(),
+        department_name,
         reason: c.reason,
         outcome_title: c.outcome.map(|o| o.title_zh().to_string()),
         outcome: c.outcome,
@@ -479,33 +532,33 @@ pub async fn list(
 ) -> ApiResult<(Vec<CaseSummary>, u64)> {
     let sort = f.sort;
     let q = filtered(user, f);
-    let total = q.clone().count(&state.db).await?;
+    let total = q.clone().count(&state.read).await?;
     let q = match sort {
         CaseSort::DueFirst => q.order_by_asc(case::Column::DueAt).order_by_asc(case::Column::Id),
         CaseSort::Oldest => q.order_by_asc(case::Column::Id),
         CaseSort::Newest => q.order_by_desc(case::Column::Id),
     };
-    let rows = q.limit(per_page).offset((page - 1) * per_page).all(&state.db).await?;
+    let rows = q.limit(per_page).offset((page - 1) * per_page).all(&state.read).await?;
     let subject_ids: Vec<i64> = rows.iter().map(|c| c.subject_id).collect();
     let dept_ids: Vec<i64> = rows.iter().map(|c| c.department_id).collect();
     let subjects: HashMap<i64, String> = subject::Entity::find()
         .filter(subject::Column::Id.is_in(subject_ids))
-        .all(&state.db)
+        .all(&state.read)
         .await?
         .into_iter()
         .map(|s| (s.id, s.name))
         .collect();
     let depts: HashMap<i64, String> = department::Entity::find()
         .filter(department::Column::Id.is_in(dept_ids))
-        .all(&state.db)
+        .all(&state.read)
         .await?
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
-    let urged_by = last_urgers(&state.db, &rows).await?;
+    let urged_by = last_urgers(&state.read, &rows).await?;
     let mut out = Vec::with_capacity(rows.len());
     for c in rows {
-        let title = match state.workflows.pinned(&state.db, &c.workflow_hash).await?.state(&c.state) {
+        let title = match state.workflows.pinned(&state.read, &c.workflow_hash).await?.state(&c.state) {
             Some(s) => s.title.clone(),
             None => String::new(),
         };

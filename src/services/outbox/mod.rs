@@ -24,7 +24,8 @@ pub struct Addressees {
 }
 
 impl Addressees {
-    fn add_users(&mut self, users: Vec<user::Model>) {
+    /// Adds users (each once); the mail goes to those with an address and mail on.
+    pub fn add_users(&mut self, users: Vec<user::Model>) {
         for u in users {
             if !self.users.iter().any(|(id, _)| *id == u.id) {
                 let mail = u.email.filter(|_| u.mail_enabled);
@@ -103,18 +104,20 @@ pub async fn recipients<C: ConnectionTrait>(
 
 /// The credit office: its department mailbox and its officers.
 pub async fn credit_office<C: ConnectionTrait>(db: &C) -> anyhow::Result<Addressees> {
-    let mut out = Addressees {
-        mailboxes: department::Entity::find()
-            .filter(department::Column::Kind.eq(DepartmentKind::CreditOffice))
-            .all(db)
-            .await?
-            .into_iter()
-            .filter_map(|d| d.email)
-            .collect(),
-        ..Addressees::default()
-    };
+    let mut out = Addressees { mailboxes: credit_office_mailboxes(db).await?, ..Addressees::default() };
     out.add_users(active_users(db, Role::CreditOffice, None, None).await?);
     Ok(out)
+}
+
+/// The credit office's department mailboxes.
+pub async fn credit_office_mailboxes<C: ConnectionTrait>(db: &C) -> anyhow::Result<Vec<String>> {
+    Ok(department::Entity::find()
+        .filter(department::Column::Kind.eq(DepartmentKind::CreditOffice))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|d| d.email)
+        .collect())
 }
 
 /// The administrators.
@@ -196,6 +199,99 @@ pub async fn queue_mail_with_files<C: ConnectionTrait>(
         row("mail", dedupe_key, case_id, template, serde_json::to_string(&addresses)?, r.subject, r.text, r.html, now);
     am.attachments = Set(serde_json::to_string(files)?);
     insert(db, am).await
+}
+
+/// Outbox and message rows a transition queues, inserted together when it
+/// ends (two statements, however many notifications it sends).
+#[derive(Default)]
+pub struct Queued {
+    outbox: Vec<outbox::ActiveModel>,
+    messages: Vec<entity::message::ActiveModel>,
+}
+
+impl Queued {
+    /// As [`queue_sync`], kept for [`Queued::flush`].
+    pub fn sync(&mut self, payload: &Value, case_id: Option<i64>, dedupe_key: String, now: DateTime<Utc>) {
+        let subject = payload["action"].as_str().unwrap_or("sync").to_string();
+        self.outbox.push(row(
+            "sync",
+            Some(dedupe_key),
+            case_id,
+            "sync",
+            "[]".into(),
+            subject,
+            payload.to_string(),
+            String::new(),
+            now,
+        ));
+    }
+
+    /// As [`queue_mail_with_files`], kept for [`Queued::flush`]. Returns
+    /// whether a mail is queued.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mail(
+        &mut self,
+        templates: &Templates,
+        template: &str,
+        ctx: &Value,
+        to: &Addressees,
+        case_id: Option<i64>,
+        dedupe_key: Option<String>,
+        files: &[MailFile],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let r = templates.render(template, ctx)?;
+        let link = ctx.get("link").and_then(Value::as_str).map(str::to_string);
+        self.messages.extend(crate::services::messages::rows(
+            &to.users,
+            case_id,
+            template,
+            &r.subject,
+            &r.text,
+            link,
+            dedupe_key.as_deref(),
+            now,
+        ));
+        let addresses = to.addresses();
+        if addresses.is_empty() {
+            if to.users.is_empty() {
+                tracing::warn!(template, case_id, "notification has no recipient; not queued");
+            }
+            return Ok(false);
+        }
+        let mut am = row(
+            "mail",
+            dedupe_key,
+            case_id,
+            template,
+            serde_json::to_string(&addresses)?,
+            r.subject,
+            r.text,
+            r.html,
+            now,
+        );
+        am.attachments = Set(serde_json::to_string(files)?);
+        self.outbox.push(am);
+        Ok(true)
+    }
+
+    /// Inserts what was kept, in the order it was queued (a duplicate key
+    /// inserts nothing, as one at a time).
+    pub async fn flush<C: ConnectionTrait>(self, db: &C) -> anyhow::Result<()> {
+        if !self.messages.is_empty() {
+            entity::message::Entity::insert_many(self.messages)
+                .on_conflict_do_nothing_on([entity::message::Column::DedupeKey, entity::message::Column::UserId])
+                .exec(db)
+                .await?;
+        }
+        if !self.outbox.is_empty() {
+            outbox::Entity::insert_many(self.outbox)
+                .on_conflict_do_nothing_on([outbox::Column::DedupeKey])
+                .exec(db)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Queues a message for the downstream sharing platforms.
