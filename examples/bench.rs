@@ -99,7 +99,9 @@ async fn main() -> anyhow::Result<()> {
         Some("memory") => memory(&args).await,
         Some("import") => import(&args).await,
         _ => {
-            eprintln!("usage: bench transitions|tick|reads|memory|pages|export|import [options]  (see the file header)");
+            eprintln!(
+                "usage: bench transitions|tick|reads|memory|pages|export|import [options]  (see the file header)"
+            );
             std::process::exit(2);
         }
     }
