@@ -1082,3 +1082,51 @@ async fn an_objection_extension_never_passes_the_total() {
     let total = deadline_row(&app, &sthj, id, "total", None).await;
     assert_eq!(total["due_on"], "2026-10-12", "the total never moves: {total}");
 }
+
+/// Mail is sent as fast as the mail server takes it: a tick sends every due
+/// message (here 300 more than one filing's), not a fixed batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_sends_all_due_mail_not_a_fixed_batch() {
+    use sea_orm::{ActiveValue::NotSet, EntityTrait, IntoActiveModel, Set};
+    let sink = SmtpSink::start().await;
+    let port = sink.port;
+    let app = spawn_with(Options {
+        tweak: Some(Box::new(move |s| s.smtp = Some(smtp_settings(port)))),
+        ..Default::default()
+    })
+    .await;
+    let mailer = mailer(&app.state);
+    at(&app, "2026-09-24", 10, 0);
+    let ent_a = app.login("ent_a").await;
+    let id = id_of(&app.file(&ent_a, "objection", app.record_id(demo::REPAIRABLE).await).await);
+    let template = mails(&app.state, Some(id), "case_received").await.remove(0);
+    let copies: Vec<outbox::ActiveModel> = (0..300)
+        .map(|i| {
+            let mut am = template.clone().into_active_model();
+            am.id = NotSet;
+            am.dedupe_key = Set(Some(format!("bulk-{i}")));
+            am
+        })
+        .collect();
+    outbox::Entity::insert_many(copies).exec(&app.state.db).await.unwrap();
+    let due = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("mail"))
+        .filter(outbox::Column::Status.eq("pending"))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .len();
+    assert!(due > 300, "{due}");
+    let r = tick(&app, &mailer).await;
+    // The tick also queues the day's digest before it sends.
+    let queued = due + r.digests as usize;
+    assert_eq!(r.delivered as usize, queued, "{r:?}");
+    assert_eq!(sink.received().len(), queued);
+    let left = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("mail"))
+        .filter(outbox::Column::Status.ne("sent"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}

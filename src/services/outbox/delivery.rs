@@ -10,7 +10,18 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use crate::mailer::Mailer;
 use crate::state::AppState;
 
-/// Sends the pending mail rows that are due (a batch). Returns (sent, failed).
+/// Mail rows read per round.
+const BATCH: u64 = 100;
+
+/// How long one tick may spend sending mail: half the tick interval, at
+/// least five seconds. Within it rounds of `BATCH` continue while mail is
+/// due, so the mail server sets the pace, not a fixed number per tick.
+fn budget(tick_seconds: u64) -> std::time::Duration {
+    std::time::Duration::from_secs((tick_seconds / 2).max(5))
+}
+
+/// Sends the pending mail rows that are due, in rounds until none is left
+/// or the tick's budget is spent. Returns (sent, failed).
 pub async fn deliver(state: &AppState, mailer: &Mailer) -> anyhow::Result<(u32, u32)> {
     use entity::outbox as ob;
     let db: &DatabaseConnection = &state.db;
@@ -23,17 +34,41 @@ pub async fn deliver(state: &AppState, mailer: &Mailer) -> anyhow::Result<(u32, 
         .filter(ob::Column::NextAttemptAt.lte(now))
         .exec(db)
         .await?;
-    let ids: Vec<i64> = ob::Entity::find()
-        .select_only()
-        .column(ob::Column::Id)
-        .filter(ob::Column::Kind.eq("mail"))
-        .filter(ob::Column::Status.eq("pending"))
-        .filter(ob::Column::NextAttemptAt.lte(now))
-        .order_by_asc(ob::Column::Id)
-        .limit(100)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let (mut ok, mut failed) = (0, 0);
+    let started = std::time::Instant::now();
+    // Rows after the last one tried: a failed row waits for its backoff.
+    let mut after = 0i64;
+    loop {
+        let ids: Vec<i64> = ob::Entity::find()
+            .select_only()
+            .column(ob::Column::Id)
+            .filter(ob::Column::Kind.eq("mail"))
+            .filter(ob::Column::Status.eq("pending"))
+            .filter(ob::Column::NextAttemptAt.lte(now))
+            .filter(ob::Column::Id.gt(after))
+            .order_by_asc(ob::Column::Id)
+            .limit(BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(last) = ids.last().copied() else { break };
+        after = last;
+        let (o, f) = send_each(state, mailer, ids).await?;
+        ok += o;
+        failed += f;
+        if started.elapsed() >= budget(state.settings.tick_seconds) {
+            break;
+        }
+    }
+    Ok((ok, failed))
+}
+
+/// Claims, sends and settles each row: sent, or rescheduled with backoff,
+/// or dead. Returns (sent, failed).
+async fn send_each(state: &AppState, mailer: &Mailer, ids: Vec<i64>) -> anyhow::Result<(u32, u32)> {
+    use entity::outbox as ob;
+    let db: &DatabaseConnection = &state.db;
+    let now = state.clock.now();
     let (mut ok, mut failed) = (0, 0);
     for id in ids {
         let claimed = ob::Entity::update_many()
