@@ -34,9 +34,14 @@ pub(super) async fn warn_due(state: &AppState) -> anyhow::Result<u32> {
     let now = now_micros(state);
     let today = state.clock.today();
     let mut n = 0;
-    // warning_day(due_on) == due_on, so "warning day <= today" is "due_on <= today".
-    let due =
-        sea_orm::Condition::all().add(deadline::Column::WarnedAt.is_null()).add(deadline::Column::DueOn.lte(today));
+    // warning_day(due_on) == due_on, so "warning day <= today" is "due_on <= today";
+    // due_at is the end of due_on (`clock::end_of_local_day`), so the same bound
+    // on due_at lets the (status, due_at) index read only today's deadlines
+    // instead of every future one.
+    let due = sea_orm::Condition::all()
+        .add(deadline::Column::WarnedAt.is_null())
+        .add(deadline::Column::DueOn.lte(today))
+        .add(deadline::Column::DueAt.lte(crate::clock::end_of_local_day(today)));
     // Already past due before their warning went out (the server was down):
     // nobody is warned, the overdue job reports them. They are only marked,
     // in one statement, without a transaction per deadline.
