@@ -283,34 +283,40 @@ impl Clocks {
         }
     }
 
-    /// Writes the changed and new rows (in the caller's transaction).
+    /// Writes the changed and new rows (in the caller's transaction): the
+    /// changed ones in one statement (an upsert on their ids, which exist),
+    /// the new ones in another.
     pub async fn save<C: ConnectionTrait>(mut self, db: &C) -> ApiResult<()> {
-        let changed = self
+        use sea_orm::sea_query::OnConflict;
+        let changed: Vec<deadline::ActiveModel> = self
             .closed
             .drain(..)
             .chain(self.step.take().filter(|o| o.changed).map(|o| o.row))
-            .chain(self.total.take().filter(|o| o.changed).map(|o| o.row));
-        for row in changed {
-            let mut am: deadline::ActiveModel = row.into();
-            for col in [
-                deadline::Column::Status,
-                deadline::Column::ExtendedDays,
-                deadline::Column::StartedOn,
-                deadline::Column::DueOn,
-                deadline::Column::DueAt,
-                deadline::Column::Provisional,
-                deadline::Column::PausedOn,
-                deadline::Column::UsedDaysAtPause,
-                deadline::Column::History,
-                deadline::Column::WarnedAt,
-                deadline::Column::OverdueAt,
-            ] {
-                am.reset(col);
-            }
-            am.update(db).await?;
+            .chain(self.total.take().filter(|o| o.changed).map(|o| o.row))
+            .map(|row| sea_orm::IntoActiveModel::into_active_model(row).reset_all())
+            .collect();
+        if !changed.is_empty() {
+            let update = OnConflict::column(deadline::Column::Id)
+                .update_columns([
+                    deadline::Column::Status,
+                    deadline::Column::ExtendedDays,
+                    deadline::Column::StartedOn,
+                    deadline::Column::DueOn,
+                    deadline::Column::DueAt,
+                    deadline::Column::Provisional,
+                    deadline::Column::PausedOn,
+                    deadline::Column::UsedDaysAtPause,
+                    deadline::Column::History,
+                    deadline::Column::WarnedAt,
+                    deadline::Column::OverdueAt,
+                ])
+                .to_owned();
+            deadline::Entity::insert_many(changed).on_conflict(update).exec_without_returning(db).await?;
         }
-        for am in [self.new_step.take(), self.new_total.take()].into_iter().flatten() {
-            am.insert(db).await?;
+        let new: Vec<deadline::ActiveModel> =
+            [self.new_step.take(), self.new_total.take()].into_iter().flatten().collect();
+        if !new.is_empty() {
+            deadline::Entity::insert_many(new).exec_without_returning(db).await?;
         }
         Ok(())
     }

@@ -25,19 +25,28 @@ pub struct Parties {
     pub department_name: Option<String>,
     /// The department's shared mailbox.
     pub department_email: Option<String>,
+    /// The credit office's department mailboxes (None: not read).
+    pub office_mailboxes: Option<Vec<String>>,
 }
 
 impl Parties {
     /// The case's subject and department side by side (one statement).
     pub async fn load<C: ConnectionTrait>(db: &C, c: &case::Model) -> ApiResult<Parties> {
         let backend = db.get_database_backend();
+        // The credit office's mailboxes come along (newline-separated: an
+        // address has no whitespace), so notifying it needs no query of its own.
         let sql = match backend {
             DatabaseBackend::Postgres => {
-                "SELECT s.name, s.code, d.name, d.email FROM subjects s \
-                 LEFT JOIN departments d ON d.id = $1 WHERE s.id = $2"
+                "SELECT s.name, s.code, d.name, d.email, \
+                 (SELECT string_agg(o.email, chr(10) ORDER BY o.id) FROM departments o \
+                  WHERE o.kind = 'credit_office' AND o.email IS NOT NULL) \
+                 FROM subjects s LEFT JOIN departments d ON d.id = $1 WHERE s.id = $2"
             }
             _ => {
-                "SELECT s.name, s.code, d.name, d.email FROM subjects s LEFT JOIN departments d ON d.id = ? WHERE s.id = ?"
+                "SELECT s.name, s.code, d.name, d.email, \
+                 (SELECT group_concat(e, char(10)) FROM (SELECT o.email AS e FROM departments o \
+                  WHERE o.kind = 'credit_office' AND o.email IS NOT NULL ORDER BY o.id)) \
+                 FROM subjects s LEFT JOIN departments d ON d.id = ? WHERE s.id = ?"
             }
         };
         let row = db
@@ -49,6 +58,11 @@ impl Parties {
                 subject_code: r.try_get_by_index(1)?,
                 department_name: r.try_get_by_index(2)?,
                 department_email: r.try_get_by_index(3)?,
+                office_mailboxes: Some(
+                    r.try_get_by_index::<Option<String>>(4)?
+                        .map(|m| m.split('\n').filter(|e| !e.is_empty()).map(str::to_string).collect())
+                        .unwrap_or_default(),
+                ),
             });
         }
         // No subject row: the department alone.
@@ -124,8 +138,11 @@ impl Addressed {
                 self.groups.insert(Recipient::Department, d);
             }
             if office {
-                let mut o =
-                    outbox::Addressees { mailboxes: outbox::credit_office_mailboxes(db).await?, ..Default::default() };
+                let mailboxes = match &parties.office_mailboxes {
+                    Some(m) => m.clone(),
+                    None => outbox::credit_office_mailboxes(db).await?,
+                };
+                let mut o = outbox::Addressees { mailboxes, ..Default::default() };
                 o.add_users(users.into_iter().filter(|u| u.role == Role::CreditOffice.as_str() && u.active).collect());
                 self.groups.insert(Recipient::CreditOffice, o);
             }
