@@ -340,6 +340,15 @@ struct Known {
     attachable: bool,
 }
 
+/// What a sanction or list row adds to a record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Attach {
+    /// A registered sanction measure (its id).
+    Measure(i64),
+    /// A list, by name.
+    List(String),
+}
+
 struct Counts {
     rows: i32,
     created: i32,
@@ -368,10 +377,10 @@ struct Run<'a> {
     measures: HashMap<String, i64>,
     /// The department's records before the import: document number → ids.
     existing: HashMap<String, Vec<i64>>,
-    /// (record, measure) and (record, list name) the file added, so a
-    /// repeated row is one addition (records the file creates have id 0
-    /// while checking, so the document number is the key).
-    added: HashSet<(String, String)>,
+    /// What the file added to which document number, so a repeated row is
+    /// one addition (records the file creates have id 0 while checking, so
+    /// the document number is the key).
+    added: HashSet<(String, Attach)>,
     errors: Vec<RowError>,
     counts: Counts,
 }
@@ -985,8 +994,8 @@ async fn attachments_chunk(
         .into_iter()
         .collect();
     let here = on_db!(run, |db| run.records_by_document(db, outside).await?);
-    // (row, document, record, the measure id or list name, start date)
-    let mut good: Vec<(u32, String, Known, String, NaiveDate)> = Vec::new();
+    // (row, document, record, the measure or list, start date)
+    let mut good: Vec<(u32, String, Known, Attach, NaiveDate)> = Vec::new();
     let (what_key, date_key) = match kind {
         Kind::Sanctions => ("measure", "started_on"),
         _ => ("list_name", "listed_on"),
@@ -1046,7 +1055,7 @@ async fn attachments_chunk(
                 None
             }
             (Kind::Sanctions, Some(m)) => match run.measures.get(m) {
-                Some(id) => Some(id.to_string()),
+                Some(id) => Some(Attach::Measure(*id)),
                 None => {
                     errs.push(FieldError::new(
                         what_key,
@@ -1056,7 +1065,7 @@ async fn attachments_chunk(
                     None
                 }
             },
-            (_, Some(name)) => Some(name.to_string()),
+            (_, Some(name)) => Some(Attach::List(name.to_string())),
         };
         let date = match l.opt(&cells, date_key) {
             None => known.map(|k| k.decision_date),
@@ -1093,7 +1102,7 @@ async fn attachments_chunk(
     }
     // Those in force already.
     let ids: Vec<i64> = good.iter().map(|g| g.2.id).filter(|id| *id != 0).collect();
-    let mut in_force: HashSet<(i64, String)> = HashSet::new();
+    let mut in_force: HashSet<(i64, Attach)> = HashSet::new();
     if !ids.is_empty() {
         match kind {
             Kind::Sanctions => {
@@ -1101,7 +1110,7 @@ async fn attachments_chunk(
                     .filter(sanction::Column::RecordId.is_in(ids))
                     .filter(sanction::Column::Status.eq(ActiveStatus::Active));
                 for s in on_db!(run, |db| q.all(db).await?) {
-                    in_force.insert((s.record_id, s.measure_id.to_string()));
+                    in_force.insert((s.record_id, Attach::Measure(s.measure_id)));
                 }
             }
             _ => {
@@ -1109,7 +1118,7 @@ async fn attachments_chunk(
                     .filter(list_membership::Column::RecordId.is_in(ids))
                     .filter(list_membership::Column::Status.eq(ActiveStatus::Active));
                 for m in on_db!(run, |db| q.all(db).await?) {
-                    in_force.insert((m.record_id, m.list_name));
+                    in_force.insert((m.record_id, Attach::List(m.list_name)));
                 }
             }
         }
@@ -1118,32 +1127,32 @@ async fn attachments_chunk(
     let mut lists = Vec::new();
     let mut events = Vec::new();
     for (n, doc, k, what, date) in good {
-        let repeat = !run.added.insert((doc.clone(), format!("{kind:?}:{what}")));
+        let repeat = !run.added.insert((doc.clone(), what.clone()));
         if repeat || (k.id != 0 && in_force.contains(&(k.id, what.clone()))) {
             continue;
         }
-        let (action, mut detail) = match kind {
-            Kind::Sanctions => {
+        let (action, mut detail) = match &what {
+            Attach::Measure(id) => {
                 run.counts.sanctions += 1;
-                ("sanction_added", json!({"measure_id": what.parse::<i64>().unwrap_or_default()}))
+                ("sanction_added", json!({"measure_id": id}))
             }
-            _ => {
+            Attach::List(name) => {
                 run.counts.lists += 1;
-                ("list_entry_added", json!({"list_name": what}))
+                ("list_entry_added", json!({"list_name": name}))
             }
         };
         if !run.writing() {
             continue;
         }
-        match kind {
-            Kind::Sanctions => sanctions.push(sanction::ActiveModel {
+        match what {
+            Attach::Measure(measure_id) => sanctions.push(sanction::ActiveModel {
                 record_id: Set(k.id),
-                measure_id: Set(what.parse().unwrap_or_default()),
+                measure_id: Set(measure_id),
                 status: Set(ActiveStatus::Active),
                 started_on: Set(date),
                 ..Default::default()
             }),
-            _ => lists.push(list_membership::ActiveModel {
+            Attach::List(what) => lists.push(list_membership::ActiveModel {
                 record_id: Set(k.id),
                 subject_id: Set(k.subject_id),
                 list_name: Set(what),

@@ -16,24 +16,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use entity::{message, user};
 
-/// Puts a notification into each user's list (inside the caller's
-/// transaction). With a dedupe key a user gets it once.
-#[allow(clippy::too_many_arguments)]
-pub async fn deliver<C: ConnectionTrait>(
-    db: &C,
-    users: &[(i64, Option<String>)],
-    case_id: Option<i64>,
-    template: &str,
-    subject: &str,
-    body: &str,
-    link: Option<String>,
-    dedupe_key: Option<&str>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    if users.is_empty() {
+/// Inserts message rows (from [`rows`]); a user's copy of a dedupe key
+/// already there is kept, not doubled.
+pub async fn insert<C: ConnectionTrait>(db: &C, rows: Vec<message::ActiveModel>) -> anyhow::Result<()> {
+    if rows.is_empty() {
         return Ok(());
     }
-    let rows = rows(users, case_id, template, subject, body, link, dedupe_key, now);
     message::Entity::insert_many(rows)
         .on_conflict_do_nothing_on([message::Column::DedupeKey, message::Column::UserId])
         .exec(db)
@@ -41,7 +29,7 @@ pub async fn deliver<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The message rows [`deliver`] inserts.
+/// The message rows of one notification, one per addressed user.
 #[allow(clippy::too_many_arguments)]
 pub fn rows(
     users: &[(i64, Option<String>)],

@@ -38,18 +38,16 @@ async fn show(
     report: Option<ImportReport>,
     error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
+    let all = departments::list_departments(&state.db).await?;
     let producing: Vec<Value> = if session.user.role == Role::Admin {
-        departments::list_departments(&state.db)
-            .await?
-            .into_iter()
+        all.iter()
             .filter(|d| d.kind == DepartmentKind::Producing)
             .map(|d| json!({"id": d.id, "name": d.name}))
             .collect()
     } else {
         Vec::new()
     };
-    let names: std::collections::HashMap<i64, String> =
-        departments::list_departments(&state.db).await?.into_iter().map(|d| (d.id, d.name)).collect();
+    let names: std::collections::HashMap<i64, String> = all.into_iter().map(|d| (d.id, d.name)).collect();
     let list: Vec<Value> = imports::list(state, &session.user)
         .await?
         .into_iter()

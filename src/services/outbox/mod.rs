@@ -161,7 +161,8 @@ pub struct MailFile {
 /// As [`queue_mail`], with files attached (read from the blob store when
 /// sent). Every addressed user gets the notification in the message list
 /// (once per dedupe key); the mail goes to the users with an address and
-/// mail on, and to the mailboxes. Returns whether a mail was queued.
+/// mail on, and to the mailboxes. Returns whether a mail was queued (not
+/// when it has no address, or its dedupe key was queued already).
 #[allow(clippy::too_many_arguments)]
 pub async fn queue_mail_with_files<C: ConnectionTrait>(
     db: &C,
@@ -174,10 +175,30 @@ pub async fn queue_mail_with_files<C: ConnectionTrait>(
     files: &[MailFile],
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
+    let (messages, mail) = mail_rows(templates, template, ctx, to, case_id, dedupe_key, files, now)?;
+    crate::services::messages::insert(db, messages).await?;
+    match mail {
+        Some(am) => insert(db, am).await,
+        None => Ok(false),
+    }
+}
+
+/// The message rows and the outbox row (None: no address) of one
+/// notification: the template rendered once for both.
+#[allow(clippy::too_many_arguments)]
+fn mail_rows(
+    templates: &Templates,
+    template: &str,
+    ctx: &Value,
+    to: &Addressees,
+    case_id: Option<i64>,
+    dedupe_key: Option<String>,
+    files: &[MailFile],
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Vec<entity::message::ActiveModel>, Option<outbox::ActiveModel>)> {
     let r = templates.render(template, ctx)?;
     let link = ctx.get("link").and_then(Value::as_str).map(str::to_string);
-    crate::services::messages::deliver(
-        db,
+    let messages = crate::services::messages::rows(
         &to.users,
         case_id,
         template,
@@ -186,19 +207,24 @@ pub async fn queue_mail_with_files<C: ConnectionTrait>(
         link,
         dedupe_key.as_deref(),
         now,
-    )
-    .await?;
+    );
     let addresses = to.addresses();
     if addresses.is_empty() {
         if to.users.is_empty() {
             tracing::warn!(template, case_id, "notification has no recipient; not queued");
         }
-        return Ok(false);
+        return Ok((messages, None));
     }
     let mut am =
         row("mail", dedupe_key, case_id, template, serde_json::to_string(&addresses)?, r.subject, r.text, r.html, now);
     am.attachments = Set(serde_json::to_string(files)?);
-    insert(db, am).await
+    Ok((messages, Some(am)))
+}
+
+/// The outbox row of a message for the downstream sharing platforms.
+fn sync_row(payload: &Value, case_id: Option<i64>, dedupe_key: String, now: DateTime<Utc>) -> outbox::ActiveModel {
+    let subject = payload["action"].as_str().unwrap_or("sync").to_string();
+    row("sync", Some(dedupe_key), case_id, "sync", "[]".into(), subject, payload.to_string(), String::new(), now)
 }
 
 /// Outbox and message rows a transition queues, inserted together when it
@@ -212,18 +238,7 @@ pub struct Queued {
 impl Queued {
     /// As [`queue_sync`], kept for [`Queued::flush`].
     pub fn sync(&mut self, payload: &Value, case_id: Option<i64>, dedupe_key: String, now: DateTime<Utc>) {
-        let subject = payload["action"].as_str().unwrap_or("sync").to_string();
-        self.outbox.push(row(
-            "sync",
-            Some(dedupe_key),
-            case_id,
-            "sync",
-            "[]".into(),
-            subject,
-            payload.to_string(),
-            String::new(),
-            now,
-        ));
+        self.outbox.push(sync_row(payload, case_id, dedupe_key, now));
     }
 
     /// As [`queue_mail_with_files`], kept for [`Queued::flush`]. Returns
@@ -240,50 +255,17 @@ impl Queued {
         files: &[MailFile],
         now: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
-        let r = templates.render(template, ctx)?;
-        let link = ctx.get("link").and_then(Value::as_str).map(str::to_string);
-        self.messages.extend(crate::services::messages::rows(
-            &to.users,
-            case_id,
-            template,
-            &r.subject,
-            &r.text,
-            link,
-            dedupe_key.as_deref(),
-            now,
-        ));
-        let addresses = to.addresses();
-        if addresses.is_empty() {
-            if to.users.is_empty() {
-                tracing::warn!(template, case_id, "notification has no recipient; not queued");
-            }
-            return Ok(false);
-        }
-        let mut am = row(
-            "mail",
-            dedupe_key,
-            case_id,
-            template,
-            serde_json::to_string(&addresses)?,
-            r.subject,
-            r.text,
-            r.html,
-            now,
-        );
-        am.attachments = Set(serde_json::to_string(files)?);
-        self.outbox.push(am);
-        Ok(true)
+        let (messages, mail) = mail_rows(templates, template, ctx, to, case_id, dedupe_key, files, now)?;
+        self.messages.extend(messages);
+        let queued = mail.is_some();
+        self.outbox.extend(mail);
+        Ok(queued)
     }
 
     /// Inserts what was kept, in the order it was queued (a duplicate key
     /// inserts nothing, as one at a time).
     pub async fn flush<C: ConnectionTrait>(self, db: &C) -> anyhow::Result<()> {
-        if !self.messages.is_empty() {
-            entity::message::Entity::insert_many(self.messages)
-                .on_conflict_do_nothing_on([entity::message::Column::DedupeKey, entity::message::Column::UserId])
-                .exec(db)
-                .await?;
-        }
+        crate::services::messages::insert(db, self.messages).await?;
         if !self.outbox.is_empty() {
             outbox::Entity::insert_many(self.outbox)
                 .on_conflict_do_nothing_on([outbox::Column::DedupeKey])
@@ -302,12 +284,7 @@ pub async fn queue_sync<C: ConnectionTrait>(
     dedupe_key: String,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    let subject = payload["action"].as_str().unwrap_or("sync").to_string();
-    insert(
-        db,
-        row("sync", Some(dedupe_key), case_id, "sync", "[]".into(), subject, payload.to_string(), String::new(), now),
-    )
-    .await
+    insert(db, sync_row(payload, case_id, dedupe_key, now)).await
 }
 
 #[allow(clippy::too_many_arguments)]
