@@ -37,6 +37,11 @@ enum C<'a> {
     D(u16, u8, u8),
 }
 
+/// A row of text cells.
+fn texts<'a>(cells: [&'a str; 9]) -> Vec<C<'a>> {
+    cells.into_iter().map(C::T).collect()
+}
+
 /// One sheet: its name, header and rows.
 type Sheet<'a> = (&'a str, &'a [&'a str], Vec<Vec<C<'a>>>);
 
@@ -138,29 +143,29 @@ async fn a_workbook_is_checked_refused_applied_repeated_and_updated() {
                 C::D(2026, 6, 15),
                 C::T(""),
             ],
-            vec![
-                C::T(ent_a),
-                C::T("泉城示例建材有限公司"),
-                C::T("administrative_penalty"),
-                C::T("未批先建"),
-                C::T(""),
-                C::T("轻微"),
-                C::T("济环罚〔2026〕102号"),
-                C::T("2026/7/1"),
-                C::T(""),
-            ],
+            texts([
+                ent_a,
+                "泉城示例建材有限公司",
+                "administrative_penalty",
+                "未批先建",
+                "",
+                "轻微",
+                "济环罚〔2026〕102号",
+                "2026/7/1",
+                "",
+            ]),
             // Decided long ago: its window is over, so it starts ended.
-            vec![
-                C::T(ent_a),
-                C::T("泉城示例建材有限公司"),
-                C::T("行政处罚"),
-                C::T("旧案"),
-                C::T(""),
-                C::T("一般失信"),
-                C::T("济环罚〔2021〕7号"),
-                C::T("2021-03-01"),
-                C::T(""),
-            ],
+            texts([
+                ent_a,
+                "泉城示例建材有限公司",
+                "行政处罚",
+                "旧案",
+                "",
+                "一般失信",
+                "济环罚〔2021〕7号",
+                "2021-03-01",
+                "",
+            ]),
         ]
     };
     let sanction_headers: &[&str] = &["决定书文号", "惩戒措施", "开始日期"];
@@ -176,39 +181,29 @@ async fn a_workbook_is_checked_refused_applied_repeated_and_updated() {
     bad_code.pop();
     bad_code.push(if new_code.ends_with('0') { '1' } else { '0' });
     let mut records = good_records();
-    records.push(vec![
-        C::T(&bad_code),
-        C::T("某公司"),
-        C::T("行政处罚"),
-        C::T("x"),
-        C::T(""),
-        C::T("一般"),
-        C::T("济环罚〔2026〕201号"),
-        C::T("2026-05-01"),
-        C::T(""),
-    ]);
-    records.push(vec![
-        C::T(ent_a),
-        C::T("泉城示例建材有限公司"),
-        C::T("行政处罚"),
-        C::T("x"),
-        C::T(""),
-        C::T("一般"),
-        C::T("济环罚〔2026〕202号"),
-        C::T("2099-01-01"),
-        C::T(""),
-    ]);
-    records.push(vec![
-        C::T(ent_a),
-        C::T("泉城示例建材有限公司"),
-        C::T("行政处罚"),
-        C::T("x"),
-        C::T(""),
-        C::T("很严重"),
-        C::T("济环罚〔2026〕101号"),
-        C::T("2026-05-01"),
-        C::T(""),
-    ]);
+    records.push(texts([&bad_code, "某公司", "行政处罚", "x", "", "一般", "济环罚〔2026〕201号", "2026-05-01", ""]));
+    records.push(texts([
+        ent_a,
+        "泉城示例建材有限公司",
+        "行政处罚",
+        "x",
+        "",
+        "一般",
+        "济环罚〔2026〕202号",
+        "2099-01-01",
+        "",
+    ]));
+    records.push(texts([
+        ent_a,
+        "泉城示例建材有限公司",
+        "行政处罚",
+        "x",
+        "",
+        "很严重",
+        "济环罚〔2026〕101号",
+        "2026-05-01",
+        "",
+    ]));
     let mut sanctions = good_sanctions();
     sanctions.push(vec![C::T("济环罚〔2026〕101号"), C::T("吊销执照"), C::T("")]);
     sanctions.push(vec![C::T("济环罚〔2021〕7号"), C::T("限制参与政府采购活动"), C::T("")]);

@@ -658,8 +658,8 @@ fn smtp_settings(port: u16) -> SmtpSettings {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mail_goes_out_over_smtp() {
+/// A server whose mail goes to a test SMTP listener, on 2026-09-24 10:00.
+async fn with_smtp_sink() -> (SmtpSink, TestApp, Mailer) {
     let sink = SmtpSink::start().await;
     let port = sink.port;
     let app = spawn_with(Options {
@@ -669,6 +669,12 @@ async fn mail_goes_out_over_smtp() {
     .await;
     let mailer = mailer(&app.state);
     at(&app, "2026-09-24", 10, 0);
+    (sink, app, mailer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_goes_out_over_smtp() {
+    let (sink, app, mailer) = with_smtp_sink().await;
     let ent_a = app.login("ent_a").await;
     let case = app.file(&ent_a, "objection", app.record_id(demo::REPAIRABLE).await).await;
     let id = id_of(&case);
@@ -1088,15 +1094,7 @@ async fn an_objection_extension_never_passes_the_total() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tick_sends_all_due_mail_not_a_fixed_batch() {
     use sea_orm::{ActiveValue::NotSet, EntityTrait, IntoActiveModel, Set};
-    let sink = SmtpSink::start().await;
-    let port = sink.port;
-    let app = spawn_with(Options {
-        tweak: Some(Box::new(move |s| s.smtp = Some(smtp_settings(port)))),
-        ..Default::default()
-    })
-    .await;
-    let mailer = mailer(&app.state);
-    at(&app, "2026-09-24", 10, 0);
+    let (sink, app, mailer) = with_smtp_sink().await;
     let ent_a = app.login("ent_a").await;
     let id = id_of(&app.file(&ent_a, "objection", app.record_id(demo::REPAIRABLE).await).await);
     let template = mails(&app.state, Some(id), "case_received").await.remove(0);
