@@ -612,8 +612,8 @@ async fn finish(mut run: Run<'_>, base: import::ActiveModel) -> ApiResult<Import
         Mode::Apply => "applied",
     };
     let c = &run.counts;
-    let written = !rejected;
-    let z = |n: i32| if written || run.mode == Mode::Check { n } else { 0 };
+    // A refused apply wrote nothing, so it reports nothing created or changed.
+    let z = |n: i32| if rejected { 0 } else { n };
     let mut am = base;
     am.outcome = Set(outcome.into());
     am.rows = Set(c.rows);

@@ -223,16 +223,15 @@ pub async fn build<C: ConnectionTrait>(
     let def = state.workflows.pinned(db, &c.workflow_hash).await?;
     let record =
         record::Entity::find_by_id(c.record_id).one(db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
-    let subj = subject::Entity::find_by_id(c.subject_id).one(db).await?;
-    let dept = department::Entity::find_by_id(c.department_id).one(db).await?;
+    let parties = super::notice::Parties::load(db, &c).await?;
     let attachments = attachments_of(db, c.id).await?;
     let events = events_with_actors(db, c.id).await?;
     let held = Held {
         def,
         record,
-        subject_code: subj.as_ref().map(|s| s.code.clone()).unwrap_or_default(),
-        subject_name: subj.map(|s| s.name).unwrap_or_default(),
-        department_name: dept.map(|d| d.name).unwrap_or_default(),
+        subject_code: parties.subject_code,
+        subject_name: parties.subject_name,
+        department_name: parties.department_name.unwrap_or_default(),
         attachments,
         events,
     };
