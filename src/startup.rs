@@ -119,6 +119,11 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         calendar: Arc::new(RwLock::new(calendar)),
         templates: Arc::new(templates),
     };
+    // Cases closed before closings were judged (migration 000008).
+    let judged = crate::services::reports::judge_unjudged(&state).await?;
+    if judged > 0 {
+        tracing::info!(judged, "closed cases judged for the reports");
+    }
     if state.settings.demo || state.settings.is_default_database() {
         crate::seed::seed_demo_if_empty(&state).await?;
     }

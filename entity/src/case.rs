@@ -51,6 +51,17 @@ pub struct Model {
     pub extension_reason: Option<String>,
     /// A SAMR record's repair registers SAMR's own decision: its document number.
     pub external_decision_no: Option<String>,
+    /// How the reports count the closed case (its final state's report
+    /// class: `decided`, `withdrawn`, `not_accepted`, `moot`); None while open.
+    pub closure_class: Option<String>,
+    /// The local day it closed.
+    pub closed_on: Option<Date>,
+    /// Closed before the end of its legal total (no extension counted).
+    pub closed_within_legal: Option<bool>,
+    /// An objection the credit office decided itself within 3 working days.
+    pub closed_within_own_scope: Option<bool>,
+    /// Working days from receipt to closing (None: a year without a calendar).
+    pub handling_working_days: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ pub mod attachment;
 pub mod calendar_year;
 pub mod case;
 pub mod case_event;
+pub mod closure_count;
 pub mod deadline;
 pub mod delivery;
 pub mod department;

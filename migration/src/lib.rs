@@ -15,6 +15,7 @@ mod m20261202_000004_messages;
 mod m20261202_000005_deliveries;
 mod m20261202_000006_imports;
 mod m20261202_000007_deadline_lookup;
+mod m20261202_000008_closure_counts;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_deliveries::Migration),
             Box::new(m20261202_000006_imports::Migration),
             Box::new(m20261202_000007_deadline_lookup::Migration),
+            Box::new(m20261202_000008_closure_counts::Migration),
         ]
     }
 }

@@ -116,9 +116,65 @@ impl Count {
     }
 }
 
+/// How the reports judge a case, decided once when it closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosingJudgement {
+    /// Closed on or before the legal total's due day (no extension counted).
+    pub within_legal: bool,
+    /// An objection the credit office decided itself (never routed), closed
+    /// within 3 working days of receipt (Shandong Art. 39).
+    pub within_own_scope: bool,
+    /// Working days after receipt up to the closing day (None: a year
+    /// without a calendar).
+    pub handling_working_days: Option<u32>,
+}
+
+/// Judges a case closing on `closed_on` (local day): `total` is its total
+/// deadline as it stood (None: it never had one, e.g. not accepted at once),
+/// `own_branch` an objection the credit office decided itself.
+pub fn judge_closing(
+    cal: &Calendar,
+    total: Option<&Count>,
+    own_branch: bool,
+    received_on: NaiveDate,
+    closed_on: NaiveDate,
+) -> ClosingJudgement {
+    let within_legal = total.is_some_and(|t| {
+        // A year without a calendar: judged by the stored due day.
+        let due = t.legal_due(cal).map(|d| d.due).unwrap_or(t.due_on);
+        closed_on <= due
+    });
+    let within_own_scope =
+        own_branch && cal.add_working_days(received_on, OWN_SCOPE_WORKING_DAYS).is_ok_and(|d| closed_on <= d.due);
+    let handling_working_days = cal.working_days_between(received_on, closed_on).ok().map(|(n, _)| n);
+    ClosingJudgement { within_legal, within_own_scope, handling_working_days }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closing_is_judged_against_the_legal_total_and_the_own_scope() {
+        let cal = Calendar::builtin();
+        let received = date(2026, 9, 24);
+        let (mut total, _) = Count::start(&cal, received, 7).unwrap();
+        // Due 10-12 (Part B §9.1); an extension does not move the legal day.
+        total.extend(&cal, 3, true).unwrap();
+        let on_time = judge_closing(&cal, Some(&total), false, received, date(2026, 10, 12));
+        assert!(on_time.within_legal);
+        assert!(!on_time.within_own_scope);
+        // 09-25..27 and 10-01..07 are off, 09-28 (Mon) is the first working day.
+        assert_eq!(on_time.handling_working_days, Some(7));
+        let late = judge_closing(&cal, Some(&total), false, received, date(2026, 10, 13));
+        assert!(!late.within_legal);
+        // The credit office's own branch: 3 working days after receipt is 09-30.
+        assert!(judge_closing(&cal, Some(&total), true, received, date(2026, 9, 30)).within_own_scope);
+        assert!(!judge_closing(&cal, Some(&total), true, received, date(2026, 10, 8)).within_own_scope);
+        // No total deadline: never within it.
+        assert!(!judge_closing(&cal, None, false, received, received).within_legal);
+        assert_eq!(judge_closing(&cal, None, false, received, received).handling_working_days, Some(0));
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -327,17 +327,18 @@ pub async fn statistics(
     to: DateTime<Utc>,
     format: ExportFormat,
 ) -> ApiResult<Export> {
-    use crate::services::reports::{closed_cases, open_counts};
+    use crate::services::reports::{closure_groups, open_counts, period_days};
     let now = state.clock.now();
     let depts = department_names(state).await?;
-    let cal = state.calendar();
     #[derive(Default)]
     struct Row {
         open: i64,
         overdue: i64,
         decided: u64,
         within: u64,
-        days: Vec<u32>,
+        timed: u64,
+        days_sum: u64,
+        days_max: Option<u32>,
     }
     let mut rows: std::collections::BTreeMap<(i64, &'static str), Row> = Default::default();
     for (d, k, n, _) in open_counts(&state.read, sea_orm::Condition::all()).await? {
@@ -347,17 +348,20 @@ pub async fn statistics(
     for (d, k, n, _) in open_counts(&state.read, overdue).await? {
         rows.entry((d, k.as_str())).or_default().overdue += n;
     }
-    for c in closed_cases(state, from, to).await? {
-        if c.class != Some(crate::workflow::ClosureClass::Decided) {
+    let (first, last) = period_days(from, to);
+    for g in closure_groups(&state.read, first, last).await? {
+        if g.class != Some(crate::workflow::ClosureClass::Decided) {
             continue;
         }
-        let r = rows.entry((c.department_id, c.kind.as_str())).or_default();
-        r.decided += 1;
-        if c.within_legal {
-            r.within += 1;
+        let r = rows.entry((g.department_id, g.kind.as_str())).or_default();
+        r.decided += g.cases;
+        if g.within_legal {
+            r.within += g.cases;
         }
-        if let Ok((n, _)) = cal.working_days_between(c.received_on, c.closed_on) {
-            r.days.push(n);
+        if g.timed > 0 {
+            r.timed += g.timed;
+            r.days_sum += g.days_sum;
+            r.days_max = Some(r.days_max.unwrap_or(0).max(g.days_max));
         }
     }
     let filter = format!("{} 至 {}", local_day(from), local_day(to));
@@ -374,7 +378,7 @@ pub async fn statistics(
     ];
     let mut w = TableWriter::new(format, "统计", "信用修复与异议办理统计", &filter, now, &headers)?;
     for ((d, k), r) in rows {
-        let avg = (!r.days.is_empty()).then(|| r.days.iter().map(|&n| n as f64).sum::<f64>() / r.days.len() as f64);
+        let avg = (r.timed > 0).then(|| r.days_sum as f64 / r.timed as f64);
         let share = (r.decided > 0).then(|| (r.within as f64 / r.decided as f64 * 1000.0).round() / 1000.0);
         w.write(vec![
             Cell::Text(depts.get(&d).cloned().unwrap_or_default()),
@@ -385,7 +389,7 @@ pub async fn statistics(
             Cell::Num(Some(r.within as f64)),
             Cell::Num(share),
             Cell::Num(avg.map(|a| (a * 10.0).round() / 10.0)),
-            Cell::Num(r.days.iter().max().map(|&m| m as f64)),
+            Cell::Num(r.days_max.map(f64::from)),
         ])?;
     }
     Ok(Export {

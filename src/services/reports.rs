@@ -12,10 +12,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::end_of_local_day;
+use crate::domain::calendar::Calendar;
+use crate::domain::deadline::{Count, judge_closing};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::workflow::ClosureClass;
 use entity::types::{CaseKind, DeadlineKind};
-use entity::{case, deadline, department};
+use entity::{case, closure_count, deadline, department};
 
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct DepartmentLoad {
@@ -168,116 +171,284 @@ async fn credit_office_id<C: ConnectionTrait>(db: &C) -> ApiResult<Option<i64>> 
         .map(|d| d.id))
 }
 
-/// A case closed in a period, with what the reports judge it by.
+/// The local day of an instant.
+fn local_day(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&crate::clock::shanghai()).date_naive()
+}
+
+/// Judges a closing case (closed at `closed_at`, its final state counted as
+/// `class`) and writes the judgement on the row: the one place timeliness is
+/// decided. `total` is the case's total deadline as the closing left it.
+pub(crate) fn judge(cal: &Calendar, c: &mut case::Model, class: ClosureClass, total: Option<&Count>) {
+    let Some(closed_at) = c.closed_at else { return };
+    let closed_on = local_day(closed_at);
+    let own_branch = c.kind == CaseKind::Objection && c.routed_at.is_none();
+    let j = judge_closing(cal, total, own_branch, local_day(c.received_at), closed_on);
+    c.closure_class = Some(class.as_str().to_string());
+    c.closed_on = Some(closed_on);
+    c.closed_within_legal = Some(j.within_legal);
+    c.closed_within_own_scope = Some(j.within_own_scope);
+    c.handling_working_days = j.handling_working_days.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+}
+
+/// The `closure_counts` row a judged case adds one to (None: not judged).
+/// Timeliness and handling time count for decided cases only.
+fn closure_key(c: &case::Model) -> Option<closure_count::Model> {
+    let class = c.closure_class.clone()?;
+    let decided = class == ClosureClass::Decided.as_str();
+    let days = c.handling_working_days.filter(|_| decided);
+    Some(closure_count::Model {
+        closed_on: c.closed_on?,
+        department_id: c.department_id,
+        kind: c.kind,
+        closure_class: class,
+        routed: c.routed_at.is_some(),
+        within_legal: decided && c.closed_within_legal == Some(true),
+        within_own_scope: decided && c.closed_within_own_scope == Some(true),
+        n: 1,
+        timed: i64::from(days.is_some()),
+        days_sum: i64::from(days.unwrap_or(0)),
+        days_max: days.unwrap_or(0),
+    })
+}
+
+/// Moves a case's count in `closure_counts`, in the transaction that judged
+/// it: out of the row of its earlier judgement (a revoked repair closes a
+/// second time), into the row of the new one.
+pub(crate) async fn count_closure<C: ConnectionTrait>(
+    db: &C,
+    before: &case::Model,
+    after: &case::Model,
+) -> ApiResult<()> {
+    use sea_orm::sea_query::{ExprTrait as _, OnConflict, Query};
+    let (old, new) = (closure_key(before), closure_key(after));
+    if old == new {
+        return Ok(());
+    }
+    if let Some(o) = old {
+        // The longest handling time left in the row, read again: the case's
+        // own row was already written with its new judgement.
+        let days_max: sea_orm::sea_query::SimpleExpr = if o.closure_class == ClosureClass::Decided.as_str() {
+            let routed = if o.routed { case::Column::RoutedAt.is_not_null() } else { case::Column::RoutedAt.is_null() };
+            let max = Query::select()
+                .expr(Func::max(Expr::col(case::Column::HandlingWorkingDays)))
+                .from(case::Entity)
+                .and_where(case::Column::ClosedOn.eq(o.closed_on))
+                .and_where(case::Column::DepartmentId.eq(o.department_id))
+                .and_where(case::Column::Kind.eq(o.kind))
+                .and_where(case::Column::ClosureClass.eq(o.closure_class.clone()))
+                .and_where(routed)
+                .and_where(case::Column::ClosedWithinLegal.eq(o.within_legal))
+                .and_where(case::Column::ClosedWithinOwnScope.eq(o.within_own_scope))
+                .to_owned();
+            Func::coalesce([Expr::SubQuery(None, Box::new(max.into())), Expr::val(0)]).into()
+        } else {
+            Expr::val(0).into()
+        };
+        closure_count::Entity::update_many()
+            .col_expr(closure_count::Column::N, Expr::col(closure_count::Column::N).sub(1))
+            .col_expr(closure_count::Column::Timed, Expr::col(closure_count::Column::Timed).sub(o.timed))
+            .col_expr(closure_count::Column::DaysSum, Expr::col(closure_count::Column::DaysSum).sub(o.days_sum))
+            .col_expr(closure_count::Column::DaysMax, days_max)
+            .filter(closure_count::Column::ClosedOn.eq(o.closed_on))
+            .filter(closure_count::Column::DepartmentId.eq(o.department_id))
+            .filter(closure_count::Column::Kind.eq(o.kind))
+            .filter(closure_count::Column::ClosureClass.eq(o.closure_class))
+            .filter(closure_count::Column::Routed.eq(o.routed))
+            .filter(closure_count::Column::WithinLegal.eq(o.within_legal))
+            .filter(closure_count::Column::WithinOwnScope.eq(o.within_own_scope))
+            .exec(db)
+            .await?;
+    }
+    if let Some(n) = new {
+        use closure_count::Column as K;
+        let add = OnConflict::columns([
+            K::ClosedOn,
+            K::DepartmentId,
+            K::Kind,
+            K::ClosureClass,
+            K::Routed,
+            K::WithinLegal,
+            K::WithinOwnScope,
+        ])
+        .value(K::N, Expr::cust("closure_counts.n + excluded.n"))
+        .value(K::Timed, Expr::cust("closure_counts.timed + excluded.timed"))
+        .value(K::DaysSum, Expr::cust("closure_counts.days_sum + excluded.days_sum"))
+        .value(K::DaysMax, Func::greatest([Expr::cust("closure_counts.days_max"), Expr::cust("excluded.days_max")]))
+        .to_owned();
+        closure_count::Entity::insert(sea_orm::IntoActiveModel::into_active_model(n))
+            .on_conflict(add)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Closed cases summed for the reports.
 #[derive(Debug, Clone)]
-pub struct ClosedCase {
+pub struct ClosureGroup {
     pub kind: CaseKind,
-    /// Who holds it for the reports: the routed department, else the credit office.
+    /// Who holds them for the reports: the routed department, else the credit office.
     pub department_id: i64,
-    pub class: Option<crate::workflow::ClosureClass>,
-    /// Closed before the end of its legal total (no extension counted).
+    pub class: Option<ClosureClass>,
+    /// Closed before the end of the legal total (decided cases).
     pub within_legal: bool,
-    /// An objection the credit office decided itself, never routed.
+    /// Objections the credit office decided itself, never routed.
     pub own_branch: bool,
     /// Of those, closed within 3 working days of receipt (Shandong Art. 39).
     pub within_own_scope: bool,
-    pub received_on: chrono::NaiveDate,
-    pub closed_on: chrono::NaiveDate,
+    pub cases: u64,
+    /// Decided cases with a known handling time, its sum and maximum (working days).
+    pub timed: u64,
+    pub days_sum: u64,
+    pub days_max: u32,
 }
 
-/// Every case closed in the period, judged: the one place timeliness is decided.
-pub async fn closed_cases(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<Vec<ClosedCase>> {
-    let db = &state.read;
-    /// (id, kind, closed at, state, workflow hash, received at, routed at, department).
-    type Closed = (i64, CaseKind, Option<DateTime<Utc>>, String, String, DateTime<Utc>, Option<DateTime<Utc>>, i64);
-    let closed: Vec<Closed> = case::Entity::find()
+/// The cases closed from `from` to `to` (local days, both included), summed
+/// by holder, kind and judgement: one aggregate over `closure_counts`, a few
+/// rows per day however many cases closed.
+pub async fn closure_groups<C: ConnectionTrait>(
+    db: &C,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<Vec<ClosureGroup>> {
+    use closure_count::Column as K;
+    let q = closure_count::Entity::find()
         .select_only()
-        .column(case::Column::Id)
-        .column(case::Column::Kind)
-        .column(case::Column::ClosedAt)
-        .column(case::Column::State)
-        .column(case::Column::WorkflowHash)
-        .column(case::Column::ReceivedAt)
-        .column(case::Column::RoutedAt)
-        .column(case::Column::DepartmentId)
-        .filter(case::Column::ClosedAt.gte(from))
-        .filter(case::Column::ClosedAt.lte(to))
-        .into_tuple()
-        .all(db)
-        .await?;
-    // The legal total of each case: the rule's budget without extensions.
-    let cal = state.calendar();
-    let mut total_due: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
-    let ids: Vec<i64> = closed.iter().map(|c| c.0).collect();
-    for chunk in ids.chunks(500) {
-        let rows = deadline::Entity::find()
-            .filter(deadline::Column::CaseId.is_in(chunk.to_vec()))
-            .filter(deadline::Column::Kind.eq(DeadlineKind::Total))
-            .all(db)
-            .await?;
-        for row in rows {
-            let legal = match crate::services::cases::deadlines::count_of(&row).legal_due(&cal) {
-                Ok(d) => crate::clock::end_of_local_day(d.due),
-                // A year without a calendar: judge by the stored due time.
-                Err(_) => row.due_at,
-            };
-            total_due.insert(row.case_id, legal);
-        }
-    }
+        .column(K::DepartmentId)
+        .column(K::Kind)
+        .column(K::ClosureClass)
+        .column(K::Routed)
+        .column(K::WithinLegal)
+        .column(K::WithinOwnScope)
+        // SUM of a bigint is numeric on PostgreSQL: cast back.
+        .column_as(Expr::cust("CAST(SUM(n) AS BIGINT)"), "n")
+        .column_as(Expr::cust("CAST(SUM(timed) AS BIGINT)"), "timed")
+        .column_as(Expr::cust("CAST(SUM(days_sum) AS BIGINT)"), "days_sum")
+        .column_as(Expr::cust("CAST(MAX(days_max) AS BIGINT)"), "days_max")
+        .filter(K::ClosedOn.gte(from))
+        .filter(K::ClosedOn.lte(to))
+        .filter(K::N.gt(0))
+        .group_by(K::DepartmentId)
+        .group_by(K::Kind)
+        .group_by(K::ClosureClass)
+        .group_by(K::Routed)
+        .group_by(K::WithinLegal)
+        .group_by(K::WithinOwnScope);
+    /// (department, kind, class, routed, within legal, within own scope, n, timed, days sum, days max).
+    type Row = (i64, CaseKind, String, bool, bool, bool, i64, i64, i64, i64);
+    let rows: Vec<Row> = q.into_tuple().all(db).await?;
     let office = credit_office_id(db).await?;
-    let local = |t: DateTime<Utc>| t.with_timezone(&crate::clock::shanghai()).date_naive();
-    let mut out = Vec::with_capacity(closed.len());
-    for (id, kind, closed_at, st, hash, received_at, routed_at, dept) in closed {
-        let Some(closed_at) = closed_at else { continue };
-        let class = state.workflows.pinned(db, &hash).await?.state(&st).and_then(|s| s.report_as);
-        let within_legal = total_due.get(&id).is_some_and(|due| closed_at <= *due);
-        let own_branch = kind == CaseKind::Objection && routed_at.is_none();
-        let within_own_scope = own_branch
-            && cal
-                .add_working_days(local(received_at), crate::domain::deadline::OWN_SCOPE_WORKING_DAYS)
-                .is_ok_and(|d| closed_at <= crate::clock::end_of_local_day(d.due));
-        out.push(ClosedCase {
+    let count = |v: i64| u64::try_from(v).unwrap_or(0);
+    Ok(rows
+        .into_iter()
+        .map(|(d, kind, class, routed, within_legal, within_own_scope, n, timed, sum, max)| ClosureGroup {
             kind,
-            department_id: if routed_at.is_some() { dept } else { office.unwrap_or(dept) },
-            class,
+            department_id: if routed { d } else { office.unwrap_or(d) },
+            class: ClosureClass::parse(&class),
             within_legal,
-            own_branch,
+            own_branch: kind == CaseKind::Objection && !routed,
             within_own_scope,
-            received_on: local(received_at),
-            closed_on: local(closed_at),
-        });
+            cases: count(n),
+            timed: count(timed),
+            days_sum: count(sum),
+            days_max: u32::try_from(max).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// The local days of a period's instants ([`period`]: the end of the day
+/// before the first, the end of the last).
+pub fn period_days(from: DateTime<Utc>, to: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+    (local_day(from) + Duration::days(1), local_day(to))
+}
+
+/// Judges the cases closed before closings were judged (cases closed before
+/// migration 000008), in batches, counting each: run once when the server
+/// starts; nothing to do afterwards. Returns how many were judged.
+pub async fn judge_unjudged(state: &AppState) -> anyhow::Result<u64> {
+    use sea_orm::{ActiveModelTrait as _, TransactionTrait};
+    let cal = state.calendar();
+    let mut judged = 0;
+    loop {
+        let txn = state.db.begin().await?;
+        let batch = case::Entity::find()
+            .filter(case::Column::ClosedAt.is_not_null())
+            .filter(case::Column::ClosureClass.is_null())
+            .order_by_asc(case::Column::Id)
+            .limit(500)
+            .all(&txn)
+            .await?;
+        if batch.is_empty() {
+            return Ok(judged);
+        }
+        let ids: Vec<i64> = batch.iter().map(|c| c.id).collect();
+        let totals: BTreeMap<i64, deadline::Model> = deadline::Entity::find()
+            .filter(deadline::Column::CaseId.is_in(ids))
+            .filter(deadline::Column::Kind.eq(DeadlineKind::Total))
+            .order_by_asc(deadline::Column::Id)
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|d| (d.case_id, d))
+            .collect();
+        for before in batch {
+            let def = state.workflows.pinned(&txn, &before.workflow_hash).await?;
+            let class = def.state(&before.state).and_then(|s| s.report_as).unwrap_or(ClosureClass::Moot);
+            let mut after = before.clone();
+            let total = totals.get(&before.id).map(crate::services::cases::deadlines::count_of);
+            judge(&cal, &mut after, class, total.as_ref());
+            let mut am = sea_orm::IntoActiveModel::into_active_model(after.clone()).reset_all();
+            am.id = sea_orm::ActiveValue::NotSet;
+            // Another process starting at the same time may have judged it.
+            let res = case::Entity::update_many()
+                .set(am)
+                .filter(case::Column::Id.eq(before.id))
+                .filter(case::Column::ClosureClass.is_null())
+                .exec(&txn)
+                .await?;
+            if res.rows_affected == 1 {
+                count_closure(&txn, &before, &after).await?;
+                judged += 1;
+            }
+        }
+        txn.commit().await?;
     }
-    Ok(out)
 }
 
 /// Cases closed in the period, split by kind and by how they closed; decided
 /// ones within or past their total deadline.
-async fn timeliness(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<(Timeliness, Timeliness)> {
-    use crate::workflow::ClosureClass;
+async fn timeliness<C: ConnectionTrait>(
+    db: &C,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ApiResult<(Timeliness, Timeliness)> {
     let (mut objections, mut repairs) = (Timeliness::default(), Timeliness::default());
-    for c in closed_cases(state, from, to).await? {
-        let t = if c.kind == CaseKind::Objection { &mut objections } else { &mut repairs };
-        match c.class {
+    let (first, last) = period_days(from, to);
+    for g in closure_groups(db, first, last).await? {
+        let t = if g.kind == CaseKind::Objection { &mut objections } else { &mut repairs };
+        let n = g.cases;
+        match g.class {
             Some(ClosureClass::Decided) => {
-                t.closed += 1;
-                if c.within_legal {
-                    t.within_deadline += 1;
+                t.closed += n;
+                if g.within_legal {
+                    t.within_deadline += n;
                 }
-                if c.own_branch {
-                    t.closed_by_credit_office += 1;
-                    if c.within_own_scope {
-                        t.closed_by_credit_office_within_3_days += 1;
+                if g.own_branch {
+                    t.closed_by_credit_office += n;
+                    if g.within_own_scope {
+                        t.closed_by_credit_office_within_3_days += n;
                     }
                 } else {
-                    t.closed_by_department += 1;
-                    if c.within_legal {
-                        t.closed_by_department_within_deadline += 1;
+                    t.closed_by_department += n;
+                    if g.within_legal {
+                        t.closed_by_department_within_deadline += n;
                     }
                 }
             }
-            Some(ClosureClass::Withdrawn) => t.withdrawn += 1,
-            Some(ClosureClass::NotAccepted) => t.not_accepted += 1,
-            Some(ClosureClass::Moot) | None => t.ended_otherwise += 1,
+            Some(ClosureClass::Withdrawn) => t.withdrawn += n,
+            Some(ClosureClass::NotAccepted) => t.not_accepted += n,
+            Some(ClosureClass::Moot) | None => t.ended_otherwise += n,
         }
     }
     for t in [&mut objections, &mut repairs] {
@@ -316,7 +487,7 @@ pub async fn overview(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) 
             (a, b) => a.or(b),
         };
     }
-    let (objections, repairs) = timeliness(state, from, to).await?;
+    let (objections, repairs) = timeliness(db, from, to).await?;
     Ok(Overview {
         generated_at: now,
         period_from: from,
@@ -458,7 +629,7 @@ pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<Nai
             case_no: c.case_no,
         });
     }
-    let (objections, repairs) = timeliness(state, start, end).await?;
+    let (objections, repairs) = timeliness(db, start, end).await?;
     // The last eight weeks, Monday to Sunday.
     let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
     let first = monday - Duration::weeks(7);

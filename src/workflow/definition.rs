@@ -63,6 +63,15 @@ pub enum ClosureClass {
 }
 
 impl ClosureClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClosureClass::Decided => "decided",
+            ClosureClass::Withdrawn => "withdrawn",
+            ClosureClass::NotAccepted => "not_accepted",
+            ClosureClass::Moot => "moot",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<ClosureClass> {
         match s {
             "decided" => Some(ClosureClass::Decided),

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-async fn fetch(app: &TestApp, token: &str, path: &str) -> (u16, String, Vec<u8>) {
+pub(crate) async fn fetch(app: &TestApp, token: &str, path: &str) -> (u16, String, Vec<u8>) {
     let res = app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap();
     let status = res.status().as_u16();
     let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
@@ -15,7 +15,7 @@ async fn fetch(app: &TestApp, token: &str, path: &str) -> (u16, String, Vec<u8>)
 }
 
 /// The first sheet's rows as text cells (dates as `date:YYYY-MM-DD`).
-fn sheet(bytes: Vec<u8>) -> Vec<Vec<String>> {
+pub(crate) fn sheet(bytes: Vec<u8>) -> Vec<Vec<String>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("a workbook");
     let name = book.sheet_names()[0].clone();
     let range = book.worksheet_range(&name).expect("the sheet");

@@ -143,3 +143,54 @@ async fn an_extended_repair_closed_after_its_legal_total_is_late() {
     assert_eq!(o["repairs"]["closed_by_department"], 1, "{o}");
     assert_eq!(o["repairs"]["closed_by_credit_office"], 0, "{o}");
 }
+
+/// A closing is judged once, when it happens, and counted for its day: a
+/// revoked repair (it closes a second time) moves out of its approval day's
+/// count into the revocation's, judged again; cases closed before closings
+/// were judged are judged when the server starts, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_repair_moves_its_count_and_older_closings_are_judged_at_start() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn().await;
+    // Mon 2026-11-02: approved the same day, within the legal 10 working days.
+    app.clock.set_local(d("2026-11-02"), 10, 0);
+    let r = app.accepted_repair("ent_a", demo::REPAIRABLE).await;
+    app.act(&r.officer, r.id, "approve", json!({})).await.ok();
+    let office = app.login("office").await;
+    let nov = "/api/v1/reports/overview?from=2026-11-01&to=2026-11-30";
+    let o = app.get(nov, &office).await.ok();
+    assert_eq!((o["repairs"]["closed"].as_u64(), o["repairs"]["within_deadline"].as_u64()), (Some(1), Some(1)), "{o}");
+
+    // Revoked on Fri 11-20, past the legal total (11-16): one decided case,
+    // now late, counted on the revocation's day only.
+    app.clock.set_local(d("2026-11-20"), 10, 0);
+    let office = app.login("office").await;
+    app.act(&office, r.id, "revoke", json!({"comment": "履约证明系伪造"})).await.ok();
+    let after = app.get(nov, &office).await.ok();
+    assert_eq!(after["repairs"]["closed"], 1, "{after}");
+    assert_eq!(after["repairs"]["within_deadline"], 0, "{after}");
+    let early = app.get("/api/v1/reports/overview?from=2026-11-01&to=2026-11-10", &office).await.ok();
+    assert_eq!(early["repairs"]["closed"], 0, "moved out of the approval day: {early}");
+    // The statistics: decided 1, late, 14 working days from 11-02 to 11-20.
+    let stats = "/api/v1/reports/statistics?format=xlsx&from=2026-11-01&to=2026-11-30";
+    let rows = crate::exports::sheet(crate::exports::fetch(&app, &office, stats).await.2);
+    let row = rows.iter().find(|r| r[0] == "区生态环境分局" && r[1] == "信用修复申请").expect("the department's row");
+    assert_eq!((row[4].as_str(), row[5].as_str(), row[7].as_str(), row[8].as_str()), ("1", "0", "14", "14"), "{row:?}");
+
+    // As if closed before closings were judged: nothing counted, until judged.
+    for sql in [
+        "UPDATE cases SET closure_class = NULL, closed_on = NULL, closed_within_legal = NULL, \
+         closed_within_own_scope = NULL, handling_working_days = NULL",
+        "DELETE FROM closure_counts",
+    ] {
+        app.state.db.execute_unprepared(sql).await.unwrap();
+    }
+    assert_eq!(app.get(nov, &office).await.ok()["repairs"]["closed"], 0);
+    assert_eq!(credit_repair::services::reports::judge_unjudged(&app.state).await.unwrap(), 1);
+    assert_eq!(credit_repair::services::reports::judge_unjudged(&app.state).await.unwrap(), 0);
+    let judged = app.get(nov, &office).await.ok();
+    assert_eq!(judged["repairs"], after["repairs"], "{judged}");
+    let rows = crate::exports::sheet(crate::exports::fetch(&app, &office, stats).await.2);
+    let again = rows.iter().find(|r| r[0] == "区生态环境分局" && r[1] == "信用修复申请").expect("the department's row");
+    assert_eq!(again, row);
+}

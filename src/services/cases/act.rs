@@ -19,7 +19,7 @@ use super::{audit, facts, now_micros, scope, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::workflow::{ActionInput, Effect, EngineError, Guard, Role, decide};
+use crate::workflow::{ActionInput, ClosureClass, Effect, EngineError, Guard, Role, decide};
 use entity::types::Outcome;
 use entity::{case, record};
 
@@ -221,6 +221,13 @@ async fn transition(
         next.open_record_key = None;
         next.result = to_def.result.clone();
         next.closed_at = Some(now);
+        let total = match clocks.as_ref().and_then(Clocks::total_count) {
+            Some(t) => Some(t),
+            // A closed case closing again (a revoked repair): its total row is no longer open.
+            None => super::deadlines::total_of(txn, c.id).await?.as_ref().map(super::deadlines::count_of),
+        };
+        let class = to_def.report_as.unwrap_or(ClosureClass::Moot);
+        crate::services::reports::judge(&cal, &mut next, class, total.as_ref());
     }
     if let Some(k) = &clocks {
         let s = k.summary();
@@ -318,6 +325,11 @@ async fn transition(
         events.push((appended, user.map(|u| u.display_name.clone())));
     } else {
         audit::append(txn, event).await?;
+    }
+    if decision.terminal {
+        // Counted for the reports as the transaction's last write: the
+        // counter row is shared by the day's closings, its lock held briefly.
+        crate::services::reports::count_closure(txn, &c, &next).await?;
     }
     tracing::info!(case = c.id, action, from = %decision.from, to = %decision.to, "case transition");
     let held = if keep {

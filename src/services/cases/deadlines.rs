@@ -271,6 +271,13 @@ impl Clocks {
         Ok(new_step_due)
     }
 
+    /// The total deadline's count as it now stands (open, just closed or
+    /// just started), if this transition holds it.
+    pub fn total_count(&self) -> Option<Count> {
+        let closed = self.closed.iter().find(|d| d.kind == DeadlineKind::Total);
+        self.total.as_ref().map(|o| &o.row).or(closed).map(count_of)
+    }
+
     /// The case's deadline columns as the rows now stand.
     pub fn summary(&self) -> Summary {
         let step = self.new_step_row.as_ref().or(self.step.as_ref().map(|o| &o.row));
@@ -320,6 +327,16 @@ impl Clocks {
         }
         Ok(())
     }
+}
+
+/// The case's latest total deadline row, whatever its status (one query).
+pub async fn total_of<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<Option<deadline::Model>> {
+    Ok(deadline::Entity::find()
+        .filter(deadline::Column::CaseId.eq(case_id))
+        .filter(deadline::Column::Kind.eq(DeadlineKind::Total))
+        .order_by_desc(deadline::Column::Id)
+        .one(db)
+        .await?)
 }
 
 /// A row as it will be stored (the id is not known before the insert).
