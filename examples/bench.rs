@@ -1,12 +1,15 @@
 //! Benchmarks that print their figures (not timed tests).
 //!
 //!   cargo run --release --example bench -- transitions [--db URL] [--cases N] [--concurrency C]
+//!       [--replay]   the verify transitions replayed as bare statements (ratio, see `replay_verify`)
+//!       [--rate R]   verify at a steady R per second: latency percentiles
 //!   cargo run --release --example bench -- tick [--db URL] [--records N] [--open-cases N] [--due N] [--provisional]
 //!   cargo run --release --example bench -- reads [--db URL] [--open-cases N] [--requests N] [--concurrency C]
 //!   cargo run --example bench -- memory   (runs the built server binary: `cargo build` first)
 //!   cargo run --release --example bench -- pages [--db URL] [--open-cases N] [--requests N]
 //!   cargo run --release --example bench -- export [--db URL] [--cases N]
 //!   cargo run --release --example bench -- import [--db URL] [--rows N]
+//!   cargo run --release --example bench -- reports [--db URL] [--open-cases N] [--closed-cases N] [--years Y]
 //!
 //! Without --db a fresh SQLite file in a temporary directory is used. A
 //! PostgreSQL URL must name an empty database (e.g. create one with
@@ -33,6 +36,9 @@ const PASSWORD: &str = "Bench#Passw0rd";
 /// pool's connection checks are not counted).
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
+/// While set, every statement the server sends is kept here (`--replay`).
+static CAPTURE: std::sync::Mutex<Option<Vec<Statement>>> = std::sync::Mutex::new(None);
+
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
@@ -48,16 +54,20 @@ async fn state_for(args: &[String]) -> anyhow::Result<(credit_repair::state::App
         Some(url) => postgres_url(&url, arg(args, "--sslmode").as_deref()),
         None => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
     };
-    let settings = Settings {
-        database_url: url,
-        data_dir: dir.clone(),
+    Ok((build_state(settings_at(&url, &dir), Arc::new(SystemClock)).await?, dir))
+}
+
+/// The bench server's settings on `url`, files under `dir`.
+fn settings_at(url: &str, dir: &std::path::Path) -> Settings {
+    Settings {
+        database_url: url.to_string(),
+        data_dir: dir.to_path_buf(),
         jwt_secret: Secret::new("bench-secret-bench-secret-bench-secret"),
         demo_password: Secret::new(PASSWORD),
         demo: true,
         scheduler: false,
         ..Settings::default()
-    };
-    Ok((build_state(settings, Arc::new(SystemClock)).await?, dir))
+    }
 }
 
 /// A loopback PostgreSQL URL without an `sslmode` gets `mode` (default
@@ -98,9 +108,10 @@ async fn main() -> anyhow::Result<()> {
         Some("reads") => reads(&args).await,
         Some("memory") => memory(&args).await,
         Some("import") => import(&args).await,
+        Some("reports") => reports(&args).await,
         _ => {
             eprintln!(
-                "usage: bench transitions|tick|reads|memory|pages|export|import [options]  (see the file header)"
+                "usage: bench transitions|tick|reads|memory|pages|export|import|reports [options]  (see the file header)"
             );
             std::process::exit(2);
         }
@@ -165,6 +176,11 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     let count = move |pool: &'static str| {
         move |info: &sea_orm::metric::Info<'_>| {
             STATEMENTS.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut c) = CAPTURE.lock()
+                && let Some(list) = c.as_mut()
+            {
+                list.push(info.statement.clone());
+            }
             if trace {
                 let sql: String = info.statement.sql.chars().take(150).collect();
                 println!("  [{pool}] {sql}");
@@ -298,6 +314,24 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     })
     .await;
     let s1 = STATEMENTS.load(Ordering::Relaxed);
+    if args.iter().any(|a| a == "--replay") {
+        println!(
+            "accept transitions:   {} in {:.2} s = {:.1} /s",
+            accepted.len(),
+            t_accept,
+            accepted.len() as f64 / t_accept
+        );
+        let officer = Officer { client: client.clone(), base: base.clone(), token: officer.clone() };
+        replay_verify(&state, &dir, accepted, conc, &officer).await?;
+        let _ = std::fs::remove_dir_all(dir);
+        return Ok(());
+    }
+    if let Some(rate) = arg(args, "--rate").and_then(|r| r.parse::<f64>().ok()) {
+        let officer = Officer { client: client.clone(), base: base.clone(), token: officer.clone() };
+        paced_verify(accepted, rate, &officer).await?;
+        let _ = std::fs::remove_dir_all(dir);
+        return Ok(());
+    }
     if trace {
         println!("-- verify:");
     }
@@ -995,5 +1029,368 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
         );
     }
     let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+/// The monitoring reports over many cases: `--open-cases` open (default
+/// 100,000) and `--closed-cases` closed (default 1,000,000, spread evenly
+/// over the last `--years` years, default 1, so the default reporting period
+/// of 365 days holds them all). Closed cases are inserted judged, with their
+/// `closure_counts` rows summed from them, as closing transitions leave them.
+/// Prints the median and worst of 9 requests of each report.
+async fn reports(args: &[String]) -> anyhow::Result<()> {
+    let n_open = num(args, "--open-cases", 100_000);
+    let n_closed = num(args, "--closed-cases", 1_000_000);
+    let years = num(args, "--years", 1).max(1);
+    let (state, dir) = state_for(args).await?;
+    let db = state.db.clone();
+    let pg = db.get_database_backend() == DatabaseBackend::Postgres;
+    let subject = ids(&db, "SELECT id FROM subjects WHERE code = '91350100M000100Y43'").await?[0];
+    let user = ids(&db, "SELECT id FROM users WHERE username = 'ent_a'").await?[0];
+    let depts = ids(&db, "SELECT id FROM departments ORDER BY id").await?;
+    let t0 = Instant::now();
+    bulk_records(&db, n_open.max(1), subject, depts[0]).await?;
+    let first_record = ids(&db, "SELECT MIN(id) FROM records WHERE document_no LIKE 'BENCH-%'").await?[0];
+    let now = SystemClock.now();
+    bulk_open_cases(&db, n_open, first_record, subject, user, |k| OpenCase {
+        state: "with_department",
+        department_id: depts[(k as usize) % depts.len()],
+        due: now + Duration::days((k % 20) as i64 - 5),
+        overdue: k % 20 < 5,
+        provisional: false,
+    })
+    .await?;
+    println!("setup: {n_open} open cases in {:.1} s", t0.elapsed().as_secs_f64());
+
+    // Closed cases, judged; their counts summed as the closings would have.
+    let t0 = Instant::now();
+    let today = now.date_naive();
+    let span = 365 * years;
+    let (f, t) = if pg { ("false", "true") } else { ("0", "1") };
+    let b = |v: bool| if v { t } else { f };
+    let ts = |x: chrono::DateTime<Utc>| {
+        if pg { format!("'{}'::timestamptz", x.to_rfc3339()) } else { format!("'{}'", x.to_rfc3339()) }
+    };
+    let date = |d: chrono::NaiveDate| if pg { format!("'{d}'::date") } else { format!("'{d}'") };
+    type Key = (chrono::NaiveDate, i64, &'static str, &'static str, bool, bool, bool);
+    let mut counts: std::collections::BTreeMap<Key, (i64, i64, i64, i64)> = Default::default();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rnd = move |m: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % m
+    };
+    let txn = sea_orm::TransactionTrait::begin(&db).await?;
+    let mut done = 0;
+    while done < n_closed {
+        let batch = (n_closed - done).min(500);
+        let mut sql = String::from(
+            "INSERT INTO cases (case_no, kind, state, version, record_id, subject_id, department_id, applicant_user_id, reason, \
+             outcome, workflow_id, workflow_version, workflow_hash, extension_used, due_at, total_due_at, overdue, \
+             provisional_deadline, last_urged_on, open_record_key, result, received_at, routed_at, closed_at, created_at, updated_at, \
+             closure_class, closed_on, closed_within_legal, closed_within_own_scope, handling_working_days) VALUES ",
+        );
+        for i in 0..batch {
+            let k = done + i;
+            let closed_on = today - Duration::days((k % span) as i64);
+            let closed_at = credit_repair::clock::end_of_local_day(closed_on) - Duration::hours(8);
+            let kind = if rnd(3) == 0 { "repair" } else { "objection" };
+            let class = ["decided", "decided", "decided", "decided", "decided", "decided", "withdrawn", "not_accepted", "moot"]
+                [rnd(9) as usize];
+            let routed = rnd(10) != 0;
+            let decided = class == "decided";
+            let within_legal = rnd(5) != 0;
+            let own = kind == "objection" && !routed && rnd(2) == 0;
+            let days = rnd(15) as i64;
+            let dept = depts[rnd(depts.len() as u64) as usize];
+            let received = closed_at - Duration::days(days + days / 5);
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "('BC{k:09}', '{kind}', 'closed', 3, {}, {subject}, {dept}, {user}, '基准', NULL, '{kind}', 1, 'bench', {f}, NULL, NULL, {f}, {f}, NULL, NULL, NULL, {}, {}, {}, {}, {}, '{class}', {}, {}, {}, {days})",
+                first_record + (k % n_open.max(1)) as i64,
+                ts(received),
+                if routed { ts(received) } else { "NULL".into() },
+                ts(closed_at),
+                ts(received),
+                ts(closed_at),
+                date(closed_on),
+                b(within_legal),
+                b(own),
+            ));
+            let key = (closed_on, dept, kind, class, routed, decided && within_legal, decided && own);
+            let e = counts.entry(key).or_default();
+            e.0 += 1;
+            if decided {
+                e.1 += 1;
+                e.2 += days;
+                e.3 = e.3.max(days);
+            }
+        }
+        txn.execute_unprepared(&sql).await?;
+        done += batch;
+    }
+    let rows: Vec<_> = counts.into_iter().collect();
+    for chunk in rows.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO closure_counts (closed_on, department_id, kind, closure_class, routed, within_legal, \
+             within_own_scope, n, timed, days_sum, days_max) VALUES ",
+        );
+        for (i, ((day, dept, kind, class, routed, legal, own), (n, timed, sum, max))) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "({}, {dept}, '{kind}', '{class}', {}, {}, {}, {n}, {timed}, {sum}, {max})",
+                date(*day),
+                b(*routed),
+                b(*legal),
+                b(*own)
+            ));
+        }
+        txn.execute_unprepared(&sql).await?;
+    }
+    txn.commit().await?;
+    if pg {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    println!(
+        "setup: {n_closed} closed cases over {years} year(s), {} closure_counts rows, in {:.1} s",
+        rows.len(),
+        t0.elapsed().as_secs_f64()
+    );
+
+    let app = Application::build(state.clone(), "127.0.0.1", 0)?;
+    let base = format!("http://127.0.0.1:{}", app.port);
+    tokio::spawn(app.server);
+    credit_repair::install_tls_provider();
+    let client = reqwest::Client::new();
+    let office = api_login(&client, &base, "office").await?;
+    println!("backend:                 {}", backend_name(&db));
+    println!("data:                    {n_open} open cases, {n_closed} closed");
+    for path in [
+        "/api/v1/reports/overview".to_string(),
+        "/api/v1/reports/dashboard".to_string(),
+        "/api/v1/reports/statistics?format=csv".to_string(),
+        format!("/api/v1/reports/overview?from={}&to={today}", today - Duration::days(30)),
+    ] {
+        let mut ms = Vec::new();
+        for _ in 0..9 {
+            let t = Instant::now();
+            let res = client.get(format!("{base}{path}")).bearer_auth(&office).send().await?;
+            anyhow::ensure!(res.status() == 200, "{path}: {}", res.status());
+            res.bytes().await?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        println!("GET {path:<48} median {:>7.1} ms  worst {:>7.1} ms", ms[4], ms[8]);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+/// A department officer's API session on a running bench server.
+struct Officer {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Officer {
+    /// Verifies case `id` ("maintained"); true on success.
+    async fn verify(&self, id: i64) -> bool {
+        let res = self
+            .client
+            .post(format!("{}/api/v1/cases/{id}/actions/verify", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({"outcome": "maintained", "comment": "信息无误，予以维持"}))
+            .send()
+            .await;
+        match res {
+            Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+            Ok(r) => {
+                eprintln!("verify {id}: {}", r.status());
+                false
+            }
+            Err(e) => {
+                eprintln!("verify {id}: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// Verify transitions at a steady `rate` per second (each request sent on
+/// its schedule, whatever the others do): latency percentiles.
+async fn paced_verify(cases: Vec<i64>, rate: f64, officer: &Officer) -> anyhow::Result<()> {
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(cases.len());
+    for (i, id) in cases.into_iter().enumerate() {
+        tokio::time::sleep_until(start + std::time::Duration::from_secs_f64(i as f64 / rate)).await;
+        let o = Officer { client: officer.client.clone(), base: officer.base.clone(), token: officer.token.clone() };
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let ok = o.verify(id).await;
+            (ok, t.elapsed().as_secs_f64() * 1000.0)
+        }));
+    }
+    let mut ms = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        let (ok, m) = t.await?;
+        if ok {
+            ms.push(m);
+        } else {
+            failed += 1;
+        }
+    }
+    anyhow::ensure!(!ms.is_empty(), "no verify succeeded");
+    let secs = start.elapsed().as_secs_f64();
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    println!("verify at a steady rate: {rate:.0}/s asked, {:.1}/s done, {} ok, {failed} failed", ms.len() as f64 / secs, ms.len());
+    println!(
+        "latency of one transition: median {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        pct(1.0)
+    );
+    Ok(())
+}
+
+/// A copy of the bench database as it now stands, under a new name: SQLite
+/// `VACUUM INTO` a file beside it, PostgreSQL `pg_dump | psql` into a new
+/// database. Returns the copy's URL.
+async fn snapshot(state: &credit_repair::state::AppState, dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
+    let url = state.settings.effective_database_url();
+    if state.db.get_database_backend() != DatabaseBackend::Postgres {
+        let path = dir.join(format!("{name}.db"));
+        state.db.execute_unprepared(&format!("VACUUM INTO '{}'", path.display())).await?;
+        return Ok(format!("sqlite://{}?mode=rwc", path.display()));
+    }
+    let (head, query) = url.split_once('?').map(|(h, q)| (h, format!("?{q}"))).unwrap_or((url.as_str(), String::new()));
+    let (server, db) = head.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("no database in {url}"))?;
+    let copy = format!("{db}_{name}");
+    let admin = sea_orm::Database::connect(format!("{server}/postgres{query}")).await?;
+    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{copy}\"")).await?;
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{copy}\"")).await?;
+    let copy_url = format!("{server}/{copy}{query}");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("pg_dump --no-owner '{url}' | psql -q -o /dev/null '{copy_url}'"))
+        .status()?;
+    anyhow::ensure!(status.success(), "pg_dump | psql failed");
+    Ok(copy_url)
+}
+
+/// How close the server comes to the database doing the same work alone.
+/// From the accepted cases, two copies of the database are made. The
+/// server verifies every case once, one at a time, on the original, and
+/// the statements each request sent are kept. Then, in the same run, a
+/// second server verifies them all with `conc` requests in flight on one
+/// copy, and `conc` bare clients replay the kept statements, each request's
+/// as one transaction, on the other (SQLite: through one writer connection,
+/// as the server writes). Prints both rates and their ratio.
+async fn replay_verify(
+    state: &credit_repair::state::AppState,
+    dir: &std::path::Path,
+    cases: Vec<i64>,
+    conc: usize,
+    officer: &Officer,
+) -> anyhow::Result<()> {
+    let server_copy = snapshot(state, dir, "server").await?;
+    let replay_copy = snapshot(state, dir, "replay").await?;
+    // The statements of each request, one request at a time.
+    let mut kept: Vec<Vec<Statement>> = Vec::with_capacity(cases.len());
+    for &id in &cases {
+        *CAPTURE.lock().map_err(|_| anyhow::anyhow!("capture lock"))? = Some(Vec::new());
+        let ok = officer.verify(id).await;
+        let list = CAPTURE.lock().map_err(|_| anyhow::anyhow!("capture lock"))?.take().unwrap_or_default();
+        if ok {
+            kept.push(list);
+        }
+    }
+    let per = kept.iter().map(Vec::len).sum::<usize>() as f64 / kept.len().max(1) as f64;
+
+    // The server on its copy.
+    let server_state = build_state(settings_at(&server_copy, dir), Arc::new(SystemClock)).await?;
+    let app = Application::build(server_state.clone(), "127.0.0.1", 0)?;
+    let base = format!("http://127.0.0.1:{}", app.port);
+    tokio::spawn(app.server);
+    let client = reqwest::Client::new();
+    let token = api_login(&client, &base, "sthj").await?;
+    let second = Arc::new(Officer { client, base, token });
+    let queue = Arc::new(std::sync::Mutex::new(cases.clone()));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let (queue, o) = (queue.clone(), second.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0u64;
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop());
+                let Some(id) = next else { break };
+                ok += u64::from(o.verify(id).await);
+            }
+            ok
+        }));
+    }
+    let mut served = 0;
+    for t in tasks {
+        served += t.await?;
+    }
+    let server_secs = start.elapsed().as_secs_f64();
+
+    // The kept statements, bare, on the other copy.
+    let (writer, _) = credit_repair::db::connect_pools(&settings_at(&replay_copy, dir)).await?;
+    let queue = Arc::new(std::sync::Mutex::new(kept));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let (queue, db) = (queue.clone(), writer.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u64, 0u64);
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop());
+                let Some(list) = next else { break };
+                let run = async {
+                    let txn = sea_orm::TransactionTrait::begin(&db).await?;
+                    for st in list {
+                        txn.query_all_raw(st).await?;
+                    }
+                    txn.commit().await?;
+                    anyhow::Ok(())
+                };
+                match run.await {
+                    Ok(()) => ok += 1,
+                    Err(e) => {
+                        if failed == 0 {
+                            eprintln!("replay: {e}");
+                        }
+                        failed += 1;
+                    }
+                }
+            }
+            (ok, failed)
+        }));
+    }
+    let (mut replayed, mut failed) = (0, 0);
+    for t in tasks {
+        let (o, f) = t.await?;
+        replayed += o;
+        failed += f;
+    }
+    let replay_secs = start.elapsed().as_secs_f64();
+    let (server_rate, replay_rate) = (served as f64 / server_secs, replayed as f64 / replay_secs);
+    println!("backend:              {}", backend_name(&state.db));
+    println!("statements/request:   verify {per:.1} (kept from one request at a time)");
+    println!("server, {conc} in flight: {served} verify transitions in {server_secs:.2} s = {server_rate:.1} /s");
+    println!(
+        "bare replay, {conc} clients: {replayed} transactions in {replay_secs:.2} s = {replay_rate:.1} /s ({failed} failed)"
+    );
+    println!("ratio server / replay: {:.2}", server_rate / replay_rate);
     Ok(())
 }
