@@ -1096,8 +1096,9 @@ async fn reports(args: &[String]) -> anyhow::Result<()> {
             let closed_on = today - Duration::days((k % span) as i64);
             let closed_at = credit_repair::clock::end_of_local_day(closed_on) - Duration::hours(8);
             let kind = if rnd(3) == 0 { "repair" } else { "objection" };
-            let class = ["decided", "decided", "decided", "decided", "decided", "decided", "withdrawn", "not_accepted", "moot"]
-                [rnd(9) as usize];
+            let class =
+                ["decided", "decided", "decided", "decided", "decided", "decided", "withdrawn", "not_accepted", "moot"]
+                    [rnd(9) as usize];
             let routed = rnd(10) != 0;
             let decided = class == "decided";
             let within_legal = rnd(5) != 0;
@@ -1250,7 +1251,11 @@ async fn paced_verify(cases: Vec<i64>, rate: f64, officer: &Officer) -> anyhow::
     let secs = start.elapsed().as_secs_f64();
     ms.sort_by(f64::total_cmp);
     let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
-    println!("verify at a steady rate: {rate:.0}/s asked, {:.1}/s done, {} ok, {failed} failed", ms.len() as f64 / secs, ms.len());
+    println!(
+        "verify at a steady rate: {rate:.0}/s asked, {:.1}/s done, {} ok, {failed} failed",
+        ms.len() as f64 / secs,
+        ms.len()
+    );
     println!(
         "latency of one transition: median {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         pct(0.5),

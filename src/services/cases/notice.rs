@@ -27,6 +27,11 @@ pub struct Parties {
     pub department_email: Option<String>,
     /// The credit office's department mailboxes (None: not read).
     pub office_mailboxes: Option<Vec<String>>,
+    /// The applicant's user id and, when mail goes to it, e-mail address
+    /// (None: not read).
+    pub applicant: Option<(i64, Option<String>)>,
+    /// The credit office's active officers, likewise (None: not read).
+    pub office_users: Option<Vec<(i64, Option<String>)>>,
 }
 
 impl Parties {
@@ -34,26 +39,51 @@ impl Parties {
     pub async fn load<C: ConnectionTrait>(db: &C, c: &case::Model) -> ApiResult<Parties> {
         let backend = db.get_database_backend();
         // The credit office's mailboxes come along (newline-separated: an
-        // address has no whitespace), so notifying it needs no query of its own.
+        // address has no whitespace), and the applicant's address ('m:' and
+        // the address, '-' without mail), so notifying them needs no query
+        // of its own.
         let sql = match backend {
             DatabaseBackend::Postgres => {
                 "SELECT s.name, s.code, d.name, d.email, \
                  (SELECT string_agg(o.email, chr(10) ORDER BY o.id) FROM departments o \
-                  WHERE o.kind = 'credit_office' AND o.email IS NOT NULL) \
+                  WHERE o.kind = 'credit_office' AND o.email IS NOT NULL), \
+                 (SELECT CASE WHEN u.mail_enabled AND u.email IS NOT NULL THEN 'm:' || u.email ELSE '-' END \
+                  FROM users u WHERE u.id = $3), \
+                 (SELECT string_agg(u.id || ':' || CASE WHEN u.mail_enabled AND u.email IS NOT NULL THEN u.email \
+                  ELSE '' END, chr(10) ORDER BY u.id) FROM users u WHERE u.role = 'credit_office' AND u.active) \
                  FROM subjects s LEFT JOIN departments d ON d.id = $1 WHERE s.id = $2"
             }
             _ => {
                 "SELECT s.name, s.code, d.name, d.email, \
                  (SELECT group_concat(e, char(10)) FROM (SELECT o.email AS e FROM departments o \
-                  WHERE o.kind = 'credit_office' AND o.email IS NOT NULL ORDER BY o.id)) \
-                 FROM subjects s LEFT JOIN departments d ON d.id = ? WHERE s.id = ?"
+                  WHERE o.kind = 'credit_office' AND o.email IS NOT NULL ORDER BY o.id)), \
+                 (SELECT CASE WHEN u.mail_enabled AND u.email IS NOT NULL THEN 'm:' || u.email ELSE '-' END \
+                  FROM users u WHERE u.id = ?3), \
+                 (SELECT group_concat(e, char(10)) FROM (SELECT u.id || ':' || CASE WHEN u.mail_enabled AND \
+                  u.email IS NOT NULL THEN u.email ELSE '' END AS e FROM users u \
+                  WHERE u.role = 'credit_office' AND u.active ORDER BY u.id)) \
+                 FROM subjects s LEFT JOIN departments d ON d.id = ?1 WHERE s.id = ?2"
             }
         };
-        let row = db
-            .query_one_raw(Statement::from_sql_and_values(backend, sql, [c.department_id.into(), c.subject_id.into()]))
-            .await?;
+        let values = [c.department_id.into(), c.subject_id.into(), c.applicant_user_id.into()];
+        let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         if let Some(r) = row {
+            let applicant = r
+                .try_get_by_index::<Option<String>>(5)?
+                .map(|m| (c.applicant_user_id, m.strip_prefix("m:").map(str::to_string)));
+            // One line per officer: "id:address" (empty address: no mail).
+            let office_users = r
+                .try_get_by_index::<Option<String>>(6)?
+                .unwrap_or_default()
+                .split('\n')
+                .filter_map(|line| {
+                    let (id, mail) = line.split_once(':')?;
+                    Some((id.parse().ok()?, Some(mail.to_string()).filter(|m| !m.is_empty())))
+                })
+                .collect();
             return Ok(Parties {
+                applicant,
+                office_users: Some(office_users),
                 subject_name: r.try_get_by_index(0)?,
                 subject_code: r.try_get_by_index(1)?,
                 department_name: r.try_get_by_index(2)?,
@@ -92,6 +122,20 @@ impl Addressed {
         parties: &Parties,
         wanted: &[Recipient],
     ) -> ApiResult<()> {
+        if wanted.contains(&Recipient::Applicant)
+            && !self.groups.contains_key(&Recipient::Applicant)
+            && let Some((id, mail)) = &parties.applicant
+        {
+            let a = outbox::Addressees { users: vec![(*id, mail.clone())], ..Default::default() };
+            self.groups.insert(Recipient::Applicant, a);
+        }
+        if wanted.contains(&Recipient::CreditOffice)
+            && !self.groups.contains_key(&Recipient::CreditOffice)
+            && let (Some(users), Some(mailboxes)) = (&parties.office_users, &parties.office_mailboxes)
+        {
+            let o = outbox::Addressees { users: users.clone(), mailboxes: mailboxes.clone() };
+            self.groups.insert(Recipient::CreditOffice, o);
+        }
         let missing = |who: Recipient| wanted.contains(&who) && !self.groups.contains_key(&who);
         let (applicant, department, office) =
             (missing(Recipient::Applicant), missing(Recipient::Department), missing(Recipient::CreditOffice));
