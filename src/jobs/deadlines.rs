@@ -85,11 +85,7 @@ pub(super) async fn mark_overdue(state: &AppState) -> anyhow::Result<u32> {
         let Some(last) = rows.last() else { break };
         after = last.id;
         let full = rows.len() as u64 == BATCH;
-        for d in rows {
-            if escalation::mark_overdue(state, &d, now).await? {
-                n += 1;
-            }
-        }
+        n += escalation::mark_overdue(state, &rows, now).await?;
         if !full {
             break;
         }

@@ -2,7 +2,7 @@
 //! the previous event's hash, so any edit or deletion breaks the chain.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -99,6 +99,30 @@ pub async fn append<C: ConnectionTrait>(db: &C, ev: NewEvent<'_>) -> anyhow::Res
     append_after(db, last.as_ref(), ev).await
 }
 
+/// The last event of each of `cases` (one query). The caller holds the
+/// cases' locks.
+pub async fn last_events<C: ConnectionTrait>(
+    db: &C,
+    cases: impl IntoIterator<Item = i64>,
+) -> anyhow::Result<std::collections::HashMap<i64, case_event::Model>> {
+    use sea_orm::sea_query::{Expr, Func, Query};
+    let ids: Vec<i64> = cases.into_iter().collect();
+    // Events are inserted in sequence order: a case's highest id is its last.
+    let newest = Query::select()
+        .expr(Func::max(Expr::col(case_event::Column::Id)))
+        .from(case_event::Entity)
+        .and_where(case_event::Column::CaseId.is_in(ids))
+        .group_by_col(case_event::Column::CaseId)
+        .to_owned();
+    Ok(case_event::Entity::find()
+        .filter(case_event::Column::Id.in_subquery(newest))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.case_id, e))
+        .collect())
+}
+
 /// As [`append`], after `last`: the case's last event as the caller read it
 /// while holding the case's lock (None: the chain is empty).
 pub async fn append_after<C: ConnectionTrait>(
@@ -106,6 +130,12 @@ pub async fn append_after<C: ConnectionTrait>(
     last: Option<&case_event::Model>,
     ev: NewEvent<'_>,
 ) -> anyhow::Result<case_event::Model> {
+    Ok(insertable(next_event(last, ev)).insert(db).await?)
+}
+
+/// The event that follows `last` in its case's chain (None: the first), as
+/// it will be stored; its id is given by the insert.
+pub fn next_event(last: Option<&case_event::Model>, ev: NewEvent<'_>) -> case_event::Model {
     let (seq, prev) = match last {
         Some(l) => (l.seq + 1, l.hash.clone()),
         None => (1, GENESIS.to_string()),
@@ -124,23 +154,43 @@ pub async fn append_after<C: ConnectionTrait>(
         &inputs,
         &ev.at,
     );
-    Ok(case_event::ActiveModel {
-        case_id: Set(ev.case_id),
-        seq: Set(seq),
-        actor_user_id: Set(ev.actor_user_id),
-        actor_role: Set(ev.actor_role.to_string()),
-        action: Set(ev.action.to_string()),
-        from_state: Set(ev.from_state.map(str::to_string)),
-        to_state: Set(ev.to_state.to_string()),
-        comment: Set(ev.comment.map(str::to_string)),
-        inputs: Set(inputs),
-        created_at: Set(ev.at),
-        prev_hash: Set(prev),
-        hash: Set(hash),
-        ..Default::default()
+    case_event::Model {
+        id: 0,
+        case_id: ev.case_id,
+        seq,
+        actor_user_id: ev.actor_user_id,
+        actor_role: ev.actor_role.to_string(),
+        action: ev.action.to_string(),
+        from_state: ev.from_state.map(str::to_string),
+        to_state: ev.to_state.to_string(),
+        comment: ev.comment.map(str::to_string),
+        inputs,
+        created_at: ev.at,
+        prev_hash: prev,
+        hash,
     }
-    .insert(db)
-    .await?)
+}
+
+/// An event row to insert (the id left to the database).
+pub fn insertable(ev: case_event::Model) -> case_event::ActiveModel {
+    let mut am = sea_orm::IntoActiveModel::into_active_model(ev);
+    am.id = sea_orm::ActiveValue::NotSet;
+    am
+}
+
+/// A system event's fields (no actor, the case stays in its state).
+pub fn system<'a>(c: &'a entity::case::Model, action: &'a str, inputs: Value, at: DateTime<Utc>) -> NewEvent<'a> {
+    NewEvent {
+        case_id: c.id,
+        actor_user_id: None,
+        actor_role: "system",
+        action,
+        from_state: Some(&c.state),
+        to_state: &c.state,
+        comment: None,
+        inputs,
+        at,
+    }
 }
 
 /// An event the system records on a case without moving it (a deadline
@@ -152,18 +202,7 @@ pub async fn system_event<C: ConnectionTrait>(
     inputs: Value,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let ev = NewEvent {
-        case_id: c.id,
-        actor_user_id: None,
-        actor_role: "system",
-        action,
-        from_state: Some(&c.state),
-        to_state: &c.state,
-        comment: None,
-        inputs,
-        at,
-    };
-    append(db, ev).await?;
+    append(db, system(c, action, inputs, at)).await?;
     Ok(())
 }
 

@@ -241,26 +241,6 @@ pub fn context(
     }
 }
 
-/// Renders `template` with `ctx` and queues one mail to the recipient groups
-/// together (each address once).
-pub async fn queue_once<C: ConnectionTrait>(
-    db: &C,
-    state: &AppState,
-    c: &case::Model,
-    template: &str,
-    ctx: &Map<String, Value>,
-    to: &[Recipient],
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let mut addrs = outbox::Addressees::default();
-    for who in to {
-        addrs.extend(outbox::recipients(db, *who, c.applicant_user_id, c.department_id).await?);
-    }
-    let ctx = Value::Object(ctx.clone());
-    outbox::queue_mail(db, &state.templates, template, &ctx, &addrs, Some(c.id), None, now).await?;
-    Ok(())
-}
-
 /// Renders `template` with `ctx` and queues it to each recipient group.
 pub async fn queue<C: ConnectionTrait>(
     db: &C,
