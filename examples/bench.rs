@@ -515,6 +515,11 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
     let mailer = credit_repair::mailer::Mailer::from_settings(&state.settings)?;
     // The daily digest and calendar alert run once a day; measure the tick's steady work.
     credit_repair::jobs::claim(&db, &format!("digest:{}", state.clock.today()), "bench", now).await?;
+    // The deadline jobs alone (what came due), then the whole tick, which
+    // also sends the notices they queued.
+    let t0 = Instant::now();
+    let due_work = credit_repair::jobs::deadline_work(&state).await?;
+    let d0 = t0.elapsed();
     let t1 = Instant::now();
     let r1 = credit_repair::jobs::tick(&state, &mailer, "bench").await?;
     let d1 = t1.elapsed();
@@ -531,7 +536,11 @@ async fn tick(args: &[String]) -> anyhow::Result<()> {
         "data:                    {n_records} records, {n_cases} open cases, {n_due} due{}",
         if provisional { format!(", {} provisional deadlines", n_cases - n_due) } else { String::new() }
     );
-    println!("tick with {n_due} due:      {:>8.1} ms  {:?}", d1.as_secs_f64() * 1000.0, r1);
+    println!(
+        "deadline jobs, {n_due} due: {:>8.1} ms  (warned, overdue, supplements expired) = {due_work:?}",
+        d0.as_secs_f64() * 1000.0
+    );
+    println!("then the tick:           {:>8.1} ms  {:?}", d1.as_secs_f64() * 1000.0, r1);
     println!("next tick:               {:>8.1} ms  {:?}", d2.as_secs_f64() * 1000.0, r2);
     println!("tick with none due:      {:>8.1} ms  {:?}", d3.as_secs_f64() * 1000.0, r3);
     let _ = std::fs::remove_dir_all(dir);

@@ -62,9 +62,7 @@ pub async fn tick(state: &AppState, mailer: &Mailer, worker: &str) -> anyhow::Re
 async fn tick_jobs(state: &AppState, mailer: &Mailer, worker: &str) -> anyhow::Result<TickReport> {
     let mut r = TickReport::default();
     refresh_calendar(state).await?;
-    r.warned = deadlines::warn_due(state).await?;
-    r.overdue = deadlines::mark_overdue(state).await?;
-    r.supplements_expired = deadlines::expire_supplements(state).await?;
+    (r.warned, r.overdue, r.supplements_expired) = deadline_work(state).await?;
     r.publications_ended = publications::expire_publications(state).await?;
     r.repair_notices = publications::repair_notices(state).await?;
     r.digests = digest::daily_digest(state, worker).await?;
@@ -77,6 +75,16 @@ async fn tick_jobs(state: &AppState, mailer: &Mailer, worker: &str) -> anyhow::R
     r.sync_delivered = ok;
     r.sync_failures = failed;
     Ok(r)
+}
+
+/// The tick's deadline jobs (warnings, overdue marks with escalation,
+/// unanswered supplement requests): how many of each were done.
+pub async fn deadline_work(state: &AppState) -> anyhow::Result<(u32, u32, u32)> {
+    Ok((
+        deadlines::warn_due(state).await?,
+        deadlines::mark_overdue(state).await?,
+        deadlines::expire_supplements(state).await?,
+    ))
 }
 
 /// Another server process may have loaded a calendar year: take it over.
