@@ -179,8 +179,9 @@ async fn attempt(state: &AppState, sub: &subscriber::Model, msg: &outbox::Model)
     }
 }
 
-/// Sends the deliveries that are due (a batch), oldest message first.
-/// Returns (delivered, failed).
+/// Sends the deliveries that are due, oldest message first, in rounds until
+/// none is left or the tick's budget is spent: throughput is the
+/// subscribers'. Returns (delivered, failed).
 pub async fn deliver_due(state: &AppState) -> anyhow::Result<(u32, u32)> {
     let db = &state.db;
     let now = state.clock.now();
@@ -193,15 +194,51 @@ pub async fn deliver_due(state: &AppState) -> anyhow::Result<(u32, u32)> {
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .exec(db)
         .await?;
-    let due = delivery::Entity::find()
-        .filter(delivery::Column::Status.is_in(CLAIMABLE))
-        .filter(delivery::Column::NextAttemptAt.lte(now))
-        .order_by_asc(delivery::Column::OutboxId)
-        .order_by_asc(delivery::Column::Id)
-        .limit(BATCH)
-        .all(db)
-        .await?;
     let lease = chrono::Duration::seconds(settings.timeout_seconds as i64 + 60);
+    let (mut ok, mut failed) = (0, 0);
+    let started = std::time::Instant::now();
+    // Rounds while deliveries are due and the tick's budget lasts, each after
+    // the last one seen in (message, delivery) order: one that waits behind
+    // an earlier message of its record, or for a disabled subscriber, is
+    // passed over, not read again.
+    let mut after: Option<(i64, i64)> = None;
+    loop {
+        let mut q = delivery::Entity::find()
+            .filter(delivery::Column::Status.is_in(CLAIMABLE))
+            .filter(delivery::Column::NextAttemptAt.lte(now));
+        if let Some((outbox_id, id)) = after {
+            q = q.filter(
+                sea_orm::Condition::any().add(delivery::Column::OutboxId.gt(outbox_id)).add(
+                    sea_orm::Condition::all()
+                        .add(delivery::Column::OutboxId.eq(outbox_id))
+                        .add(delivery::Column::Id.gt(id)),
+                ),
+            );
+        }
+        let due =
+            q.order_by_asc(delivery::Column::OutboxId).order_by_asc(delivery::Column::Id).limit(BATCH).all(db).await?;
+        let Some(last) = due.last() else { break };
+        after = Some((last.outbox_id, last.id));
+        let (o, f) = deliver_round(state, due, now, lease).await?;
+        ok += o;
+        failed += f;
+        if started.elapsed() >= crate::services::outbox::delivery::budget(state.settings.tick_seconds) {
+            break;
+        }
+    }
+    Ok((ok, failed))
+}
+
+/// One round of [`deliver_due`]: each delivery claimed (a lease), sent and
+/// its outcome stored. Returns (delivered, failed).
+async fn deliver_round(
+    state: &AppState,
+    due: Vec<delivery::Model>,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+) -> anyhow::Result<(u32, u32)> {
+    let db = &state.db;
+    let settings = &state.settings.delivery;
     let (mut ok, mut failed) = (0, 0);
     for d in due {
         let Some(sub) = subscriber::Entity::find_by_id(d.subscriber_id).one(db).await? else { continue };

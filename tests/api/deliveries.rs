@@ -493,3 +493,39 @@ async fn a_killed_server_process_loses_nothing_while_the_receiver_is_down() {
     assert_eq!(got.len(), 1, "delivered once: {got:?}");
     assert!(got[0].signed_with(SECRET));
 }
+
+/// A tick delivers every due sync message, in rounds, not a fixed batch:
+/// the subscriber sets the pace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_delivers_every_due_sync_message_not_a_fixed_batch() {
+    use entity::outbox;
+    use sea_orm::{ActiveValue::NotSet, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let platform = Receiver::start(&[200]);
+    subscribe(&app, &admin, "省平台", &platform.url, json!(["*"])).await;
+    approved_repair(&app).await;
+    let template = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("sync"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("the approval's sync message");
+    let copies: Vec<outbox::ActiveModel> = (0..250)
+        .map(|i| {
+            let mut am = template.clone().into_active_model();
+            am.id = NotSet;
+            am.dedupe_key = Set(Some(format!("bulk-sync-{i}")));
+            am
+        })
+        .collect();
+    outbox::Entity::insert_many(copies).exec(&app.state.db).await.unwrap();
+    let due = outbox::Entity::find().filter(outbox::Column::Kind.eq("sync")).all(&app.state.db).await.unwrap().len();
+    assert!(due > 250, "{due}");
+    let r = tick(&app).await;
+    assert_eq!(r.sync_delivered as usize, due, "{r:?}");
+    assert_eq!(platform.got().len(), due);
+    // In message order.
+    let ids: Vec<i64> = platform.got().iter().map(|g| g.message_id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}

@@ -16,7 +16,7 @@ const BATCH: u64 = 100;
 /// How long one tick may spend sending mail: half the tick interval, at
 /// least five seconds. Within it rounds of `BATCH` continue while mail is
 /// due, so the mail server sets the pace, not a fixed number per tick.
-fn budget(tick_seconds: u64) -> std::time::Duration {
+pub(crate) fn budget(tick_seconds: u64) -> std::time::Duration {
     std::time::Duration::from_secs((tick_seconds / 2).max(5))
 }
 
