@@ -228,7 +228,7 @@ pub(crate) async fn count_closure<C: ConnectionTrait>(
     if let Some(o) = old {
         // The longest handling time left in the row, read again: the case's
         // own row was already written with its new judgement.
-        let days_max: sea_orm::sea_query::SimpleExpr = if o.closure_class == ClosureClass::Decided.as_str() {
+        let days_max: Expr = if o.closure_class == ClosureClass::Decided.as_str() {
             let routed = if o.routed { case::Column::RoutedAt.is_not_null() } else { case::Column::RoutedAt.is_null() };
             let max = Query::select()
                 .expr(Func::max(Expr::col(case::Column::HandlingWorkingDays)))
@@ -243,7 +243,7 @@ pub(crate) async fn count_closure<C: ConnectionTrait>(
                 .to_owned();
             Func::coalesce([Expr::SubQuery(None, Box::new(max.into())), Expr::val(0)]).into()
         } else {
-            Expr::val(0).into()
+            Expr::val(0)
         };
         closure_count::Entity::update_many()
             .col_expr(closure_count::Column::N, Expr::col(closure_count::Column::N).sub(1))
