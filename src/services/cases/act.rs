@@ -6,8 +6,7 @@
 //! everything back.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter, QuerySelect,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
 };
 use serde_json::json;
 
@@ -15,13 +14,13 @@ use super::deadlines::Clocks;
 use super::effects::{self, Ctx};
 use super::input::ActionRequest;
 use super::notice::Parties;
-use super::{audit, facts, now_micros, scope, view};
+use super::{audit, facts, now_micros, view};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::workflow::{ActionInput, ClosureClass, Effect, EngineError, Guard, Role, decide};
+use entity::case;
 use entity::types::Outcome;
-use entity::{case, record};
 
 fn stale() -> ApiError {
     ApiError::conflict("stale_version", "案件已被他人处理或已更新，请刷新后重试")
@@ -76,27 +75,6 @@ pub async fn transition_in(
     Ok(transition(state, txn, user, role, case_id, action, req, false).await?.0)
 }
 
-/// The case (in `user`'s scope, when a user acts) with its record, in one query.
-async fn case_with_record(
-    txn: &DatabaseTransaction,
-    user: Option<&AuthUser>,
-    case_id: i64,
-) -> ApiResult<(case::Model, record::Model)> {
-    let to_record: sea_orm::RelationDef =
-        case::Entity::belongs_to(record::Entity).from(case::Column::RecordId).to(record::Column::Id).into();
-    let mut q = case::Entity::find_by_id(case_id);
-    if let Some(u) = user {
-        q = q.filter(scope(u));
-    }
-    let (c, rec) = q
-        .select_also(record::Entity)
-        .join(JoinType::InnerJoin, to_record)
-        .one(txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("案件"))?;
-    Ok((c, rec.ok_or_else(|| ApiError::not_found("信用信息"))?))
-}
-
 /// The transition; with `keep` it also returns what the response view is
 /// made of, as the transaction left it.
 #[allow(clippy::too_many_arguments)]
@@ -112,7 +90,7 @@ async fn transition(
 ) -> ApiResult<(case::Model, Option<view::Held>)> {
     let now = now_micros(state);
     let today = state.clock.today();
-    let (c, rec) = case_with_record(txn, user, case_id).await?;
+    let (c, rec) = super::case_with_record(txn, user, case_id).await?;
     if req.version.is_some_and(|v| v != c.version) {
         return Err(stale());
     }

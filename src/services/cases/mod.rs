@@ -14,12 +14,12 @@ pub mod input;
 pub mod notice;
 pub mod view;
 
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::Role;
-use entity::case;
+use entity::{case, record};
 
 /// The condition limiting cases to what `user` may see: an applicant its own
 /// subject's, a department officer those routed to its department, the
@@ -42,6 +42,27 @@ pub fn scope(user: &AuthUser) -> Condition {
 /// The case if `user` may see it; 404 otherwise (existence does not leak).
 pub async fn find_in_scope<C: ConnectionTrait>(db: &C, user: &AuthUser, id: i64) -> ApiResult<case::Model> {
     case::Entity::find_by_id(id).filter(scope(user)).one(db).await?.ok_or_else(|| ApiError::not_found("案件"))
+}
+
+/// The case (in `user`'s scope, when a user acts) with its record, in one query.
+pub(crate) async fn case_with_record<C: ConnectionTrait>(
+    db: &C,
+    user: Option<&AuthUser>,
+    case_id: i64,
+) -> ApiResult<(case::Model, record::Model)> {
+    let to_record: sea_orm::RelationDef =
+        case::Entity::belongs_to(record::Entity).from(case::Column::RecordId).to(record::Column::Id).into();
+    let mut q = case::Entity::find_by_id(case_id);
+    if let Some(u) = user {
+        q = q.filter(scope(u));
+    }
+    let (c, rec) = q
+        .select_also(record::Entity)
+        .join(JoinType::InnerJoin, to_record)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("案件"))?;
+    Ok((c, rec.ok_or_else(|| ApiError::not_found("信用信息"))?))
 }
 
 /// Current time truncated to microseconds, so that timestamps read back from

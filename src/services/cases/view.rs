@@ -209,8 +209,8 @@ pub async fn list_contestable<C: ConnectionTrait>(
 }
 
 pub async fn get(state: &AppState, user: &AuthUser, id: i64) -> ApiResult<CaseView> {
-    let c = find_in_scope(&state.read, user, id).await?;
-    build(state, &state.read, Some(user), c).await
+    let (c, record) = super::case_with_record(&state.read, Some(user), id).await?;
+    build_with(state, &state.read, Some(user), c, record).await
 }
 
 /// The full view. With `viewer` the available actions are the viewer's.
@@ -220,9 +220,20 @@ pub async fn build<C: ConnectionTrait>(
     viewer: Option<&AuthUser>,
     c: case::Model,
 ) -> ApiResult<CaseView> {
-    let def = state.workflows.pinned(db, &c.workflow_hash).await?;
     let record =
         record::Entity::find_by_id(c.record_id).one(db).await?.ok_or_else(|| ApiError::not_found("信用信息"))?;
+    build_with(state, db, viewer, c, record).await
+}
+
+/// As [`build`], with the case's record already read.
+async fn build_with<C: ConnectionTrait>(
+    state: &AppState,
+    db: &C,
+    viewer: Option<&AuthUser>,
+    c: case::Model,
+    record: record::Model,
+) -> ApiResult<CaseView> {
+    let def = state.workflows.pinned(db, &c.workflow_hash).await?;
     let parties = super::notice::Parties::load(db, &c).await?;
     let attachments = attachments_of(db, c.id).await?;
     let events = events_with_actors(db, c.id).await?;
