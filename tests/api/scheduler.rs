@@ -1128,3 +1128,47 @@ async fn a_tick_sends_all_due_mail_not_a_fixed_batch() {
         .unwrap();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Overdue marks go a page at a time: cases of several departments, each
+/// with its step and its whole-case deadline past due, are marked in one
+/// tick, each deadline with its own event (chained after the case's last)
+/// and its own mail to the department that holds the case; a second tick
+/// finds nothing left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overdue_cases_of_several_departments_are_escalated_together_with_intact_chains() {
+    let app = spawn().await;
+    let mailer = mailer(&app.state);
+    // Thu 2026-09-24: the department's step is due 10-08 (4 working days), the total 10-12 (7).
+    at(&app, "2026-09-24", 10, 0);
+    let office = app.login("office").await;
+    let mut ids = Vec::new();
+    for (user, doc) in [("ent_c", demo::LIST_ENTRY), ("ent_a", demo::TOO_EARLY), ("ent_b", demo::NOT_PUBLISHED)] {
+        let token = app.login(user).await;
+        let id = id_of(&app.file(&token, "objection", app.record_id(doc).await).await);
+        app.act(&office, id, "accept", json!({})).await.ok();
+        ids.push(id);
+    }
+    at(&app, "2026-10-20", 10, 0);
+    let r = tick(&app, &mailer).await;
+    assert_eq!(r.overdue, 6, "a step and a total for each of three cases: {r:?}");
+    let office = app.login("office").await;
+    let mut departments = std::collections::BTreeSet::new();
+    for &id in &ids {
+        let case = app.case(&office, id).await;
+        assert_eq!(case["overdue"], true, "{case}");
+        let ev = events(&case, "deadline_overdue");
+        let mut kinds: Vec<&str> = ev.iter().map(|e| e["inputs"]["deadline"].as_str().unwrap()).collect();
+        kinds.sort();
+        assert_eq!(kinds, ["step", "total"], "{case}");
+        departments.insert(case["department_id"].as_i64().unwrap());
+        let sent = mails(&app.state, Some(id), "deadline_overdue").await;
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(sent.iter().all(|m| !recipients(m).is_empty()), "{sent:?}");
+    }
+    assert!(departments.len() >= 2, "{departments:?}");
+    let (checked, broken) = credit_repair::services::cases::audit::verify_all(&app.state.db).await.unwrap();
+    assert!(checked > 0);
+    assert_eq!(broken, None);
+    let r = tick(&app, &mailer).await;
+    assert_eq!(r.overdue, 0, "{r:?}");
+}
