@@ -1,7 +1,7 @@
 //! Benchmarks that print their figures (not timed tests).
 //!
 //!   cargo run --release --example bench -- transitions [--db URL] [--cases N] [--concurrency C]
-//!       [--replay]   the verify transitions replayed as bare statements (ratio, see `replay_verify`)
+//!       [--replay]   accept and verify against a bare replay of their statements (ratio, see `replay`)
 //!       [--rate R]   verify at a steady R per second: latency percentiles
 //!   cargo run --release --example bench -- tick [--db URL] [--records N] [--open-cases N] [--due N] [--provisional]
 //!   cargo run --release --example bench -- reads [--db URL] [--open-cases N] [--requests N] [--concurrency C]
@@ -302,6 +302,15 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
         })
         .await
     };
+    if args.iter().any(|a| a == "--replay") {
+        println!("backend:              {}", backend_name(&db));
+        let accept =
+            Actor { client: client.clone(), base: base.clone(), token: office, action: "accept", body: json!({}) };
+        let accepted = replay(&state, &dir, with_evidence, conc, &accept, "office").await?;
+        replay(&state, &dir, accepted, conc, &Actor::verify(&client, &base, &officer), "sthj").await?;
+        let _ = std::fs::remove_dir_all(dir);
+        return Ok(());
+    }
     let p = post.clone();
     if trace {
         println!("-- accept, then verify:");
@@ -314,21 +323,9 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     })
     .await;
     let s1 = STATEMENTS.load(Ordering::Relaxed);
-    if args.iter().any(|a| a == "--replay") {
-        println!(
-            "accept transitions:   {} in {:.2} s = {:.1} /s",
-            accepted.len(),
-            t_accept,
-            accepted.len() as f64 / t_accept
-        );
-        let officer = Officer { client: client.clone(), base: base.clone(), token: officer.clone() };
-        replay_verify(&state, &dir, accepted, conc, &officer).await?;
-        let _ = std::fs::remove_dir_all(dir);
-        return Ok(());
-    }
     if let Some(rate) = arg(args, "--rate").and_then(|r| r.parse::<f64>().ok()) {
-        let officer = Officer { client: client.clone(), base: base.clone(), token: officer.clone() };
-        paced_verify(accepted, rate, &officer).await?;
+        let officer = Actor::verify(&client, &base, &officer);
+        paced(accepted, rate, &officer).await?;
         let _ = std::fs::remove_dir_all(dir);
         return Ok(());
     }
@@ -1205,48 +1202,62 @@ async fn reports(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A department officer's API session on a running bench server.
-struct Officer {
+/// A staff session on a running bench server and the action it takes.
+#[derive(Clone)]
+struct Actor {
     client: reqwest::Client,
     base: String,
     token: String,
+    action: &'static str,
+    body: Value,
 }
 
-impl Officer {
-    /// Verifies case `id` ("maintained"); true on success.
-    async fn verify(&self, id: i64) -> bool {
+impl Actor {
+    /// The department officer's verify ("maintained"), which issues a letter.
+    fn verify(client: &reqwest::Client, base: &str, token: &str) -> Actor {
+        Actor {
+            client: client.clone(),
+            base: base.to_string(),
+            token: token.to_string(),
+            action: "verify",
+            body: json!({"outcome": "maintained", "comment": "信息无误，予以维持"}),
+        }
+    }
+
+    /// Takes the action on case `id`; true on success.
+    async fn act(&self, id: i64) -> bool {
         let res = self
             .client
-            .post(format!("{}/api/v1/cases/{id}/actions/verify", self.base))
+            .post(format!("{}/api/v1/cases/{id}/actions/{}", self.base, self.action))
             .bearer_auth(&self.token)
-            .json(&json!({"outcome": "maintained", "comment": "信息无误，予以维持"}))
+            .json(&self.body)
             .send()
             .await;
         match res {
             Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
             Ok(r) => {
-                eprintln!("verify {id}: {}", r.status());
+                eprintln!("{} {id}: {}", self.action, r.status());
                 false
             }
             Err(e) => {
-                eprintln!("verify {id}: {e}");
+                eprintln!("{} {id}: {e}", self.action);
                 false
             }
         }
     }
 }
 
-/// Verify transitions at a steady `rate` per second (each request sent on
-/// its schedule, whatever the others do): latency percentiles.
-async fn paced_verify(cases: Vec<i64>, rate: f64, officer: &Officer) -> anyhow::Result<()> {
+/// Transitions at a steady `rate` per second (each request sent on its
+/// schedule, whatever the others do): latency percentiles.
+async fn paced(cases: Vec<i64>, rate: f64, actor: &Actor) -> anyhow::Result<()> {
     let start = tokio::time::Instant::now();
     let mut tasks = Vec::with_capacity(cases.len());
     for (i, id) in cases.into_iter().enumerate() {
         tokio::time::sleep_until(start + std::time::Duration::from_secs_f64(i as f64 / rate)).await;
-        let o = Officer { client: officer.client.clone(), base: officer.base.clone(), token: officer.token.clone() };
+        let o = actor.clone();
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
-            let ok = o.verify(id).await;
+            let ok = o.act(id).await;
             (ok, t.elapsed().as_secs_f64() * 1000.0)
         }));
     }
@@ -1260,7 +1271,7 @@ async fn paced_verify(cases: Vec<i64>, rate: f64, officer: &Officer) -> anyhow::
             failed += 1;
         }
     }
-    anyhow::ensure!(!ms.is_empty(), "no verify succeeded");
+    anyhow::ensure!(!ms.is_empty(), "no {} succeeded", actor.action);
     let secs = start.elapsed().as_secs_f64();
     ms.sort_by(f64::total_cmp);
     let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
@@ -1305,30 +1316,34 @@ async fn snapshot(state: &credit_repair::state::AppState, dir: &std::path::Path,
 }
 
 /// How close the server comes to the database doing the same work alone.
-/// From the accepted cases, two copies of the database are made. The
-/// server verifies every case once, one at a time, on the original, and
+/// Two copies of the database are made as it stands. The server takes
+/// `actor`'s action on every case once, one at a time, on the original, and
 /// the statements each request sent are kept. Then, in the same run, a
-/// second server verifies them all with `conc` requests in flight on one
-/// copy, and `conc` bare clients replay the kept statements, each request's
-/// as one transaction, on the other (SQLite: through one writer connection,
-/// as the server writes). Prints both rates and their ratio.
-async fn replay_verify(
+/// second server takes the action on them all with `conc` requests in
+/// flight on one copy (signed in as `user`), and `conc` bare clients replay
+/// the kept statements, each request's as one transaction, on the other
+/// (through the server's own connection pool: on SQLite its one writer).
+/// Prints both rates and their ratio; returns the cases the action succeeded on.
+async fn replay(
     state: &credit_repair::state::AppState,
     dir: &std::path::Path,
     cases: Vec<i64>,
     conc: usize,
-    officer: &Officer,
-) -> anyhow::Result<()> {
-    let server_copy = snapshot(state, dir, "server").await?;
-    let replay_copy = snapshot(state, dir, "replay").await?;
+    actor: &Actor,
+    user: &str,
+) -> anyhow::Result<Vec<i64>> {
+    let server_copy = snapshot(state, dir, &format!("{}_server", actor.action)).await?;
+    let replay_copy = snapshot(state, dir, &format!("{}_replay", actor.action)).await?;
     // The statements of each request, one request at a time.
     let mut kept: Vec<Vec<Statement>> = Vec::with_capacity(cases.len());
+    let mut done = Vec::with_capacity(cases.len());
     for &id in &cases {
         *CAPTURE.lock().map_err(|_| anyhow::anyhow!("capture lock"))? = Some(Vec::new());
-        let ok = officer.verify(id).await;
+        let ok = actor.act(id).await;
         let list = CAPTURE.lock().map_err(|_| anyhow::anyhow!("capture lock"))?.take().unwrap_or_default();
         if ok {
             kept.push(list);
+            done.push(id);
         }
     }
     let per = kept.iter().map(Vec::len).sum::<usize>() as f64 / kept.len().max(1) as f64;
@@ -1339,8 +1354,8 @@ async fn replay_verify(
     let base = format!("http://127.0.0.1:{}", app.port);
     tokio::spawn(app.server);
     let client = reqwest::Client::new();
-    let token = api_login(&client, &base, "sthj").await?;
-    let second = Arc::new(Officer { client, base, token });
+    let token = api_login(&client, &base, user).await?;
+    let second = Arc::new(Actor { client, base, token, ..actor.clone() });
     let queue = Arc::new(std::sync::Mutex::new(cases.clone()));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -1351,7 +1366,7 @@ async fn replay_verify(
             loop {
                 let next = queue.lock().ok().and_then(|mut q| q.pop());
                 let Some(id) = next else { break };
-                ok += u64::from(o.verify(id).await);
+                ok += u64::from(o.act(id).await);
             }
             ok
         }));
@@ -1403,12 +1418,12 @@ async fn replay_verify(
     }
     let replay_secs = start.elapsed().as_secs_f64();
     let (server_rate, replay_rate) = (served as f64 / server_secs, replayed as f64 / replay_secs);
-    println!("backend:              {}", backend_name(&state.db));
-    println!("statements/request:   verify {per:.1} (kept from one request at a time)");
-    println!("server, {conc} in flight: {served} verify transitions in {server_secs:.2} s = {server_rate:.1} /s");
+    let a = actor.action;
+    println!("{a}: statements/request {per:.1} (kept from one request at a time)");
+    println!("{a}: server, {conc} in flight: {served} in {server_secs:.2} s = {server_rate:.1} /s");
     println!(
-        "bare replay, {conc} clients: {replayed} transactions in {replay_secs:.2} s = {replay_rate:.1} /s ({failed} failed)"
+        "{a}: bare replay, {conc} clients: {replayed} in {replay_secs:.2} s = {replay_rate:.1} /s ({failed} failed)"
     );
-    println!("ratio server / replay: {:.2}", server_rate / replay_rate);
-    Ok(())
+    println!("{a}: ratio server / replay: {:.2}", server_rate / replay_rate);
+    Ok(done)
 }

@@ -27,6 +27,8 @@ pub struct Issued {
     pub title: String,
     pub sha256: String,
     pub verify_code: String,
+    /// The stored row.
+    pub row: document::Model,
 }
 
 impl Issued {
@@ -114,10 +116,11 @@ pub async fn issue<C: ConnectionTrait>(
     let settings = &state.settings.documents;
     let prefix = settings.prefix(letter);
     let year = today.year();
-    let seq = next_seq(db, &prefix, year).await?;
-    let number = settings.number(&prefix, year, seq);
     let code = verify_code();
     let text = state.templates.render_letter(letter, ctx)?;
+    // The number last: its sequence row stays locked until the transaction ends.
+    let seq = next_seq(db, &prefix, year).await?;
+    let number = settings.number(&prefix, year, seq);
     let verification = format!(
         "核验：案件编号 {} · 校验码 {} · 可在 {}/verify 查验本文书真伪",
         c.case_no, code, state.settings.public_url
@@ -149,7 +152,7 @@ pub async fn issue<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    Ok(Issued { id: row.id, number, title: text.title, sha256, verify_code: code })
+    Ok(Issued { id: row.id, number, title: text.title, sha256, verify_code: code, row })
 }
 
 /// A document as the case's parties see it.
@@ -167,7 +170,7 @@ pub struct DocumentView {
     pub download_url: String,
 }
 
-fn view(d: document::Model) -> DocumentView {
+pub(crate) fn view(d: document::Model) -> DocumentView {
     DocumentView {
         download_url: format!("/api/v1/cases/{}/documents/{}", d.case_id, d.id),
         id: d.id,
@@ -183,14 +186,16 @@ fn view(d: document::Model) -> DocumentView {
 
 /// The documents of a case (oldest first), read with any connection.
 pub async fn of_case<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<Vec<DocumentView>> {
+    Ok(rows_of_case(db, case_id).await?.into_iter().map(view).collect())
+}
+
+/// The document rows of a case (oldest first).
+pub async fn rows_of_case<C: ConnectionTrait>(db: &C, case_id: i64) -> ApiResult<Vec<document::Model>> {
     Ok(document::Entity::find()
         .filter(document::Column::CaseId.eq(case_id))
         .order_by_asc(document::Column::Id)
         .all(db)
-        .await?
-        .into_iter()
-        .map(view)
-        .collect())
+        .await?)
 }
 
 /// The documents of a case the caller may see.

@@ -227,6 +227,15 @@ async fn transition(
     if let Some(k) = clocks {
         k.save(txn).await?;
     }
+    // What the event and the view need is read before the effects (the
+    // case's lock is held since its update): a document's number locks its
+    // sequence row until the transaction ends, so little should follow it.
+    let (mut events, last_event, documents_before) = if keep {
+        let events = view::events_with_actors(txn, c.id).await?;
+        (events, None, crate::services::documents::rows_of_case(txn, c.id).await?)
+    } else {
+        (Vec::new(), audit::last_events(txn, [c.id]).await?.remove(&c.id), Vec::new())
+    };
 
     let mut ctx = Ctx {
         state,
@@ -259,6 +268,7 @@ async fn transition(
         effects::apply(txn, &mut ctx, effect).await?;
     }
     std::mem::take(&mut ctx.queued).flush(txn).await?;
+    let issued = std::mem::take(&mut ctx.documents);
 
     let mut inputs = json!({
         "outcome": req.outcome,
@@ -284,9 +294,8 @@ async fn transition(
         inputs[k] = v;
     }
     // The case row is locked by the write above: the chain grows one event at
-    // a time. With `keep` the whole chain is read (the view shows it), else
+    // a time. With `keep` the whole chain was read (the view shows it), else
     // its last event only.
-    let mut events = if keep { view::events_with_actors(txn, c.id).await? } else { Vec::new() };
     let event = audit::NewEvent {
         case_id: c.id,
         actor_user_id: user.map(|u| u.id),
@@ -302,7 +311,7 @@ async fn transition(
         let appended = audit::append_after(txn, events.last().map(|(e, _)| e), event).await?;
         events.push((appended, user.map(|u| u.display_name.clone())));
     } else {
-        audit::append(txn, event).await?;
+        audit::append_after(txn, last_event.as_ref(), event).await?;
     }
     if decision.terminal {
         // Counted for the reports as the transaction's last write: the
@@ -322,6 +331,7 @@ async fn transition(
             subject_name: parties.subject_name,
             department_name: parties.department_name.unwrap_or_default(),
             attachments,
+            documents: Some(documents_before.into_iter().chain(issued.into_iter().map(|d| d.row)).collect()),
             events,
         })
     } else {

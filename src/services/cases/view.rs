@@ -244,6 +244,7 @@ async fn build_with<C: ConnectionTrait>(
         subject_name: parties.subject_name,
         department_name: parties.department_name.unwrap_or_default(),
         attachments,
+        documents: None,
         events,
     };
     from_held(state, db, viewer, c, held).await
@@ -259,6 +260,8 @@ pub struct Held {
     pub department_name: String,
     /// The case's attachments in upload order.
     pub attachments: Vec<attachment::Model>,
+    /// The case's documents, oldest first (None: read them).
+    pub documents: Option<Vec<entity::document::Model>>,
     /// The case's events in sequence order, with the actor's name.
     pub events: Vec<(case_event::Model, Option<String>)>,
 }
@@ -302,7 +305,7 @@ pub async fn from_held<C: ConnectionTrait>(
     c: case::Model,
     held: Held,
 ) -> ApiResult<CaseView> {
-    let Held { def, record: rec, subject_code, subject_name, department_name, attachments, events } = held;
+    let Held { def, record: rec, subject_code, subject_name, department_name, attachments, documents, events } = held;
     let today = state.clock.today();
     let kinds: Vec<AttachmentKind> = attachments.iter().map(|a| a.kind).collect();
     let facts = facts::compute(&def, &c, &rec, &kinds, today, state.settings.publication.publication_end);
@@ -388,7 +391,10 @@ pub async fn from_held<C: ConnectionTrait>(
         missing_materials: facts.missing_materials,
         actions,
         attachments,
-        documents: crate::services::documents::of_case(db, c.id).await?,
+        documents: match documents {
+            Some(rows) => rows.into_iter().map(crate::services::documents::view).collect(),
+            None => crate::services::documents::of_case(db, c.id).await?,
+        },
         history,
     })
 }
