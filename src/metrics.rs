@@ -137,12 +137,9 @@ async fn snapshot(state: &AppState) -> ApiResult<Registry> {
     let names: std::collections::HashMap<i64, String> =
         department::Entity::find().all(&state.db).await?.into_iter().map(|d| (d.id, d.name)).collect();
     let name = |d: i64| names.get(&d).cloned().unwrap_or_else(|| d.to_string());
-    for (d, k, n, _) in crate::services::reports::open_counts(&state.db, sea_orm::Condition::all()).await? {
-        open.with_label_values(&[&name(d), k.as_str()]).add(n);
-    }
-    let late = sea_orm::Condition::all().add(entity::case::Column::Overdue.eq(true));
-    for (d, k, n, _) in crate::services::reports::open_counts(&state.db, late).await? {
-        overdue.with_label_values(&[&name(d), k.as_str()]).add(n);
+    for o in crate::services::reports::open_load(&state.db, None).await? {
+        open.with_label_values(&[&name(o.holder), o.kind.as_str()]).add(o.open as i64);
+        overdue.with_label_values(&[&name(o.holder), o.kind.as_str()]).add(o.overdue as i64);
     }
     let now = state.clock.now();
     for (status, gauge) in [("pending", &pending), ("dead", &dead)] {

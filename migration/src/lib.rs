@@ -16,6 +16,7 @@ mod m20261202_000005_deliveries;
 mod m20261202_000006_imports;
 mod m20261202_000007_deadline_lookup;
 mod m20261202_000008_closure_counts;
+mod m20261202_000009_open_cases_index;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_imports::Migration),
             Box::new(m20261202_000007_deadline_lookup::Migration),
             Box::new(m20261202_000008_closure_counts::Migration),
+            Box::new(m20261202_000009_open_cases_index::Migration),
         ]
     }
 }

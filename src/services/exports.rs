@@ -327,13 +327,13 @@ pub async fn statistics(
     to: DateTime<Utc>,
     format: ExportFormat,
 ) -> ApiResult<Export> {
-    use crate::services::reports::{closure_groups, open_counts, period_days};
+    use crate::services::reports::{closure_groups, open_load, period_days};
     let now = state.clock.now();
     let depts = department_names(state).await?;
     #[derive(Default)]
     struct Row {
-        open: i64,
-        overdue: i64,
+        open: u64,
+        overdue: u64,
         decided: u64,
         within: u64,
         timed: u64,
@@ -341,12 +341,10 @@ pub async fn statistics(
         days_max: Option<u32>,
     }
     let mut rows: std::collections::BTreeMap<(i64, &'static str), Row> = Default::default();
-    for (d, k, n, _) in open_counts(&state.read, sea_orm::Condition::all()).await? {
-        rows.entry((d, k.as_str())).or_default().open += n;
-    }
-    let overdue = sea_orm::Condition::all().add(entity::case::Column::Overdue.eq(true));
-    for (d, k, n, _) in open_counts(&state.read, overdue).await? {
-        rows.entry((d, k.as_str())).or_default().overdue += n;
+    for o in open_load(&state.read, None).await? {
+        let r = rows.entry((o.holder, o.kind.as_str())).or_default();
+        r.open += o.open;
+        r.overdue += o.overdue;
     }
     let (first, last) = period_days(from, to);
     for g in closure_groups(&state.read, first, last).await? {

@@ -92,47 +92,31 @@ async fn department_names<C: ConnectionTrait>(db: &C) -> ApiResult<BTreeMap<i64,
     Ok(department::Entity::find().all(db).await?.into_iter().map(|d| (d.id, d.name)).collect())
 }
 
-/// Open cases counted by (department, kind), with an optional extra filter.
-pub(crate) async fn open_counts<C: ConnectionTrait>(
-    db: &C,
-    extra: sea_orm::Condition,
-) -> ApiResult<Vec<(i64, CaseKind, i64, Option<DateTime<Utc>>)>> {
-    use sea_orm::sea_query::ExprTrait as _;
-    let unrouted = Expr::col(case::Column::RoutedAt).is_null();
-    /// (department, kind, not yet routed, count, earliest due).
-    type Row = (i64, CaseKind, bool, i64, Option<DateTime<Utc>>);
-    let rows: Vec<Row> = case::Entity::find()
-        .select_only()
-        .column(case::Column::DepartmentId)
-        .column(case::Column::Kind)
-        .column_as(unrouted.clone(), "unrouted")
-        .column_as(Expr::expr(Func::count(Expr::col(case::Column::Id))), "n")
-        .column_as(Expr::expr(Func::min(Expr::col(case::Column::DueAt))), "oldest")
-        .filter(case::Column::ClosedAt.is_null())
-        .filter(extra)
-        .group_by(case::Column::DepartmentId)
-        .group_by(case::Column::Kind)
-        .group_by(unrouted)
-        .into_tuple()
-        .all(db)
-        .await?;
-    // A case counts against a department only once routed there; before,
-    // the credit office holds it (formal check, supplements).
-    let office = credit_office_id(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(d, k, unrouted, n, oldest)| (if unrouted { office.unwrap_or(d) } else { d }, k, n, oldest))
-        .collect())
+/// Open cases of one holder and kind: the department once routed, the
+/// credit office before (formal check, supplements).
+#[derive(Debug, Clone, Copy)]
+pub struct OpenLoad {
+    pub holder: i64,
+    pub kind: CaseKind,
+    pub open: u64,
+    /// Falling due by the `soon` given, not yet overdue (0 without one).
+    pub due_soon: u64,
+    pub overdue: u64,
+    /// Due time of the longest-overdue case.
+    pub oldest_overdue: Option<DateTime<Utc>>,
 }
 
-/// Open cases by (holder, kind) in one pass: how many, how many fall due by
-/// `soon` without being overdue, how many are overdue. The holder is the
-/// department once routed, the credit office before.
-async fn open_load<C: ConnectionTrait>(db: &C, soon: DateTime<Utc>) -> ApiResult<Vec<(i64, CaseKind, u64, u64, u64)>> {
+/// Open cases by (holder, kind) in one pass over the open cases (a partial
+/// index holds just them): how many, how many fall due by `soon` without
+/// being overdue, how many are overdue and since when.
+pub async fn open_load<C: ConnectionTrait>(db: &C, soon: Option<DateTime<Utc>>) -> ApiResult<Vec<OpenLoad>> {
     use sea_orm::sea_query::ExprTrait as _;
     let unrouted = Expr::col(case::Column::RoutedAt).is_null();
-    let due_soon = Expr::col(case::Column::Overdue).eq(false).and(Expr::col(case::Column::DueAt).lte(soon));
     let late = Expr::col(case::Column::Overdue).eq(true);
+    let due_soon = match soon {
+        Some(t) => Expr::col(case::Column::Overdue).eq(false).and(Expr::col(case::Column::DueAt).lte(t)),
+        None => Expr::val(false).into(),
+    };
     let q = case::Entity::find()
         .select_only()
         .column(case::Column::DepartmentId)
@@ -140,14 +124,15 @@ async fn open_load<C: ConnectionTrait>(db: &C, soon: DateTime<Utc>) -> ApiResult
         .column_as(unrouted.clone(), "unrouted")
         .column_as(Expr::expr(Func::count(Expr::col(case::Column::Id))), "n")
         .column_as(Expr::from(Func::sum(Expr::case(due_soon, 1).finally(0))), "soon")
-        .column_as(Expr::from(Func::sum(Expr::case(late, 1).finally(0))), "late")
+        .column_as(Expr::from(Func::sum(Expr::case(late.clone(), 1).finally(0))), "late")
+        .column_as(Expr::from(Func::min(Expr::case(late, Expr::col(case::Column::DueAt)))), "oldest")
         .filter(case::Column::ClosedAt.is_null())
         .group_by(case::Column::DepartmentId)
         .group_by(case::Column::Kind)
         .group_by(unrouted);
     let rows = db.query_all_raw(q.build(db.get_database_backend())).await?;
     let office = credit_office_id(db).await?;
-    let mut out = Vec::with_capacity(rows.len());
+    let mut out: Vec<OpenLoad> = Vec::with_capacity(rows.len());
     for row in rows {
         let d: i64 = row.try_get("", "department_id")?;
         let kind: CaseKind = row.try_get("", "kind")?;
@@ -156,8 +141,29 @@ async fn open_load<C: ConnectionTrait>(db: &C, soon: DateTime<Utc>) -> ApiResult
         let n: i64 = row.try_get("", "n")?;
         let soon: Option<i64> = row.try_get("", "soon")?;
         let late: Option<i64> = row.try_get("", "late")?;
+        let oldest: Option<DateTime<Utc>> = row.try_get("", "oldest")?;
         let holder = if unrouted { office.unwrap_or(d) } else { d };
-        out.push((holder, kind, count(Some(n)), count(soon), count(late)));
+        // Routed and unrouted rows of one department and kind merge.
+        let load = OpenLoad {
+            holder,
+            kind,
+            open: count(Some(n)),
+            due_soon: count(soon),
+            overdue: count(late),
+            oldest_overdue: oldest,
+        };
+        match out.iter_mut().find(|o| o.holder == holder && o.kind == kind) {
+            Some(o) => {
+                o.open += load.open;
+                o.due_soon += load.due_soon;
+                o.overdue += load.overdue;
+                o.oldest_overdue = match (o.oldest_overdue, load.oldest_overdue) {
+                    (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => out.push(load),
+        }
     }
     Ok(out)
 }
@@ -469,20 +475,16 @@ pub async fn overview(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) 
             ..Default::default()
         });
     };
-    for (d, kind, n, _) in open_counts(db, sea_orm::Condition::all()).await? {
-        entry(&mut load, d);
-        let l = load.get_mut(&d).expect("entry just inserted");
-        if kind == CaseKind::Objection {
-            l.open_objections += n as u64;
+    for o in open_load(db, None).await? {
+        entry(&mut load, o.holder);
+        let l = load.get_mut(&o.holder).expect("entry just inserted");
+        if o.kind == CaseKind::Objection {
+            l.open_objections += o.open;
         } else {
-            l.open_repairs += n as u64;
+            l.open_repairs += o.open;
         }
-    }
-    for (d, _, n, oldest) in open_counts(db, sea_orm::Condition::all().add(case::Column::Overdue.eq(true))).await? {
-        entry(&mut load, d);
-        let l = load.get_mut(&d).expect("entry just inserted");
-        l.overdue += n as u64;
-        l.oldest_overdue_due_at = match (l.oldest_overdue_due_at, oldest) {
+        l.overdue += o.overdue;
+        l.oldest_overdue_due_at = match (l.oldest_overdue_due_at, o.oldest_overdue) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -589,21 +591,21 @@ pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<Nai
     let names = department_names(db).await?;
     let mut rows: BTreeMap<i64, DashboardRow> = BTreeMap::new();
     let (mut open, mut soon_n, mut overdue) = (0, 0, 0);
-    for (d, k, n, due_soon, late) in open_load(db, soon).await? {
-        let r = rows.entry(d).or_insert_with(|| DashboardRow {
-            department_id: d,
-            department_name: names.get(&d).cloned().unwrap_or_default(),
+    for o in open_load(db, Some(soon)).await? {
+        let r = rows.entry(o.holder).or_insert_with(|| DashboardRow {
+            department_id: o.holder,
+            department_name: names.get(&o.holder).cloned().unwrap_or_default(),
             ..Default::default()
         });
-        match k {
-            CaseKind::Objection => r.open_objections += n,
-            CaseKind::Repair => r.open_repairs += n,
+        match o.kind {
+            CaseKind::Objection => r.open_objections += o.open,
+            CaseKind::Repair => r.open_repairs += o.open,
         }
-        r.due_soon += due_soon;
-        r.overdue += late;
-        open += n;
-        soon_n += due_soon;
-        overdue += late;
+        r.due_soon += o.due_soon;
+        r.overdue += o.overdue;
+        open += o.open;
+        soon_n += o.due_soon;
+        overdue += o.overdue;
     }
     let worst = case::Entity::find()
         .filter(case::Column::ClosedAt.is_null())
