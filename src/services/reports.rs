@@ -115,7 +115,7 @@ pub async fn open_load<C: ConnectionTrait>(db: &C, soon: Option<DateTime<Utc>>) 
     let late = Expr::col(case::Column::Overdue).eq(true);
     let due_soon = match soon {
         Some(t) => Expr::col(case::Column::Overdue).eq(false).and(Expr::col(case::Column::DueAt).lte(t)),
-        None => Expr::val(false).into(),
+        None => Expr::val(false),
     };
     let q = case::Entity::find()
         .select_only()
