@@ -118,16 +118,43 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// SQL literals for the bulk inserts, as the backend writes them.
+#[derive(Clone, Copy)]
+struct Lit {
+    pg: bool,
+}
+
+impl Lit {
+    fn of(db: &sea_orm::DatabaseConnection) -> Lit {
+        Lit { pg: db.get_database_backend() == DatabaseBackend::Postgres }
+    }
+
+    fn ts(self, t: chrono::DateTime<Utc>) -> String {
+        if self.pg { format!("'{}'::timestamptz", t.to_rfc3339()) } else { format!("'{}'", t.to_rfc3339()) }
+    }
+
+    fn date(self, d: chrono::NaiveDate) -> String {
+        if self.pg { format!("'{d}'::date") } else { format!("'{d}'") }
+    }
+
+    fn bool(self, b: bool) -> &'static str {
+        match (self.pg, b) {
+            (true, true) => "true",
+            (true, false) => "false",
+            (false, true) => "1",
+            (false, false) => "0",
+        }
+    }
+}
+
 /// Inserts `n` published records (bulk SQL) for subject/department, returning their ids.
 async fn bulk_records(db: &sea_orm::DatabaseConnection, n: u64, subject_id: i64, dept_id: i64) -> anyhow::Result<()> {
     let today = Utc::now().date_naive();
     let decision = today - Duration::days(200);
     let ends = today + Duration::days(500);
     let repair_from = today - Duration::days(100);
-    let now = Utc::now().to_rfc3339();
-    let pg = db.get_database_backend() == DatabaseBackend::Postgres;
-    let ts = |s: &str| if pg { format!("'{s}'::timestamptz") } else { format!("'{s}'") };
-    let date = |d: chrono::NaiveDate| if pg { format!("'{d}'::date") } else { format!("'{d}'") };
+    let now = Utc::now();
+    let lit = Lit::of(db);
     let txn = sea_orm::TransactionTrait::begin(db).await?;
     let mut done = 0;
     while done < n {
@@ -145,14 +172,14 @@ async fn bulk_records(db: &sea_orm::DatabaseConnection, n: u64, subject_id: i64,
             sql.push_str(&format!(
                 "({subject_id}, 'administrative_penalty', '基准测试信息', '基准测试', 'general', 'current', {dept_id}, 'BENCH-{}', {}, NULL, 'published', NULL, NULL, {}, {}, {}, '公示满3个月可修复', {}, NULL, NULL, {}, 1, {}, {})",
                 done + i,
-                date(decision),
-                if pg { "true" } else { "1" },
-                date(repair_from),
-                date(ends),
-                if pg { "false" } else { "0" },
-                if pg { "false" } else { "0" },
-                ts(&now),
-                ts(&now)
+                lit.date(decision),
+                lit.bool(true),
+                lit.date(repair_from),
+                lit.date(ends),
+                lit.bool(false),
+                lit.bool(false),
+                lit.ts(now),
+                lit.ts(now)
             ));
         }
         txn.execute_unprepared(&sql).await?;
@@ -408,7 +435,7 @@ async fn bulk_open_cases(
     user: i64,
     spec: impl Fn(u64) -> OpenCase,
 ) -> anyhow::Result<()> {
-    let pg = db.get_database_backend() == DatabaseBackend::Postgres;
+    let lit = Lit::of(db);
     let hash: String = entity::workflow_definition::Entity::find()
         .all(db)
         .await?
@@ -417,11 +444,8 @@ async fn bulk_open_cases(
         .map(|w| w.hash)
         .unwrap_or_default();
     let now = SystemClock.now();
-    let ts = |t: chrono::DateTime<Utc>| {
-        if pg { format!("'{}'::timestamptz", t.to_rfc3339()) } else { format!("'{}'", t.to_rfc3339()) }
-    };
-    let date = |d: chrono::NaiveDate| if pg { format!("'{d}'::date") } else { format!("'{d}'") };
-    let (f, t) = if pg { ("false", "true") } else { ("0", "1") };
+    let (ts, date, b) = (|t| lit.ts(t), |d| lit.date(d), |v| lit.bool(v));
+    let f = lit.bool(false);
     let txn = sea_orm::TransactionTrait::begin(db).await?;
     let mut done = 0;
     while done < n {
@@ -449,8 +473,8 @@ async fn bulk_open_cases(
                 c.state,
                 c.department_id,
                 ts(c.due),
-                if c.overdue { t } else { f },
-                if c.provisional { t } else { f },
+                b(c.overdue),
+                b(c.provisional),
                 ts(received),
                 ts(received),
                 ts(received),
@@ -462,7 +486,7 @@ async fn bulk_open_cases(
                 date(received.date_naive()),
                 date(c.due.date_naive()),
                 ts(c.due),
-                if c.provisional { t } else { f },
+                b(c.provisional),
                 ts(now)
             ));
         }
@@ -1076,12 +1100,9 @@ async fn reports(args: &[String]) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let today = now.date_naive();
     let span = 365 * years;
-    let (f, t) = if pg { ("false", "true") } else { ("0", "1") };
-    let b = |v: bool| if v { t } else { f };
-    let ts = |x: chrono::DateTime<Utc>| {
-        if pg { format!("'{}'::timestamptz", x.to_rfc3339()) } else { format!("'{}'", x.to_rfc3339()) }
-    };
-    let date = |d: chrono::NaiveDate| if pg { format!("'{d}'::date") } else { format!("'{d}'") };
+    let lit = Lit::of(&db);
+    let (ts, date, b) = (|t| lit.ts(t), |d| lit.date(d), |v| lit.bool(v));
+    let f = lit.bool(false);
     type Key = (chrono::NaiveDate, i64, &'static str, &'static str, bool, bool, bool);
     let mut counts: std::collections::BTreeMap<Key, (i64, i64, i64, i64)> = Default::default();
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
