@@ -416,6 +416,12 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The columns every bulk-inserted case row gives.
+const CASE_COLUMNS: &str = "case_no, kind, state, version, record_id, subject_id, department_id, applicant_user_id, \
+     reason, outcome, workflow_id, workflow_version, workflow_hash, extension_used, due_at, total_due_at, overdue, \
+     provisional_deadline, last_urged_on, open_record_key, result, received_at, routed_at, closed_at, created_at, \
+     updated_at";
+
 /// One open case for [`bulk_open_cases`].
 struct OpenCase {
     state: &'static str,
@@ -450,11 +456,7 @@ async fn bulk_open_cases(
     let mut done = 0;
     while done < n {
         let batch = (n - done).min(500);
-        let mut cases = String::from(
-            "INSERT INTO cases (case_no, kind, state, version, record_id, subject_id, department_id, applicant_user_id, reason, \
-             outcome, workflow_id, workflow_version, workflow_hash, extension_used, due_at, total_due_at, overdue, \
-             provisional_deadline, last_urged_on, open_record_key, result, received_at, routed_at, closed_at, created_at, updated_at) VALUES ",
-        );
+        let mut cases = format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ");
         let mut deadlines = String::from(
             "INSERT INTO deadlines (case_id, kind, state, budget_days, extended_days, started_on, due_on, due_at, provisional, \
              status, paused_on, used_days_at_pause, history, warned_at, overdue_at, created_at) VALUES ",
@@ -1116,11 +1118,9 @@ async fn reports(args: &[String]) -> anyhow::Result<()> {
     let mut done = 0;
     while done < n_closed {
         let batch = (n_closed - done).min(500);
-        let mut sql = String::from(
-            "INSERT INTO cases (case_no, kind, state, version, record_id, subject_id, department_id, applicant_user_id, reason, \
-             outcome, workflow_id, workflow_version, workflow_hash, extension_used, due_at, total_due_at, overdue, \
-             provisional_deadline, last_urged_on, open_record_key, result, received_at, routed_at, closed_at, created_at, updated_at, \
-             closure_class, closed_on, closed_within_legal, closed_within_own_scope, handling_working_days) VALUES ",
+        let mut sql = format!(
+            "INSERT INTO cases ({CASE_COLUMNS}, closure_class, closed_on, closed_within_legal, \
+             closed_within_own_scope, handling_working_days) VALUES "
         );
         for i in 0..batch {
             let k = done + i;
