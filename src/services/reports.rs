@@ -579,6 +579,37 @@ async fn weekly_counts<C: ConnectionTrait>(
         .collect()
 }
 
+/// Cases closed in each of `weeks` weeks from `first` (local days, Monday
+/// to Sunday): one query over `closure_counts`, a few rows per day.
+async fn weekly_closings<C: ConnectionTrait>(db: &C, first: NaiveDate, weeks: usize) -> ApiResult<Vec<u64>> {
+    use sea_orm::sea_query::{Alias, ExprTrait as _};
+    if weeks == 0 {
+        return Ok(Vec::new());
+    }
+    let day = |w: usize, d: i64| first + Duration::weeks(w as i64) + Duration::days(d);
+    let mut q = closure_count::Entity::find()
+        .select_only()
+        .filter(closure_count::Column::ClosedOn.gte(first))
+        .filter(closure_count::Column::ClosedOn.lte(day(weeks - 1, 6)));
+    for w in 0..weeks {
+        let inside = Expr::col(closure_count::Column::ClosedOn)
+            .gte(day(w, 0))
+            .and(Expr::col(closure_count::Column::ClosedOn).lte(day(w, 6)));
+        let n = Func::sum(Expr::case(inside, Expr::col(closure_count::Column::N)).finally(0));
+        // SUM of a bigint is numeric on PostgreSQL: cast back.
+        q = q.column_as(Expr::from(Func::cast_as(n, Alias::new("BIGINT"))), format!("w{w}"));
+    }
+    let Some(row) = db.query_one_raw(q.build(db.get_database_backend())).await? else {
+        return Ok(vec![0; weeks]);
+    };
+    (0..weeks)
+        .map(|w| {
+            let v: Option<i64> = row.try_get("", &format!("w{w}"))?;
+            Ok(u64::try_from(v.unwrap_or(0)).unwrap_or(0))
+        })
+        .collect()
+}
+
 /// The monitoring dashboard: open, due within one working day and overdue
 /// cases by department and kind; the ten longest-overdue cases; timeliness
 /// for the period; filings and closures in each of the last eight weeks.
@@ -639,7 +670,7 @@ pub async fn dashboard(state: &AppState, from: Option<NaiveDate>, to: Option<Nai
     let bounds: Vec<DateTime<Utc>> =
         (0..=8).map(|i| end_of_local_day(first + Duration::weeks(i) - Duration::days(1))).collect();
     let filed = weekly_counts(db, case::Column::ReceivedAt, &bounds).await?;
-    let closed = weekly_counts(db, case::Column::ClosedAt, &bounds).await?;
+    let closed = weekly_closings(db, first, 8).await?;
     let weeks: Vec<Week> =
         (0..8).map(|i| Week { start: first + Duration::weeks(i as i64), filed: filed[i], closed: closed[i] }).collect();
     Ok(Dashboard {
