@@ -567,13 +567,22 @@ async fn weekly_counts<C: ConnectionTrait>(
         let inside = Expr::col(column).gt(bounds[i]).and(Expr::col(column).lte(bounds[i + 1]));
         q = q.column_as(Expr::from(Func::sum(Expr::case(inside, 1).finally(0))), format!("w{i}"));
     }
+    week_sums(db, q, n).await
+}
+
+/// Runs a one-row query of columns `w0`..`w{weeks-1}` (sums, NULL when
+/// nothing matched) and returns them as counts.
+async fn week_sums<C: ConnectionTrait, E: EntityTrait>(
+    db: &C,
+    q: sea_orm::Select<E>,
+    weeks: usize,
+) -> ApiResult<Vec<u64>> {
     let Some(row) = db.query_one_raw(q.build(db.get_database_backend())).await? else {
-        return Ok(vec![0; n]);
+        return Ok(vec![0; weeks]);
     };
-    // SUM is NULL when nothing matched.
-    (0..n)
-        .map(|i| {
-            let v: Option<i64> = row.try_get("", &format!("w{i}"))?;
+    (0..weeks)
+        .map(|w| {
+            let v: Option<i64> = row.try_get("", &format!("w{w}"))?;
             Ok(u64::try_from(v.unwrap_or(0)).unwrap_or(0))
         })
         .collect()
@@ -599,15 +608,7 @@ async fn weekly_closings<C: ConnectionTrait>(db: &C, first: NaiveDate, weeks: us
         // SUM of a bigint is numeric on PostgreSQL: cast back.
         q = q.column_as(Expr::from(Func::cast_as(n, Alias::new("BIGINT"))), format!("w{w}"));
     }
-    let Some(row) = db.query_one_raw(q.build(db.get_database_backend())).await? else {
-        return Ok(vec![0; weeks]);
-    };
-    (0..weeks)
-        .map(|w| {
-            let v: Option<i64> = row.try_get("", &format!("w{w}"))?;
-            Ok(u64::try_from(v.unwrap_or(0)).unwrap_or(0))
-        })
-        .collect()
+    week_sums(db, q, weeks).await
 }
 
 /// The monitoring dashboard: open, due within one working day and overdue
