@@ -229,21 +229,11 @@ async fn transitions(args: &[String]) -> anyhow::Result<()> {
     tokio::spawn(app.server);
     credit_repair::install_tls_provider();
     let client = reqwest::Client::new();
-    let login = |u: &'static str| {
-        let client = client.clone();
-        let base = base.clone();
-        async move {
-            let v: Value = client
-                .post(format!("{base}/api/v1/auth/login"))
-                .json(&json!({"username": u, "password": PASSWORD}))
-                .send()
-                .await?
-                .json()
-                .await?;
-            anyhow::Ok(v["access_token"].as_str().unwrap_or_default().to_string())
-        }
-    };
-    let (applicant, office, officer) = (login("ent_a").await?, login("office").await?, login("sthj").await?);
+    let (applicant, office, officer) = (
+        api_login(&client, &base, "ent_a").await?,
+        api_login(&client, &base, "office").await?,
+        api_login(&client, &base, "sthj").await?,
+    );
 
     // Runs `f` over items with `conc` requests in flight; returns (ok, seconds).
     async fn run<F, Fut>(items: Vec<i64>, conc: usize, f: F) -> (Vec<i64>, f64)
@@ -646,14 +636,7 @@ async fn export(args: &[String]) -> anyhow::Result<()> {
     tokio::spawn(app.server);
     credit_repair::install_tls_provider();
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "office", "password": PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("login: {login}"))?.to_string();
+    let token = api_login(&client, &base, "office").await?;
     println!("backend:                 {}", backend_name(&state.db));
     println!("cases:                   {n}");
     for format in ["xlsx", "csv"] {
@@ -1022,14 +1005,7 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
     let csv = csv.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?;
     let made = t.elapsed().as_secs_f64();
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "sthj", "password": PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("login: {login}"))?.to_string();
+    let token = api_login(&client, &base, "sthj").await?;
     println!("backend:                 {}", backend_name(&state.db));
     println!(
         "rows:                    {n} ({subjects} subjects, {} registered before); xlsx {:.1} MiB, CSV {:.1} MiB, made in {made:.1} s",
