@@ -90,12 +90,7 @@ pub async fn lock_case<C: ConnectionTrait>(db: &C, case_id: i64) -> anyhow::Resu
 /// The caller holds the case row's lock (a transition's version-checked
 /// write, or [`lock_case`]), so two appends to one chain never interleave.
 pub async fn append<C: ConnectionTrait>(db: &C, ev: NewEvent<'_>) -> anyhow::Result<case_event::Model> {
-    let last = case_event::Entity::find()
-        .filter(case_event::Column::CaseId.eq(ev.case_id))
-        .order_by_desc(case_event::Column::Seq)
-        .limit(1)
-        .one(db)
-        .await?;
+    let last = last_events(db, [ev.case_id]).await?.remove(&ev.case_id);
     append_after(db, last.as_ref(), ev).await
 }
 
@@ -105,17 +100,19 @@ pub async fn last_events<C: ConnectionTrait>(
     db: &C,
     cases: impl IntoIterator<Item = i64>,
 ) -> anyhow::Result<std::collections::HashMap<i64, case_event::Model>> {
-    use sea_orm::sea_query::{Expr, Func, Query};
+    use sea_orm::sea_query::{Expr, ExprTrait as _, Func, Query};
     let ids: Vec<i64> = cases.into_iter().collect();
-    // Events are inserted in sequence order: a case's highest id is its last.
+    // (case, highest sequence number) of each chain.
     let newest = Query::select()
-        .expr(Func::max(Expr::col(case_event::Column::Id)))
+        .column(case_event::Column::CaseId)
+        .expr(Func::max(Expr::col(case_event::Column::Seq)))
         .from(case_event::Entity)
         .and_where(case_event::Column::CaseId.is_in(ids))
         .group_by_col(case_event::Column::CaseId)
         .to_owned();
+    let key = Expr::tuple([Expr::col(case_event::Column::CaseId), Expr::col(case_event::Column::Seq)]);
     Ok(case_event::Entity::find()
-        .filter(case_event::Column::Id.in_subquery(newest))
+        .filter(key.in_subquery(newest))
         .all(db)
         .await?
         .into_iter()
