@@ -66,6 +66,11 @@ impl Clock for ShiftedClock {
     }
 }
 
+/// The local (Asia/Shanghai) date of an instant.
+pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&shanghai()).date_naive()
+}
+
 /// End (24:00) of a local date, as a UTC instant.
 pub fn end_of_local_day(date: NaiveDate) -> DateTime<Utc> {
     let next = date.succ_opt().unwrap_or(date);

@@ -1,7 +1,7 @@
 //! Claims of once-only work (a day's digest, an alert) by a unique key, so
 //! that of several replicas exactly one does it.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, Set, TryInsertResult};
 
 use entity::job_claim;
@@ -22,9 +22,4 @@ pub async fn claim<C: ConnectionTrait>(db: &C, key: &str, worker: &str, now: Dat
 pub async fn claimed<C: ConnectionTrait>(db: &C, key: &str) -> anyhow::Result<bool> {
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
     Ok(job_claim::Entity::find().filter(job_claim::Column::Key.eq(key)).count(db).await? > 0)
-}
-
-/// The local (Asia/Shanghai) date of an instant.
-pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&crate::clock::shanghai()).date_naive()
 }

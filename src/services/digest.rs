@@ -6,7 +6,8 @@ use chrono::{Duration, Timelike};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde_json::json;
 
-use super::claims::{claim, claimed, local_date};
+use super::claims::{claim, claimed};
+use crate::clock::local_date;
 use crate::services::outbox;
 use crate::state::AppState;
 use entity::types::DeadlineStatus;

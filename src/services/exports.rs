@@ -172,12 +172,8 @@ impl TableWriter {
     }
 }
 
-fn local_day(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&crate::clock::shanghai()).date_naive()
-}
-
 fn file_name(base: &str, now: DateTime<Utc>, format: ExportFormat) -> String {
-    format!("{base}-{}.{}", local_day(now).format("%Y%m%d"), format.extension())
+    format!("{base}-{}.{}", crate::clock::local_date(now).format("%Y%m%d"), format.extension())
 }
 
 async fn department_names(state: &AppState) -> ApiResult<HashMap<i64, String>> {
@@ -246,14 +242,14 @@ pub async fn cases(
                 Cell::Text(name),
                 Cell::Text(code),
                 Cell::Text(depts.get(&c.department_id).cloned().unwrap_or_default()),
-                Cell::Date(Some(local_day(c.received_at))),
+                Cell::Date(Some(crate::clock::local_date(c.received_at))),
                 Cell::Date(if c.closed_at.is_none() {
                     c.due_at.map(crate::services::cases::notice::due_day)
                 } else {
                     None
                 }),
                 Cell::Text(if c.overdue && c.closed_at.is_none() { "是".into() } else { String::new() }),
-                Cell::Date(c.closed_at.map(local_day)),
+                Cell::Date(c.closed_at.map(crate::clock::local_date)),
                 Cell::Text(c.result.clone().unwrap_or_default()),
             ])?;
         }
@@ -362,7 +358,7 @@ pub async fn statistics(
             r.days_max = Some(r.days_max.unwrap_or(0).max(g.days_max));
         }
     }
-    let filter = format!("{} 至 {}", local_day(from), local_day(to));
+    let filter = format!("{} 至 {}", crate::clock::local_date(from), crate::clock::local_date(to));
     let headers = [
         ("部门", 28.0),
         ("类型", 12.0),

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::clock::end_of_local_day;
+use crate::clock::{end_of_local_day, local_date};
 use crate::domain::calendar::Calendar;
 use crate::domain::deadline::{Count, judge_closing};
 use crate::error::{ApiError, ApiResult};
@@ -177,19 +177,14 @@ async fn credit_office_id<C: ConnectionTrait>(db: &C) -> ApiResult<Option<i64>> 
         .map(|d| d.id))
 }
 
-/// The local day of an instant.
-fn local_day(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&crate::clock::shanghai()).date_naive()
-}
-
 /// Judges a closing case (closed at `closed_at`, its final state counted as
 /// `class`) and writes the judgement on the row: the one place timeliness is
 /// decided. `total` is the case's total deadline as the closing left it.
 pub(crate) fn judge(cal: &Calendar, c: &mut case::Model, class: ClosureClass, total: Option<&Count>) {
     let Some(closed_at) = c.closed_at else { return };
-    let closed_on = local_day(closed_at);
+    let closed_on = local_date(closed_at);
     let own_branch = c.kind == CaseKind::Objection && c.routed_at.is_none();
-    let j = judge_closing(cal, total, own_branch, local_day(c.received_at), closed_on);
+    let j = judge_closing(cal, total, own_branch, local_date(c.received_at), closed_on);
     c.closure_class = Some(class.as_str().to_string());
     c.closed_on = Some(closed_on);
     c.closed_within_legal = Some(j.within_legal);
@@ -366,7 +361,7 @@ pub async fn closure_groups<C: ConnectionTrait>(
 /// The local days of a period's instants ([`period`]: the end of the day
 /// before the first, the end of the last).
 pub fn period_days(from: DateTime<Utc>, to: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
-    (local_day(from) + Duration::days(1), local_day(to))
+    (local_date(from) + Duration::days(1), local_date(to))
 }
 
 /// Judges the cases closed before closings were judged (cases closed before

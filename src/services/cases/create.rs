@@ -326,7 +326,7 @@ async fn check_repeat_limits(state: &AppState, rec: &record::Model, today: chron
                 .into_tuple()
                 .all(&state.db)
                 .await?;
-            closed.into_iter().flatten().map(|t| t.with_timezone(&crate::clock::shanghai()).date_naive()).collect()
+            closed.into_iter().flatten().map(crate::clock::local_date).collect()
         } else {
             Vec::new()
         };

@@ -490,7 +490,7 @@ async fn letter_context<C: ConnectionTrait>(db: &C, ctx: &mut Ctx<'_>) -> ApiRes
             .map(|d| d.name)
             .unwrap_or_default()
     };
-    let local = |t: DateTime<Utc>| t.with_timezone(&crate::clock::shanghai()).date_naive();
+    let local = crate::clock::local_date;
     let changed: Vec<Value> = match (ctx.changes.get("record_before"), ctx.changes.get("record_after")) {
         (Some(before), Some(after)) => FIELD_LABELS
             .iter()

@@ -178,9 +178,11 @@ pub async fn mark_overdue(state: &AppState, rows: &[deadline::Model], now: DateT
                 ..Parties::default()
             };
             let ctx = notice::context(state, c, &def, None, &parties, Some(d.due_on));
-            let mut to = crate::services::outbox::Addressees::default();
-            to.mailboxes.extend(parties.department_email.clone());
-            to.add_users(officers.iter().filter(|u| u.department_id == Some(c.department_id)).cloned().collect());
+            let to = crate::services::outbox::Addressees::department(
+                c.department_id,
+                parties.department_email.clone(),
+                &officers,
+            );
             let ctx = serde_json::Value::Object(ctx);
             queued.mail(&state.templates, "deadline_overdue", &ctx, &to, Some(c.id), None, &[], now)?;
         }

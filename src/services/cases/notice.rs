@@ -166,19 +166,7 @@ impl Addressed {
                 self.groups.insert(Recipient::Applicant, a);
             }
             if department {
-                let mut d = outbox::Addressees::default();
-                d.mailboxes.extend(parties.department_email.clone());
-                d.add_users(
-                    users
-                        .iter()
-                        .filter(|u| {
-                            u.role == Role::DepartmentOfficer.as_str()
-                                && u.active
-                                && u.department_id == Some(c.department_id)
-                        })
-                        .cloned()
-                        .collect(),
-                );
+                let d = outbox::Addressees::department(c.department_id, parties.department_email.clone(), &users);
                 self.groups.insert(Recipient::Department, d);
             }
             if office {
@@ -202,7 +190,7 @@ impl Addressed {
 
 /// The day a deadline falls due, from its end instant (24:00 local time).
 pub fn due_day(due_at: DateTime<Utc>) -> NaiveDate {
-    due_at.with_timezone(&crate::clock::shanghai()).date_naive() - chrono::Duration::days(1)
+    crate::clock::local_date(due_at) - chrono::Duration::days(1)
 }
 
 /// Fields every case notification has; callers add their own.

@@ -34,6 +34,22 @@ impl Addressees {
         }
     }
 
+    /// A department's addressees: its shared mailbox and its active officers
+    /// among `users`.
+    pub fn department(department_id: i64, mailbox: Option<String>, users: &[user::Model]) -> Addressees {
+        let mut out = Addressees { mailboxes: mailbox.into_iter().collect(), ..Addressees::default() };
+        out.add_users(
+            users
+                .iter()
+                .filter(|u| {
+                    u.role == Role::DepartmentOfficer.as_str() && u.active && u.department_id == Some(department_id)
+                })
+                .cloned()
+                .collect(),
+        );
+        out
+    }
+
     /// Adds `other`'s users and mailboxes (each once).
     pub fn extend(&mut self, other: Addressees) {
         for (id, mail) in other.users {
@@ -339,7 +355,7 @@ pub async fn notify_subject<C: ConnectionTrait>(
 ) -> anyhow::Result<bool> {
     let subject = entity::subject::Entity::find_by_id(rec.subject_id).one(db).await?;
     let to = subject_users(db, rec.subject_id).await?;
-    let ended_on = rec.publication_ended_at.map(|t| t.with_timezone(&crate::clock::shanghai()).date_naive());
+    let ended_on = rec.publication_ended_at.map(crate::clock::local_date);
     let mut ctx = serde_json::json!({
         "subject_name": subject.map(|s| s.name).unwrap_or_default(),
         "record_title": rec.title,
